@@ -1,0 +1,183 @@
+import type { Characteristics } from "./characteristics.js";
+import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** This process's identity in every group it joins: 1–128 characters of `[A-Za-z0-9._:@-]`. */
+  memberId: string;
+  /** Characteristics the backend must have, e.g. `{ watch: "push", scope: "cluster" }`; else `CHARACTERISTIC_MISMATCH`. */
+  require?: Partial<Characteristics>;
+  /** Abandons connecting. */
+  signal?: AbortSignal;
+  /** Receives the coordinator's log lines; silent by default. */
+  logger?: Logger;
+}
+
+/** Options of {@link Coordinator.join}. */
+export interface JoinOptions {
+  /** The member's metadata (capabilities). */
+  metadata?: Metadata;
+  /** Create the group if it does not exist (instead of `GROUP_NOT_FOUND`). */
+  createGroup?: boolean;
+}
+
+/** Options of {@link Coordinator.watch}. */
+export interface WatchOptions {
+  /** Ends the iteration cleanly when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Coordinator.election}. */
+export interface ElectionOptions {
+  /** How many candidates hold a seat at once (N-of-M active/standby). Default 1. */
+  seats?: number;
+  /** Metadata of this candidate, visible in `leaders()`. */
+  metadata?: Metadata;
+}
+
+/**
+ * A coordinator: one session with one backend, as one member id. Created by {@link connect}.
+ * Every method validates its arguments before any I/O.
+ */
+export interface Coordinator extends AsyncDisposable {
+  /** The member id this coordinator joins groups as. */
+  readonly memberId: string;
+  /** The backend's name: `"memory"`, `"zookeeper"`, `"etcd"`, `"redis"`, `"postgresql"`, … */
+  readonly backend: string;
+  /** What the backend is. */
+  readonly characteristics: Characteristics;
+  /** The session's current state. */
+  readonly state: SessionState;
+  /** The session timeout in ms the backend applies (after negotiation or rounding). */
+  readonly sessionTimeout: number;
+  /** Session state changes. */
+  on(event: "session", listener: (state: SessionState, previous: SessionState) => void): this;
+  /** After a session was re-opened: the groups re-joined. */
+  on(event: "rejoined", listener: (groups: string[]) => void): this;
+  /** Removes a listener. */
+  // biome-ignore lint/suspicious/noExplicitAny: listeners of several shapes are removed by identity
+  off(event: "session" | "rejoined", listener: (...args: any[]) => void): this;
+
+  /** Creates a group. `GROUP_EXISTS`. */
+  createGroup(group: string): Promise<void>;
+  /** Deletes an empty group. `GROUP_NOT_FOUND`, `GROUP_NOT_EMPTY`. */
+  deleteGroup(group: string): Promise<void>;
+  /** Every group, sorted. */
+  groups(): Promise<string[]>;
+
+  /** Joins a group as {@link memberId}, for as long as the session lives (and again after re-join). `GROUP_NOT_FOUND`, `MEMBER_EXISTS`. */
+  join(group: string, options?: JoinOptions): Promise<Member>;
+  /** Leaves a group. `MEMBER_NOT_JOINED`. */
+  leave(group: string): Promise<void>;
+  /** The group's live members, sorted by `seq`. `GROUP_NOT_FOUND`. */
+  members(group: string): Promise<Member[]>;
+  /** One member. `MEMBER_NOT_FOUND` (or `GROUP_NOT_FOUND`). */
+  member(group: string, memberId: string): Promise<Member>;
+  /** Replaces this member's metadata in a group. `MEMBER_NOT_JOINED`. */
+  updateMetadata(group: string, metadata: Metadata): Promise<Member>;
+
+  /**
+   * The group's changes: a `snapshot` first, then `join` / `update` / `leave` in order. Ends cleanly
+   * on `signal` or `break`. After a reconnect the missed changes are reported and a new snapshot
+   * follows. `GROUP_NOT_FOUND` is thrown by the first `next()`.
+   */
+  watch(group: string, options?: WatchOptions): AsyncIterable<MembershipEvent>;
+  /** A live, cached membership of the group; resolves once the first snapshot is in. */
+  view(group: string): Promise<GroupView>;
+
+  /** An election (one seat by default, or `seats` for N-of-M). */
+  election(name: string, options?: ElectionOptions): Election;
+  /** The current first seat holder of an election, if any. */
+  leader(name: string): Promise<Member | undefined>;
+  /** A lock: an election with one seat. */
+  lock(name: string): Lock;
+
+  /** Leaves every group, resigns, releases every lock, ends the session. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A live, cached membership of one group, kept current by a watch. Reads do no I/O. */
+export interface GroupView extends AsyncDisposable {
+  /** The group. */
+  readonly group: string;
+  /** How many members are up. */
+  readonly size: number;
+  /** The members, sorted by `seq`. */
+  members(): Member[];
+  /** Whether the member is up, in O(1) and without I/O. */
+  has(memberId: string): boolean;
+  /** Same as {@link has}: Nova's word. */
+  isUp(memberId: string): boolean;
+  /** The member's current record, if up. */
+  get(memberId: string): Member | undefined;
+  /** Every change applied to the view (a `snapshot` after a resync). */
+  on(event: "change", listener: (event: MembershipEvent) => void): this;
+  /** Removes a change listener. */
+  off(event: "change", listener: (event: MembershipEvent) => void): this;
+  /** Stops watching. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link Election.campaign}. */
+export interface CampaignOptions {
+  /** Gives up the campaign (the candidacy is withdrawn) and rejects with the abort reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * An election built on the backend's `seq`: the candidates with the lowest `seq` hold the seats,
+ * each waiting candidate waits on its predecessor only. A candidacy stays in the election (and is
+ * re-entered after a session expiry) until `resign()` or `close()`.
+ */
+export interface Election {
+  /** The election's name. */
+  readonly name: string;
+  /** Number of seats. */
+  readonly seats: number;
+  /**
+   * Enters the election (if not already a candidate) and resolves when this candidate holds a seat.
+   * After a leadership was lost, call again to wait for the next one.
+   */
+  campaign(options?: CampaignOptions): Promise<Leadership>;
+  /** Current seat holders, in `seq` order. */
+  leaders(): Promise<Member[]>;
+  /** The seat holders now, then every time they change. */
+  observe(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
+}
+
+/**
+ * A held seat (or lock). Its `signal` aborts when leadership *may* be lost — the session was
+ * suspended or expired, the local monotonic clock passed the point where the server could expire the
+ * session, the candidacy vanished, or `resign()` — always before another candidate can be elected.
+ * By the time a listener runs, the state may have changed again: check {@link isValid} before each
+ * unit of work and pass {@link token} to the resources you write.
+ */
+export interface Leadership extends AsyncDisposable {
+  /** The election or lock name. */
+  readonly name: string;
+  /** Fencing token: the holder's `seq`; it only grows across successive holders. */
+  readonly token: bigint;
+  /** Aborts when leadership may be lost. */
+  readonly signal: AbortSignal;
+  /** When this leadership began. */
+  readonly electedAt: Date;
+  /**
+   * The wall-clock time after which this leadership is no longer valid unless the session is renewed
+   * before then; moves forward with every renewal.
+   */
+  readonly validUntil: Date;
+  /** Synchronous: false once the signal aborted or the validity deadline passed. No I/O, no timer needed. */
+  isValid(): boolean;
+  /** Gives the seat up (and withdraws the candidacy). Idempotent. */
+  resign(): Promise<void>;
+}
+
+/** A lock: an election with one seat; the {@link Leadership} is the held lock. */
+export interface Lock {
+  /** The lock's name. */
+  readonly name: string;
+  /** Waits for the lock; `TIMEOUT` after `timeout` ms; the signal abandons waiting. */
+  acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<Leadership>;
+  /** Takes the lock if it is free right now, else resolves `undefined`. */
+  tryAcquire(): Promise<Leadership | undefined>;
+}

@@ -1,0 +1,419 @@
+import type { Coordinator, Election, ElectionOptions, GroupView, JoinOptions, Lock, WatchOptions } from "./api.js";
+import { Candidacy, type CandidacyContext } from "./candidacy.js";
+import type { Characteristics } from "./characteristics.js";
+import type { Driver } from "./driver/driver.js";
+import { CoordinatorElection, seatMismatch } from "./election.js";
+import { RollcallError } from "./errors/rollcall-error.js";
+import { GroupFeed } from "./group-feed.js";
+import { FeedGroupView } from "./group-view.js";
+import { AsyncQueue } from "./internal/async-queue.js";
+import { Listeners } from "./internal/listeners.js";
+import { bySeq } from "./internal/member-order.js";
+import { CoordinatorLock } from "./lock.js";
+import { Session, errorText } from "./session.js";
+import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+import type { CommonOptions } from "./url.js";
+import {
+  isInternalGroup,
+  validateElectionName,
+  validateGroupName,
+  validateInteger,
+  validateMemberId,
+  validateMetadata,
+  validateOptions,
+  validateSignal,
+} from "./validation.js";
+
+/** Everything a {@link SessionCoordinator} is built from; made by `connect()`. */
+export interface CoordinatorInit {
+  memberId: string;
+  backend: string;
+  redactedUrl: string;
+  driver: Driver;
+  options: CommonOptions;
+  logger: Logger;
+}
+
+const ELECTION_PREFIX = "_election.";
+const LOCK_PREFIX = "_lock.";
+
+/**
+ * The one implementation of {@link Coordinator}, over any driver: validation, the session state
+ * machine, re-join after expiry, shared group feeds (watch, view), elections, locks.
+ */
+export class SessionCoordinator implements Coordinator, CandidacyContext {
+  readonly memberId: string;
+  readonly backend: string;
+  readonly driver: Driver;
+  readonly session: Session;
+  readonly logger: Logger;
+  readonly retryInterval: number;
+  private readonly options: CommonOptions;
+  private readonly redactedUrl: string;
+  /** Groups this coordinator joined, with the metadata to re-join with. */
+  private readonly joined = new Map<string, Metadata>();
+  private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
+  private readonly candidacies = new Map<string, Candidacy>();
+  private readonly locks = new Map<string, CoordinatorLock>();
+  private readonly sessionListeners = new Listeners<[SessionState, SessionState]>();
+  private readonly rejoinedListeners = new Listeners<[string[]]>();
+  private closing: Promise<void> | undefined;
+
+  constructor(init: CoordinatorInit) {
+    this.memberId = init.memberId;
+    this.backend = init.backend;
+    this.driver = init.driver;
+    this.options = init.options;
+    this.logger = init.logger;
+    this.retryInterval = init.options.retryInterval;
+    this.redactedUrl = init.redactedUrl;
+    this.session = new Session(init.driver, {
+      retryInterval: init.options.retryInterval,
+      connectTimeout: init.options.connectTimeout,
+      logger: init.logger,
+    });
+    this.session.stateChanged.add((state, previous) => this.sessionListeners.emit(this.logger, "session", state, previous));
+    this.session.reopened.add(() => void this.rejoin());
+  }
+
+  /** Opens the first session. */
+  async open(signal?: AbortSignal): Promise<void> {
+    await this.session.open(signal);
+  }
+
+  get characteristics(): Characteristics {
+    return { ...this.driver.characteristics };
+  }
+
+  get state(): SessionState {
+    return this.session.state;
+  }
+
+  get sessionTimeout(): number {
+    return this.driver.sessionTimeout;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: overloads are declared on the interface
+  on(event: "session" | "rejoined", listener: (...args: any[]) => void): this {
+    if (event === "session") this.sessionListeners.add(listener);
+    else if (event === "rejoined") this.rejoinedListeners.add(listener);
+    else throw new RollcallError("INVALID_ARGUMENT", `unknown event ${JSON.stringify(event)}: use "session" or "rejoined"`);
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: listeners of several shapes are removed by identity
+  off(event: "session" | "rejoined", listener: (...args: any[]) => void): this {
+    if (event === "session") this.sessionListeners.remove(listener);
+    else if (event === "rejoined") this.rejoinedListeners.remove(listener);
+    return this;
+  }
+
+  /** @internal Throws `NOT_CONNECTED` once closed. */
+  assertOpen(): void {
+    if (this.closing !== undefined || this.session.state === "closed") {
+      throw new RollcallError("NOT_CONNECTED", "the coordinator is closed");
+    }
+  }
+
+  private async call<T>(what: string, operation: () => Promise<T>, context: { group?: string; memberId?: string } = {}): Promise<T> {
+    this.assertOpen();
+    if (this.session.state === "expired") {
+      throw new RollcallError("NOT_CONNECTED", `${what}: the session expired and is being re-opened`, context);
+    }
+    try {
+      return await operation();
+    } catch (error) {
+      if (RollcallError.isInstance(error)) throw error;
+      throw new RollcallError("CONNECTION", `${what} failed on ${this.redactedUrl}: ${errorText(error)}`, { cause: error, ...context });
+    }
+  }
+
+  async createGroup(group: string): Promise<void> {
+    validateGroupName(group);
+    await this.call("createGroup", () => this.driver.createGroup(group), { group });
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    validateGroupName(group);
+    await this.call("deleteGroup", () => this.driver.deleteGroup(group), { group });
+  }
+
+  async groups(): Promise<string[]> {
+    const all = await this.call("groups", () => this.driver.listGroups());
+    return all.filter((g) => !isInternalGroup(g)).sort();
+  }
+
+  async join(group: string, options?: JoinOptions): Promise<Member> {
+    validateGroupName(group);
+    validateOptions("join options", options);
+    const metadata = validateMetadata(options?.metadata, this.options.maxMetadataBytes);
+    if (options?.createGroup !== undefined && typeof options.createGroup !== "boolean") {
+      throw new RollcallError("INVALID_ARGUMENT", "createGroup must be a boolean");
+    }
+    const member = await this.call(
+      "join",
+      async () => {
+        try {
+          return await this.driver.join(group, this.memberId, metadata);
+        } catch (error) {
+          if (!options?.createGroup || !RollcallError.hasCode(error, "GROUP_NOT_FOUND")) throw error;
+          await this.driver.createGroup(group).catch((e: unknown) => {
+            if (!RollcallError.hasCode(e, "GROUP_EXISTS")) throw e;
+          });
+          return await this.driver.join(group, this.memberId, metadata);
+        }
+      },
+      { group, memberId: this.memberId },
+    );
+    this.joined.set(group, metadata);
+    return member;
+  }
+
+  async leave(group: string): Promise<void> {
+    validateGroupName(group);
+    await this.call("leave", () => this.driver.leave(group, this.memberId), { group, memberId: this.memberId });
+    this.joined.delete(group);
+  }
+
+  async members(group: string): Promise<Member[]> {
+    validateGroupName(group);
+    const snapshot = await this.call("members", () => this.driver.members(group), { group });
+    return snapshot.members.sort(bySeq);
+  }
+
+  async member(group: string, memberId: string): Promise<Member> {
+    validateGroupName(group);
+    validateMemberId(memberId);
+    const members = await this.members(group);
+    const found = members.find((m) => m.id === memberId);
+    if (!found) throw new RollcallError("MEMBER_NOT_FOUND", `${memberId} is not a member of ${group}`, { group, memberId });
+    return found;
+  }
+
+  async updateMetadata(group: string, metadata: Metadata): Promise<Member> {
+    validateGroupName(group);
+    const checked = validateMetadata(metadata, this.options.maxMetadataBytes);
+    const member = await this.call("updateMetadata", () => this.driver.update(group, this.memberId, checked), {
+      group,
+      memberId: this.memberId,
+    });
+    if (this.joined.has(group)) this.joined.set(group, checked);
+    return member;
+  }
+
+  /** @internal A shared feed of a group, released when the last user lets go. */
+  async acquireFeed(group: string, create = false): Promise<{ feed: GroupFeed; release(): void }> {
+    this.assertOpen();
+    let entry = this.feeds.get(group);
+    if (!entry) {
+      if (create) {
+        await this.driver.createGroup(group).catch((e: unknown) => {
+          if (!RollcallError.hasCode(e, "GROUP_EXISTS")) throw e;
+        });
+        entry = this.feeds.get(group);
+      }
+    }
+    if (!entry) {
+      const feed = new GroupFeed(group, this.driver, this.session, {
+        pollInterval: this.options.pollInterval,
+        retryInterval: this.options.retryInterval,
+        logger: this.logger,
+      });
+      entry = { feed, refs: 0 };
+      this.feeds.set(group, entry);
+      feed.ready.catch(() => {
+        if (this.feeds.get(group)?.feed === feed) this.feeds.delete(group);
+      });
+    }
+    entry.refs++;
+    const current = entry;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      current.refs--;
+      if (current.refs === 0) {
+        current.feed.stop();
+        if (this.feeds.get(group) === current) this.feeds.delete(group);
+      }
+    };
+    try {
+      await current.feed.ready;
+    } catch (error) {
+      release();
+      if (RollcallError.isInstance(error)) throw error;
+      throw new RollcallError("CONNECTION", `watching ${group} failed on ${this.redactedUrl}: ${errorText(error)}`, { cause: error, group });
+    }
+    return { feed: current.feed, release };
+  }
+
+  watch(group: string, options?: WatchOptions): AsyncIterable<MembershipEvent> {
+    validateGroupName(group);
+    validateOptions("watch options", options);
+    const signal = validateSignal("signal", options?.signal);
+    this.assertOpen();
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<MembershipEvent> => {
+        let release: (() => void) | undefined;
+        let unsubscribe: (() => void) | undefined;
+        const cleanup = () => {
+          unsubscribe?.();
+          release?.();
+          unsubscribe = undefined;
+          release = undefined;
+          signal?.removeEventListener("abort", onAbort);
+        };
+        const queue = new AsyncQueue<MembershipEvent>(cleanup);
+        const onAbort = () => {
+          cleanup();
+          queue.end();
+        };
+        if (signal?.aborted) {
+          queue.end();
+          return queue;
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.acquireFeed(group).then(
+          (lease) => {
+            release = lease.release;
+            if (queue.ended) {
+              cleanup();
+              return;
+            }
+            queue.push({ type: "snapshot", group, members: lease.feed.members() });
+            unsubscribe = lease.feed.subscribe((event) => queue.push(event));
+          },
+          (error: unknown) => {
+            cleanup();
+            queue.fail(error);
+          },
+        );
+        return queue;
+      },
+    };
+  }
+
+  async view(group: string): Promise<GroupView> {
+    validateGroupName(group);
+    const lease = await this.acquireFeed(group);
+    return new FeedGroupView(lease.feed, lease.release, this.logger);
+  }
+
+  /** @internal The shared candidacy of an election. */
+  candidacy(name: string, seats: number, metadata: Metadata | undefined): Candidacy {
+    const group = ELECTION_PREFIX + name;
+    let candidacy = this.candidacies.get(group);
+    if (candidacy && candidacy.seats !== seats) {
+      if (candidacy.isActive) throw seatMismatch(name, seats, candidacy.seats);
+      candidacy = undefined;
+    }
+    if (!candidacy) {
+      candidacy = new Candidacy(this, name, group, seats, metadata ?? {}, "election");
+      this.candidacies.set(group, candidacy);
+    }
+    return candidacy;
+  }
+
+  /** @internal The shared candidacy of a lock. */
+  lockCandidacy(name: string): Candidacy {
+    const group = LOCK_PREFIX + name;
+    let candidacy = this.candidacies.get(group);
+    if (!candidacy) {
+      candidacy = new Candidacy(this, name, group, 1, {}, "lock");
+      this.candidacies.set(group, candidacy);
+    }
+    return candidacy;
+  }
+
+  /** @internal The first `seats` members of an election group. */
+  async seatHolders(group: string, seats: number): Promise<Member[]> {
+    try {
+      const snapshot = await this.call("leaders", () => this.driver.members(group), { group });
+      return snapshot.members.sort(bySeq).slice(0, seats);
+    } catch (error) {
+      if (RollcallError.hasCode(error, "GROUP_NOT_FOUND")) return [];
+      throw error;
+    }
+  }
+
+  election(name: string, options?: ElectionOptions): Election {
+    validateElectionName(name);
+    validateOptions("election options", options);
+    const seats = options?.seats === undefined ? 1 : validateInteger("seats", options.seats, 1, 1000);
+    const metadata = options?.metadata === undefined ? undefined : validateMetadata(options.metadata, this.options.maxMetadataBytes);
+    this.assertOpen();
+    return new CoordinatorElection(this, name, ELECTION_PREFIX + name, seats, metadata);
+  }
+
+  async leader(name: string): Promise<Member | undefined> {
+    validateElectionName(name);
+    const [first] = await this.seatHolders(ELECTION_PREFIX + name, 1);
+    return first;
+  }
+
+  lock(name: string): Lock {
+    validateElectionName(name);
+    this.assertOpen();
+    let lock = this.locks.get(name);
+    if (!lock) {
+      lock = new CoordinatorLock(this, name);
+      this.locks.set(name, lock);
+    }
+    return lock;
+  }
+
+  private async rejoin(): Promise<void> {
+    const groups: string[] = [];
+    for (const [group, metadata] of [...this.joined]) {
+      for (let attempt = 0; ; attempt++) {
+        if (this.closing !== undefined || this.session.state !== "connected") return;
+        try {
+          await this.driver.join(group, this.memberId, metadata);
+          groups.push(group);
+          break;
+        } catch (error) {
+          if (RollcallError.hasCode(error, "GROUP_NOT_FOUND")) {
+            this.logger.warn("cannot re-join: the group was deleted", { group });
+            this.joined.delete(group);
+            break;
+          }
+          // MEMBER_EXISTS: the old session's member is still being expired by the server.
+          this.logger.debug("re-join failed; will retry", { group, error: errorText(error), attempt });
+          await new Promise((r) => setTimeout(r, Math.min(this.retryInterval, 100 * 2 ** Math.min(attempt, 5))));
+        }
+      }
+    }
+    this.logger.info("re-joined after the session was re-opened", { groups });
+    this.rejoinedListeners.emit(this.logger, "rejoined", groups);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    await Promise.allSettled([...this.candidacies.values()].map((c) => c.withdraw()));
+    for (const { feed } of this.feeds.values()) feed.stop();
+    this.feeds.clear();
+    try {
+      await this.driver.close();
+    } catch (error) {
+      this.logger.warn("closing the driver failed", { error: errorText(error) });
+    }
+    this.joined.clear();
+    this.session.markClosed();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toString(): string {
+    return `Coordinator(${this.backend} ${this.redactedUrl} as ${this.memberId}, ${this.state})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,158 @@
+import type { Characteristics } from "../characteristics.js";
+import type { LeaveReason, Logger, Member, Metadata } from "../types.js";
+import type { ConnectionUrl } from "./connection-url.js";
+
+/**
+ * Everything a driver is created with. Core has already validated the URL and the common options.
+ */
+export interface DriverConfig {
+  /** The parsed URL; `url.params` holds only the backend's own query keys. */
+  url: ConnectionUrl;
+  /** The coordinator's member id. */
+  memberId: string;
+  /** The namespace every key, znode, row or channel of this coordinator lives under. */
+  namespace: string;
+  /** Requested session timeout in ms (`sessionTimeout` in the URL, or the backend's default). */
+  sessionTimeout: number;
+  /** Logger; never log credentials. */
+  logger: Logger;
+  /** Upper bound, in bytes, of a member's serialized metadata. */
+  maxMetadataBytes: number;
+}
+
+/**
+ * A backend registered under one or more URL schemes. Backends call `registerBackend()` with this
+ * when their module loads; core also resolves unregistered schemes lazily to `@rollcall/<name>`.
+ */
+export interface BackendDefinition {
+  /** The backend's name, e.g. `"zookeeper"`; the same as `Coordinator.backend`. */
+  name: string;
+  /** URL schemes handled, without the colon, e.g. `["etcd", "etcds"]`. */
+  schemes: string[];
+  /** Default `sessionTimeout` (ms) when the URL has none. */
+  defaultSessionTimeout: number;
+  /** Default `retryInterval` (ms) when the URL has none. */
+  defaultRetryInterval?: number;
+  /** Default namespace when neither the URL path nor `namespace=` gives one. */
+  defaultNamespace?: string;
+  /** Whether the URL path is the namespace (ZooKeeper's chroot, Redis's db number is not). */
+  pathIsNamespace?: boolean;
+  /** The backend's own query keys; any other unknown key is rejected with `INVALID_ARGUMENT`. */
+  params?: readonly string[];
+  /** Creates the driver. Must not do I/O: that belongs in {@link Driver.open}. */
+  create(config: DriverConfig): Driver;
+}
+
+/** Callbacks a driver uses to report its session to core. */
+export interface SessionListener {
+  /**
+   * The session changed state. `suspended`: the server is unreachable but the session may be alive.
+   * `connected`: reachable again with the *same* session. `expired`: the session is gone on the
+   * server (or the driver has proof it will be before anyone could act on it); the driver's members
+   * are gone and core will call {@link Driver.open} again after `retryInterval`.
+   */
+  state(state: "connected" | "suspended" | "expired"): void;
+  /**
+   * The server acknowledged a request that was sent at `sentAt` (a `performance.now()` value), so the
+   * session cannot expire on the server before `sentAt + sessionTimeout`. Core derives every
+   * leadership's validity deadline from this; report it at least every `sessionTimeout / 3`.
+   */
+  renewed(sentAt: number): void;
+}
+
+/** A group's members with the revision they are current at. */
+export interface GroupSnapshot {
+  /** Members, in any order. */
+  members: Member[];
+  /**
+   * The revision of this snapshot: a watch started from it delivers exactly the changes after it.
+   * Revisions only grow, per group at least.
+   */
+  revision: bigint;
+}
+
+/** A change reported by a driver's watch or change log, stamped with its revision. */
+export type DriverEvent =
+  | { type: "join"; member: Member; revision: bigint }
+  | { type: "update"; member: Member; revision: bigint }
+  | { type: "leave"; memberId: string; reason: LeaveReason; revision: bigint };
+
+/** Callbacks of a push watch. */
+export interface WatchListener {
+  /** A change, in order. Core ignores events at or below the revision it has already seen. */
+  event(event: DriverEvent): void;
+  /**
+   * Continuity was lost (a reconnect that cannot resume, a compacted revision, a dropped
+   * subscription). Core closes this watch, re-lists, reports the difference and watches again.
+   */
+  resync(reason: string): void;
+}
+
+/** A running push watch. */
+export interface WatchHandle {
+  /** Stops delivering; idempotent. */
+  close(): Promise<void>;
+}
+
+/** What {@link Driver.changes} returns: the ordered changes after a revision, or a request to re-list. */
+export type ChangeBatch = { events: DriverEvent[]; revision: bigint } | { resync: string };
+
+/**
+ * The small contract a backend implements. Core validates every argument before calling it and owns
+ * the session state machine, re-join, views, elections, locks and partitioning.
+ *
+ * Errors: reject with a `RollcallError` (`GROUP_NOT_FOUND`, `GROUP_EXISTS`, `GROUP_NOT_EMPTY`,
+ * `MEMBER_EXISTS`, `MEMBER_NOT_JOINED`, `CONNECTION`, `NOT_CONNECTED`, …); anything else is
+ * wrapped by core as `CONNECTION`.
+ */
+export interface Driver {
+  /** What this backend is. */
+  readonly characteristics: Characteristics;
+  /**
+   * The session timeout in ms the server actually applies (ZooKeeper negotiates it, etcd rounds to
+   * whole seconds). Read after `open()`.
+   */
+  readonly sessionTimeout: number;
+  /**
+   * Opens a new session and resolves once it is `connected`. Called once at connect and again after
+   * every `expired`. Rejects with `CONNECTION` if the server cannot be reached before `signal` aborts.
+   */
+  open(listener: SessionListener, signal: AbortSignal): Promise<void>;
+  /**
+   * Ends the session gracefully: every member it holds leaves (reason `left` where the backend can
+   * tell) and every connection is released. Idempotent.
+   */
+  close(): Promise<void>;
+  /** Creates a group. `GROUP_EXISTS` if it exists. */
+  createGroup(group: string): Promise<void>;
+  /** Deletes an empty group. `GROUP_NOT_FOUND`, `GROUP_NOT_EMPTY`. */
+  deleteGroup(group: string): Promise<void>;
+  /** Every group in the namespace, including core's internal ones (names starting with `_`). */
+  listGroups(): Promise<string[]>;
+  /**
+   * Adds `memberId` to `group`, bound to the current session (it disappears when the session ends).
+   * Assigns `seq`. `GROUP_NOT_FOUND`, `MEMBER_EXISTS`.
+   */
+  join(group: string, memberId: string, metadata: Metadata): Promise<Member>;
+  /** Removes this session's member. `MEMBER_NOT_JOINED` if it is not there. */
+  leave(group: string, memberId: string): Promise<void>;
+  /** Replaces this session's member's metadata. `MEMBER_NOT_JOINED`. */
+  update(group: string, memberId: string, metadata: Metadata): Promise<Member>;
+  /** The group's live members and the revision they are current at. `GROUP_NOT_FOUND`. */
+  members(group: string): Promise<GroupSnapshot>;
+  /**
+   * Push watch: deliver every change after `fromRevision`, in order. Required when
+   * `characteristics.watch === "push"`.
+   */
+  watch?(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle>;
+  /**
+   * Poll: the ordered changes after `sinceRevision`, from a change log. Required when
+   * `characteristics.watch === "poll"`; core calls it every `pollInterval`.
+   */
+  changes?(group: string, sinceRevision: bigint): Promise<ChangeBatch>;
+  /**
+   * Optional: resolves when `memberId` is no longer in `group` (or is already gone). Used by elections
+   * to wait on the predecessor only; without it core waits on the group's watch.
+   */
+  awaitGone?(group: string, memberId: string, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,22 @@
+/**
+ * The driver contract: what a backend implements. Import from `@rollcall/core/driver`.
+ * @packageDocumentation
+ */
+export type { Characteristics } from "../characteristics.js";
+export { ErrorCodes, type ErrorCode } from "../errors/error-code.js";
+export { RollcallError, type RollcallErrorOptions } from "../errors/rollcall-error.js";
+export type { LeaveReason, Logger, Member, Metadata, Json } from "../types.js";
+export { parseStoredMetadata } from "../validation.js";
+export { registerBackend } from "../registry.js";
+export type { ConnectionUrl, HostPort } from "./connection-url.js";
+export type {
+  BackendDefinition,
+  ChangeBatch,
+  Driver,
+  DriverConfig,
+  DriverEvent,
+  GroupSnapshot,
+  SessionListener,
+  WatchHandle,
+  WatchListener,
+} from "./driver.js";

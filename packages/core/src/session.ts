@@ -1,0 +1,215 @@
+import type { Driver, SessionListener } from "./driver/driver.js";
+import { RollcallError } from "./errors/rollcall-error.js";
+import { delay } from "./internal/abort.js";
+import { Listeners } from "./internal/listeners.js";
+import type { Logger, SessionState } from "./types.js";
+
+/**
+ * Fraction of the session timeout a renewal keeps leaderships valid for. The server cannot expire the
+ * session before `sentAt + sessionTimeout`; stopping at three quarters of it leaves room for clock-rate
+ * differences and for the last unit of work to notice.
+ */
+export const VALIDITY_FRACTION = 0.75;
+
+/** Settings of a {@link Session}. */
+export interface SessionOptions {
+  retryInterval: number;
+  connectTimeout: number;
+  logger: Logger;
+}
+
+/**
+ * The session state machine of a coordinator: opens the driver's session, follows its state reports,
+ * keeps the validity deadline leaderships depend on, and re-opens the session after expiry with
+ * backoff and jitter. Callbacks from a session that has since been replaced are ignored.
+ */
+export class Session {
+  private current: SessionState = "suspended";
+  private generation = 0;
+  private opened = 0;
+  private validUntilMono = 0;
+  private validityTimer: NodeJS.Timeout | undefined;
+  private reopening = false;
+  private readonly closing = new AbortController();
+  /** Emitted as (state, previous). */
+  readonly stateChanged = new Listeners<[SessionState, SessionState]>();
+  /** Emitted when leaderships must end now: validity ran out, or the session left `connected`. */
+  readonly validityLost = new Listeners<[string]>();
+  /** Emitted after a re-opened session is connected; the coordinator re-joins from here. */
+  readonly reopened = new Listeners<[]>();
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** How many sessions have been opened: members joined in an earlier epoch are gone. */
+  get epoch(): number {
+    return this.opened;
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** The monotonic (`performance.now()`) time until which leaderships are valid. */
+  get validUntil(): number {
+    return this.current === "connected" ? this.validUntilMono : 0;
+  }
+
+  /** True while connected and inside the validity deadline. */
+  isValid(): boolean {
+    return this.current === "connected" && performance.now() < this.validUntilMono;
+  }
+
+  /** Opens the first session; rejects with `CONNECTION` after `connectTimeout` or when `signal` aborts. */
+  async open(signal?: AbortSignal): Promise<void> {
+    await this.openOnce(signal);
+  }
+
+  private async openOnce(signal?: AbortSignal): Promise<void> {
+    const generation = ++this.generation;
+    const timeout = AbortSignal.timeout(this.options.connectTimeout);
+    const combined = AbortSignal.any([timeout, this.closing.signal, ...(signal ? [signal] : [])]);
+    const startedAt = performance.now();
+    const listener: SessionListener = {
+      state: (state) => {
+        if (generation === this.generation) this.onDriverState(state);
+      },
+      renewed: (sentAt) => {
+        if (generation === this.generation) this.renew(sentAt);
+      },
+    };
+    try {
+      await this.driver.open(listener, combined);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (RollcallError.isInstance(error)) throw error;
+      throw new RollcallError("CONNECTION", `could not open a session: ${errorText(error)}`, { cause: error });
+    }
+    if (generation !== this.generation || this.closing.signal.aborted) {
+      throw new RollcallError("NOT_CONNECTED", "the coordinator was closed while connecting");
+    }
+    this.opened++;
+    this.renew(startedAt);
+    this.setState("connected");
+  }
+
+  private renew(sentAt: number): void {
+    const until = sentAt + this.driver.sessionTimeout * VALIDITY_FRACTION;
+    if (until <= this.validUntilMono) return;
+    this.validUntilMono = until;
+    this.armValidityTimer();
+  }
+
+  private armValidityTimer(): void {
+    if (this.validityTimer !== undefined) return;
+    const wait = Math.max(0, this.validUntilMono - performance.now());
+    this.validityTimer = setTimeout(() => {
+      this.validityTimer = undefined;
+      if (this.current === "closed") return;
+      if (performance.now() >= this.validUntilMono) {
+        this.options.logger.warn("session validity ran out without a renewal: leaderships end", {});
+        this.validityLost.emit(this.options.logger, "validity", "the session was not renewed in time");
+      } else {
+        this.armValidityTimer();
+      }
+    }, wait + 1);
+    this.validityTimer.unref?.();
+  }
+
+  private onDriverState(state: "connected" | "suspended" | "expired"): void {
+    if (this.current === "closed") return;
+    if (state === "expired") {
+      if (this.current === "expired") return;
+      this.setState("expired");
+      this.scheduleReopen();
+      return;
+    }
+    if (this.current === "expired") return;
+    this.setState(state);
+  }
+
+  private setState(state: SessionState): void {
+    const previous = this.current;
+    if (previous === state) return;
+    this.current = state;
+    if (state !== "connected") {
+      this.validUntilMono = 0;
+      if (previous === "connected") this.validityLost.emit(this.options.logger, "validity", `the session is ${state}`);
+    }
+    this.options.logger.info(`session ${state}`, { previous });
+    this.stateChanged.emit(this.options.logger, "session", state, previous);
+  }
+
+  private scheduleReopen(): void {
+    if (this.reopening) return;
+    this.reopening = true;
+    void this.reopenLoop().finally(() => {
+      this.reopening = false;
+    });
+  }
+
+  private async reopenLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.closing.signal.aborted) {
+      const base = this.options.retryInterval * Math.min(2 ** attempt, 8);
+      const wait = base * (0.8 + Math.random() * 0.4);
+      try {
+        await delay(attempt === 0 ? this.options.retryInterval * (0.9 + Math.random() * 0.2) : wait, this.closing.signal);
+      } catch {
+        return;
+      }
+      attempt++;
+      try {
+        await this.openOnce();
+      } catch (error) {
+        if (this.closing.signal.aborted) return;
+        this.options.logger.warn("re-opening the session failed; will retry", { error: errorText(error), attempt });
+        continue;
+      }
+      this.reopened.emit(this.options.logger, "reopened");
+      return;
+    }
+  }
+
+  /** Resolves when the session is `connected`; rejects with `NOT_CONNECTED` once closed or when `signal` aborts. */
+  whenConnected(signal?: AbortSignal): Promise<void> {
+    if (this.current === "connected") return Promise.resolve();
+    if (this.current === "closed") return Promise.reject(notConnected());
+    return new Promise((resolve, reject) => {
+      const onState = (state: SessionState) => {
+        if (state === "connected") finish(undefined);
+        else if (state === "closed") finish(notConnected());
+      };
+      const onAbort = () => finish(signal?.reason);
+      const finish = (error: unknown) => {
+        this.stateChanged.remove(onState);
+        signal?.removeEventListener("abort", onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.stateChanged.add(onState);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Ends the session machine (the driver is closed by the coordinator). */
+  markClosed(): void {
+    this.closing.abort(notConnected());
+    if (this.validityTimer !== undefined) clearTimeout(this.validityTimer);
+    this.validityTimer = undefined;
+    this.generation++;
+    this.setState("closed");
+  }
+}
+
+function notConnected(): RollcallError {
+  return new RollcallError("NOT_CONNECTED", "the coordinator is closed");
+}
+
+/** A short description of an error for a log line. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,60 @@
+/** A JSON value. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/**
+ * A member's metadata (tooz's "capabilities"): a JSON object, validated in core and limited to the
+ * same size on every backend (64 KiB by default, `maxMetadataBytes` in the URL lowers it).
+ */
+export type Metadata = { [key: string]: Json };
+
+/** A member of a group as every reader sees it. */
+export interface Member {
+  /** The member id: the `memberId` of the coordinator that joined. */
+  id: string;
+  /** The group this record belongs to. */
+  group: string;
+  /** The member's metadata. */
+  metadata: Metadata;
+  /**
+   * Visible-order number assigned by the backend at join: a member that any reader can see later
+   * always has a larger `seq` than every member already visible. Elections, locks and fencing
+   * tokens are built on it.
+   */
+  seq: bigint;
+  /** When this incarnation of the member joined. */
+  joinedAt: Date;
+  /** When its metadata last changed (equals `joinedAt` until the first update). */
+  updatedAt: Date;
+}
+
+/** Why a member left a group. `unknown` where the backend cannot tell, or after a resync. */
+export type LeaveReason = "left" | "expired" | "unknown";
+
+/**
+ * An event of {@link Coordinator.watch}: first a `snapshot`, then `join` / `update` / `leave` in
+ * the order they happened. After a resync (reconnect, lost continuity) the changes missed are
+ * reported as events (leave reason `unknown`) followed by a fresh `snapshot`.
+ */
+export type MembershipEvent =
+  | { type: "snapshot"; group: string; members: Member[] }
+  | { type: "join"; group: string; member: Member }
+  | { type: "update"; group: string; member: Member }
+  | { type: "leave"; group: string; memberId: string; reason: LeaveReason };
+
+/**
+ * The state of a coordinator's session.
+ * - `connected` — the session is alive and the backend reachable.
+ * - `suspended` — the backend is unreachable; the session may still be alive on the server.
+ *   Leaderships are given up at this point.
+ * - `expired` — the session ended on the server; memberships are gone until core re-joins.
+ * - `closed` — `close()` was called; terminal.
+ */
+export type SessionState = "connected" | "suspended" | "expired" | "closed";
+
+/** A pino-compatible logger. Messages and fields never contain credentials. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
