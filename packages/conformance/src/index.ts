@@ -1,1 +1,91 @@
-export {};
+/**
+ * The rollcall conformance kit: `runConformance()` registers the vitest suites every backend passes.
+ * @packageDocumentation
+ */
+import { type Characteristics, connect } from "@rollcall/core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
+import { Harness, randomId } from "./harness.js";
+import type { ConformanceOptions } from "./options.js";
+import { electionLivenessSuite } from "./suites/election-liveness.js";
+import { electionsSuite } from "./suites/elections.js";
+import { faultsSuite } from "./suites/faults.js";
+import { groupsSuite } from "./suites/groups.js";
+import { inputSuite } from "./suites/input.js";
+import { livenessSuite } from "./suites/liveness.js";
+import { membershipSuite } from "./suites/membership.js";
+import { sessionsSuite } from "./suites/sessions.js";
+import { watchSuite } from "./suites/watch.js";
+
+export { ChildMember, type ChildMemberConfig } from "./child-member.js";
+export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
+export type { ChildMessage, Participant } from "./message-log.js";
+export type {
+  ConformanceOptions,
+  ConformanceTarget,
+  ConformanceTiming,
+  Fault,
+  SessionControl,
+} from "./options.js";
+export { BAD_NAMES } from "./suites/input.js";
+
+/**
+ * Registers the conformance suites for one backend: groups, membership, watch and view, sessions,
+ * elections and locks, bad input, ephemeral liveness with real processes (crash, close, freeze),
+ * election liveness with the no-overlap check, and the server faults the backend declares.
+ * Every test uses a fresh namespace, so suites can share one server.
+ *
+ * @example
+ * ```ts
+ * // packages/redis/test/conformance.test.ts
+ * import { runConformance } from "@rollcall/conformance";
+ * import { startRedis } from "@rollcall/servers";
+ * import "@rollcall/redis";
+ *
+ * runConformance({
+ *   name: "redis",
+ *   setup: async () => {
+ *     const server = await startRedis();
+ *     return { url: server.url, close: () => server.close() };
+ *   },
+ *   timing: { sessionTimeout: 2000, detectionSlack: 1500 },
+ * });
+ * ```
+ */
+export function runConformance(options: ConformanceOptions): void {
+  const h = new Harness(options);
+  describe(`${options.name} conformance`, () => {
+    beforeAll(async () => {
+      h.target = await options.setup();
+      const probe = await connect(h.url(), { memberId: randomId("probe") });
+      h.characteristics = probe.characteristics as Characteristics;
+      await probe.close();
+    }, 180_000);
+    afterAll(async () => {
+      await h.target?.close?.();
+    }, 120_000);
+    beforeEach(() => h.freshNamespace());
+    afterEach(async () => {
+      await h.cleanup();
+    }, 60_000);
+
+    it("declares honest characteristics", () => {
+      const c = h.characteristics;
+      if (c.scope === "process" && !options.sessionControl) {
+        throw new Error(
+          `${options.name} declares scope "process": pass sessionControl so the liveness suites can run in-process`,
+        );
+      }
+    });
+
+    groupsSuite(h);
+    membershipSuite(h);
+    watchSuite(h);
+    sessionsSuite(h);
+    electionsSuite(h);
+    inputSuite(h);
+    livenessSuite(h);
+    electionLivenessSuite(h);
+    if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");
+    if (options.faults?.includes("killNode")) faultsSuite(h, "killNode", "cluster node loss");
+  });
+}

@@ -101,7 +101,9 @@ export class Candidacy {
       return Promise.reject(new RollcallError("NOT_CONNECTED", `the session is ${this.ctx.session.state}`));
     }
     this.tryMode = true;
-    const promise = new Promise<HeldLeadership | undefined>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const promise = new Promise<HeldLeadership | undefined>((resolve, reject) =>
+      this.waiters.push({ resolve, reject }),
+    );
     this.start();
     return promise;
   }
@@ -127,6 +129,11 @@ export class Candidacy {
       const epoch = session.epoch;
       try {
         const member = await driver.join(this.group, memberId, this.metadata);
+        if (!this.active) {
+          // Withdrawn while the join was in flight: take the candidate out again.
+          await driver.leave(this.group, memberId).catch(() => {});
+          throw new RollcallError("NOT_LEADER", "the candidacy was withdrawn");
+        }
         this.member = member;
         this.memberEpoch = epoch;
         return member;
@@ -174,7 +181,8 @@ export class Candidacy {
           }
           await this.lead(member, step.signal);
           if (this.kind === "lock") {
-            await this.withdraw();
+            // Resigning already withdrew (and aborted this loop); anything else ends the lock here.
+            if (!signal.aborted) await this.withdraw();
             return;
           }
         }
@@ -190,11 +198,15 @@ export class Candidacy {
         }
         failures++;
         if (RollcallError.hasCode(error, "MEMBER_EXISTS")) {
-          logger.debug("candidacy still present from an earlier session; waiting for it to go", { election: this.name });
+          logger.debug("candidacy still present from an earlier session; waiting for it to go", {
+            election: this.name,
+          });
         } else {
           logger.warn("campaign step failed; will retry", { election: this.name, error: errorText(error) });
         }
-        await delay(Math.min(this.ctx.retryInterval, 100 * 2 ** Math.min(failures, 5)), signal).catch(() => {});
+        await delay(Math.min(this.ctx.retryInterval, 100 * 2 ** Math.min(failures, 5)), signal).catch(
+          () => {},
+        );
       } finally {
         session.stateChanged.remove(onState);
         signal.removeEventListener("abort", onAbort);
@@ -206,7 +218,11 @@ export class Candidacy {
    * Where this candidate stands: `seated`, or `gone` when its member vanished. Otherwise waits until
    * something that could change the answer happens and returns `waiting`.
    */
-  private async position(member: Member, signal: AbortSignal, noWait: boolean): Promise<"seated" | "gone" | "waiting"> {
+  private async position(
+    member: Member,
+    signal: AbortSignal,
+    noWait: boolean,
+  ): Promise<"seated" | "gone" | "waiting"> {
     const { driver } = this.ctx;
     if (this.seats === 1 && driver.awaitGone) {
       const sorted = (await raceAbort(driver.members(this.group), signal)).members.sort(bySeq);
@@ -289,7 +305,9 @@ export class Candidacy {
   }
 
   /** Leaves the election: ends any leadership, removes the candidate, rejects pending campaigns. */
-  async withdraw(reason: unknown = new RollcallError("NOT_LEADER", "the candidacy was withdrawn")): Promise<void> {
+  async withdraw(
+    reason: unknown = new RollcallError("NOT_LEADER", "the candidacy was withdrawn"),
+  ): Promise<void> {
     const wasActive = this.active;
     this.active = false;
     this.leadership?.end("resigned");
@@ -306,7 +324,10 @@ export class Candidacy {
     if (member && this.memberEpoch === this.ctx.session.epoch && this.ctx.session.state !== "closed") {
       await this.ctx.driver.leave(this.group, member.id).catch((error: unknown) => {
         if (!RollcallError.hasCode(error, "MEMBER_NOT_JOINED")) {
-          this.ctx.logger.warn("leaving an election failed", { election: this.name, error: errorText(error) });
+          this.ctx.logger.warn("leaving an election failed", {
+            election: this.name,
+            error: errorText(error),
+          });
         }
       });
     }

@@ -32,7 +32,10 @@ const order: Record<keyof Characteristics, readonly (string | boolean)[]> = {
  *
  * @returns the names of the unmet characteristics, empty when all are met.
  */
-export function unmetCharacteristics(actual: Characteristics, required: Partial<Characteristics>): (keyof Characteristics)[] {
+export function unmetCharacteristics(
+  actual: Characteristics,
+  required: Partial<Characteristics>,
+): (keyof Characteristics)[] {
   const unmet: (keyof Characteristics)[] = [];
   for (const key of Object.keys(required) as (keyof Characteristics)[]) {
     const want = required[key];

@@ -33,6 +33,7 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
   validateMemberId(options.memberId);
   const signal = validateSignal("signal", options.signal);
   if (options.require !== undefined) validateOptions("require", options.require);
+  if (signal?.aborted) throw signal.reason;
   const logger = options.logger ?? silentLogger;
   const parsed = parseUrl(url);
   const backend = await resolveBackend(parsed.scheme);
@@ -49,9 +50,15 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     const unmet = unmetCharacteristics(driver.characteristics, options.require);
     if (unmet.length > 0) {
       const detail = unmet
-        .map((key) => `${key}: required ${JSON.stringify(options.require?.[key])}, ${backend.name} is ${JSON.stringify(driver.characteristics[key])}`)
+        .map(
+          (key) =>
+            `${key}: required ${JSON.stringify(options.require?.[key])}, ${backend.name} is ${JSON.stringify(driver.characteristics[key])}`,
+        )
         .join("; ");
-      throw new RollcallError("CHARACTERISTIC_MISMATCH", `${backend.name} does not meet the requirements: ${detail}`);
+      throw new RollcallError(
+        "CHARACTERISTIC_MISMATCH",
+        `${backend.name} does not meet the requirements: ${detail}`,
+      );
     }
   }
   const coordinator = new SessionCoordinator({
@@ -69,7 +76,9 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     if (signal?.aborted) throw signal.reason;
     if (RollcallError.isInstance(error)) {
       if (error.code === "CONNECTION" && !error.message.includes(parsed.redacted)) {
-        throw new RollcallError("CONNECTION", `could not connect to ${parsed.redacted}: ${error.message}`, { cause: error });
+        throw new RollcallError("CONNECTION", `could not connect to ${parsed.redacted}: ${error.message}`, {
+          cause: error,
+        });
       }
       throw error;
     }

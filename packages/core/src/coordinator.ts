@@ -1,4 +1,12 @@
-import type { Coordinator, Election, ElectionOptions, GroupView, JoinOptions, Lock, WatchOptions } from "./api.js";
+import type {
+  Coordinator,
+  Election,
+  ElectionOptions,
+  GroupView,
+  JoinOptions,
+  Lock,
+  WatchOptions,
+} from "./api.js";
 import { Candidacy, type CandidacyContext } from "./candidacy.js";
 import type { Characteristics } from "./characteristics.js";
 import type { Driver } from "./driver/driver.js";
@@ -10,7 +18,7 @@ import { AsyncQueue } from "./internal/async-queue.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
 import { CoordinatorLock } from "./lock.js";
-import { Session, errorText } from "./session.js";
+import { errorText, Session } from "./session.js";
 import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
 import type { CommonOptions } from "./url.js";
 import {
@@ -72,7 +80,9 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
       connectTimeout: init.options.connectTimeout,
       logger: init.logger,
     });
-    this.session.stateChanged.add((state, previous) => this.sessionListeners.emit(this.logger, "session", state, previous));
+    this.session.stateChanged.add((state, previous) =>
+      this.sessionListeners.emit(this.logger, "session", state, previous),
+    );
     this.session.reopened.add(() => void this.rejoin());
   }
 
@@ -97,7 +107,11 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   on(event: "session" | "rejoined", listener: (...args: any[]) => void): this {
     if (event === "session") this.sessionListeners.add(listener);
     else if (event === "rejoined") this.rejoinedListeners.add(listener);
-    else throw new RollcallError("INVALID_ARGUMENT", `unknown event ${JSON.stringify(event)}: use "session" or "rejoined"`);
+    else
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `unknown event ${JSON.stringify(event)}: use "session" or "rejoined"`,
+      );
     return this;
   }
 
@@ -115,16 +129,27 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     }
   }
 
-  private async call<T>(what: string, operation: () => Promise<T>, context: { group?: string; memberId?: string } = {}): Promise<T> {
+  private async call<T>(
+    what: string,
+    operation: () => Promise<T>,
+    context: { group?: string; memberId?: string } = {},
+  ): Promise<T> {
     this.assertOpen();
     if (this.session.state === "expired") {
-      throw new RollcallError("NOT_CONNECTED", `${what}: the session expired and is being re-opened`, context);
+      throw new RollcallError(
+        "NOT_CONNECTED",
+        `${what}: the session expired and is being re-opened`,
+        context,
+      );
     }
     try {
       return await operation();
     } catch (error) {
       if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError("CONNECTION", `${what} failed on ${this.redactedUrl}: ${errorText(error)}`, { cause: error, ...context });
+      throw new RollcallError("CONNECTION", `${what} failed on ${this.redactedUrl}: ${errorText(error)}`, {
+        cause: error,
+        ...context,
+      });
     }
   }
 
@@ -171,7 +196,10 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
 
   async leave(group: string): Promise<void> {
     validateGroupName(group);
-    await this.call("leave", () => this.driver.leave(group, this.memberId), { group, memberId: this.memberId });
+    await this.call("leave", () => this.driver.leave(group, this.memberId), {
+      group,
+      memberId: this.memberId,
+    });
     this.joined.delete(group);
   }
 
@@ -186,17 +214,25 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     validateMemberId(memberId);
     const members = await this.members(group);
     const found = members.find((m) => m.id === memberId);
-    if (!found) throw new RollcallError("MEMBER_NOT_FOUND", `${memberId} is not a member of ${group}`, { group, memberId });
+    if (!found)
+      throw new RollcallError("MEMBER_NOT_FOUND", `${memberId} is not a member of ${group}`, {
+        group,
+        memberId,
+      });
     return found;
   }
 
   async updateMetadata(group: string, metadata: Metadata): Promise<Member> {
     validateGroupName(group);
     const checked = validateMetadata(metadata, this.options.maxMetadataBytes);
-    const member = await this.call("updateMetadata", () => this.driver.update(group, this.memberId, checked), {
-      group,
-      memberId: this.memberId,
-    });
+    const member = await this.call(
+      "updateMetadata",
+      () => this.driver.update(group, this.memberId, checked),
+      {
+        group,
+        memberId: this.memberId,
+      },
+    );
     if (this.joined.has(group)) this.joined.set(group, checked);
     return member;
   }
@@ -242,7 +278,11 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     } catch (error) {
       release();
       if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError("CONNECTION", `watching ${group} failed on ${this.redactedUrl}: ${errorText(error)}`, { cause: error, group });
+      throw new RollcallError(
+        "CONNECTION",
+        `watching ${group} failed on ${this.redactedUrl}: ${errorText(error)}`,
+        { cause: error, group },
+      );
     }
     return { feed: current.feed, release };
   }
@@ -340,7 +380,10 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     validateElectionName(name);
     validateOptions("election options", options);
     const seats = options?.seats === undefined ? 1 : validateInteger("seats", options.seats, 1, 1000);
-    const metadata = options?.metadata === undefined ? undefined : validateMetadata(options.metadata, this.options.maxMetadataBytes);
+    const metadata =
+      options?.metadata === undefined
+        ? undefined
+        : validateMetadata(options.metadata, this.options.maxMetadataBytes);
     this.assertOpen();
     return new CoordinatorElection(this, name, ELECTION_PREFIX + name, seats, metadata);
   }
@@ -379,7 +422,9 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
           }
           // MEMBER_EXISTS: the old session's member is still being expired by the server.
           this.logger.debug("re-join failed; will retry", { group, error: errorText(error), attempt });
-          await new Promise((r) => setTimeout(r, Math.min(this.retryInterval, 100 * 2 ** Math.min(attempt, 5))));
+          await new Promise((r) =>
+            setTimeout(r, Math.min(this.retryInterval, 100 * 2 ** Math.min(attempt, 5))),
+          );
         }
       }
     }

@@ -106,5 +106,8 @@ export class CoordinatorElection implements Election {
 
 /** Thrown when an election is asked for with a different seat count than its live candidacy. */
 export function seatMismatch(name: string, seats: number, existing: number): RollcallError {
-  return new RollcallError("INVALID_ARGUMENT", `election ${name} is already campaigned with ${existing} seats, not ${seats}`);
+  return new RollcallError(
+    "INVALID_ARGUMENT",
+    `election ${name} is already campaigned with ${existing} seats, not ${seats}`,
+  );
 }

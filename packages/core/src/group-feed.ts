@@ -14,7 +14,11 @@ export interface GroupFeedOptions {
 }
 
 function sameMember(a: Member, b: Member): boolean {
-  return a.seq === b.seq && a.updatedAt.getTime() === b.updatedAt.getTime() && JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
+  return (
+    a.seq === b.seq &&
+    a.updatedAt.getTime() === b.updatedAt.getTime() &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
+  );
 }
 
 /**
@@ -83,7 +87,10 @@ export class GroupFeed {
       try {
         listener(event);
       } catch (error) {
-        this.options.logger.error("a membership listener threw", { group: this.group, error: errorText(error) });
+        this.options.logger.error("a membership listener threw", {
+          group: this.group,
+          error: errorText(error),
+        });
       }
     }
   }
@@ -136,7 +143,10 @@ export class GroupFeed {
         for (const event of batch.events) this.apply(event);
         if (batch.revision > this.revision) this.revision = batch.revision;
       } catch (error) {
-        this.options.logger.debug("polling the change log failed", { group: this.group, error: errorText(error) });
+        this.options.logger.debug("polling the change log failed", {
+          group: this.group,
+          error: errorText(error),
+        });
       }
     }
   }
@@ -193,7 +203,10 @@ export class GroupFeed {
           snapshot = { members: [], revision: this.revision };
         } else {
           attempt++;
-          this.options.logger.debug("re-listing failed; will retry", { group: this.group, error: errorText(error) });
+          this.options.logger.debug("re-listing failed; will retry", {
+            group: this.group,
+            error: errorText(error),
+          });
           await delay(Math.min(this.options.retryInterval, 250 * attempt)).catch(() => {});
           continue;
         }
@@ -205,7 +218,10 @@ export class GroupFeed {
         return;
       } catch (error) {
         attempt++;
-        this.options.logger.debug("re-watching failed; will retry", { group: this.group, error: errorText(error) });
+        this.options.logger.debug("re-watching failed; will retry", {
+          group: this.group,
+          error: errorText(error),
+        });
         await delay(Math.min(this.options.retryInterval, 250 * attempt)).catch(() => {});
       }
     }

@@ -38,7 +38,10 @@ export class HashRing {
     private readonly partitionsPerNode = 32,
   ) {
     if (!Number.isInteger(partitionsPerNode) || partitionsPerNode < 1 || partitionsPerNode > 4096) {
-      throw new RollcallError("INVALID_ARGUMENT", `partitionsPerNode must be an integer from 1 to 4096, got ${partitionsPerNode}`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `partitionsPerNode must be an integer from 1 to 4096, got ${partitionsPerNode}`,
+      );
     }
     this.addNodes(nodes);
   }
@@ -57,7 +60,10 @@ export class HashRing {
   addNode(node: string, weight = 1): void {
     this.checkNode(node);
     if (!Number.isInteger(weight) || weight < 1 || weight > 1000) {
-      throw new RollcallError("INVALID_ARGUMENT", `weight of node ${JSON.stringify(node)} must be an integer from 1 to 1000, got ${weight}`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `weight of node ${JSON.stringify(node)} must be an integer from 1 to 1000, got ${weight}`,
+      );
     }
     this.weights.set(node, weight);
     this.rebuild();
@@ -129,7 +135,8 @@ export class HashRing {
   private rebuild(): void {
     const points: { at: number; node: string }[] = [];
     for (const [node, weight] of this.weights) {
-      for (let i = 0; i < this.partitionsPerNode * weight; i++) points.push({ at: position(`${node}\u0000${i}`), node });
+      for (let i = 0; i < this.partitionsPerNode * weight; i++)
+        points.push({ at: position(`${node}\u0000${i}`), node });
     }
     points.sort((a, b) => a.at - b.at || (a.node < b.node ? -1 : 1));
     this.points = points;

@@ -3,7 +3,7 @@
  * Backends register themselves through {@link registerBackend}; their contract is in `@rollcall/core/driver`.
  * @packageDocumentation
  */
-export { connect } from "./connect.js";
+
 export type {
   CampaignOptions,
   ConnectOptions,
@@ -17,11 +17,17 @@ export type {
   WatchOptions,
 } from "./api.js";
 export { type Characteristics, unmetCharacteristics } from "./characteristics.js";
-export { ErrorCodes, type ErrorCode } from "./errors/error-code.js";
+export { connect } from "./connect.js";
+export type { BackendDefinition, Driver, DriverConfig } from "./driver/driver.js";
+export { type ErrorCode, ErrorCodes } from "./errors/error-code.js";
 export { RollcallError, type RollcallErrorOptions } from "./errors/rollcall-error.js";
-export type { Json, LeaveReason, Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+export { type GetNodesOptions, HashRing } from "./hash-ring.js";
+export { Partitioner, type PartitionerOptions } from "./partitioner.js";
 export { registerBackend, resolveBackend, SCHEME_PACKAGES } from "./registry.js";
-export { parseUrl, redactUrl, COMMON_PARAMS, type CommonOptions } from "./url.js";
+export { ServiceGroup } from "./service-group.js";
+export { VALIDITY_FRACTION } from "./session.js";
+export type { Json, LeaveReason, Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+export { COMMON_PARAMS, type CommonOptions, parseUrl, redactUrl } from "./url.js";
 export {
   MAX_METADATA_BYTES,
   MAX_METADATA_DEPTH,
@@ -29,8 +35,3 @@ export {
   validateMemberId,
   validateMetadata,
 } from "./validation.js";
-export { ServiceGroup } from "./service-group.js";
-export { HashRing, type GetNodesOptions } from "./hash-ring.js";
-export { Partitioner, type PartitionerOptions } from "./partitioner.js";
-export { VALIDITY_FRACTION } from "./session.js";
-export type { BackendDefinition, Driver, DriverConfig } from "./driver/driver.js";

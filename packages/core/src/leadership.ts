@@ -28,7 +28,7 @@ export class HeldLeadership implements Leadership {
 
   get validUntil(): Date {
     if (this.endedAtWall !== undefined) return new Date(this.endedAtWall);
-    return new Date(Date.now() + Math.max(0, this.session.validUntil - performance.now()));
+    return new Date(Date.now() + (this.session.validUntil - performance.now()));
   }
 
   isValid(): boolean {

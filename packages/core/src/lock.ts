@@ -25,7 +25,10 @@ export class CoordinatorLock implements Lock {
   async acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<Leadership> {
     validateOptions("acquire options", options);
     const signal = validateSignal("signal", options?.signal);
-    const timeout = options?.timeout === undefined ? undefined : validateInteger("timeout", options.timeout, 0, 2_147_483_647);
+    const timeout =
+      options?.timeout === undefined
+        ? undefined
+        : validateInteger("timeout", options.timeout, 0, 2_147_483_647);
     this.host.assertOpen();
     const timer = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
     const combined = AbortSignal.any([signal, timer].filter((s): s is AbortSignal => s !== undefined));

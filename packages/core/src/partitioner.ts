@@ -51,7 +51,10 @@ export class Partitioner {
     const weights = new Map<string, number>();
     for (const member of this.view.members()) {
       const weight = member.metadata.weight;
-      weights.set(member.id, typeof weight === "number" && Number.isInteger(weight) && weight >= 1 && weight <= 1000 ? weight : 1);
+      weights.set(
+        member.id,
+        typeof weight === "number" && Number.isInteger(weight) && weight >= 1 && weight <= 1000 ? weight : 1,
+      );
     }
     const ring = new HashRing([], this.partitionsPerNode);
     ring.addNodes(weights);
@@ -60,7 +63,12 @@ export class Partitioner {
 
   /** The members responsible for `key`, first owner first. */
   membersFor(key: string, options: { replicas?: number; ignore?: Iterable<string> } = {}): string[] {
-    return [...this.ring.getNodes(key, { replicas: options.replicas ?? this.replicas, ...(options.ignore ? { ignore: options.ignore } : {}) })];
+    return [
+      ...this.ring.getNodes(key, {
+        replicas: options.replicas ?? this.replicas,
+        ...(options.ignore ? { ignore: options.ignore } : {}),
+      }),
+    ];
   }
 
   /** Whether this process is among the members responsible for `key`. */

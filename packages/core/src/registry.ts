@@ -90,7 +90,10 @@ export async function resolveBackend(scheme: string): Promise<BackendDefinition>
   const pkg = SCHEME_PACKAGES[lower];
   if (pkg === undefined) {
     const known = Object.keys(SCHEME_PACKAGES).join(", ");
-    throw new RollcallError("UNKNOWN_SCHEME", `unknown URL scheme "${scheme}:": known schemes are ${known}, or call registerBackend() for your own`);
+    throw new RollcallError(
+      "UNKNOWN_SCHEME",
+      `unknown URL scheme "${scheme}:": known schemes are ${known}, or call registerBackend() for your own`,
+    );
   }
   const bases = [join(process.cwd(), "package.json")];
   if (process.argv[1]) bases.push(process.argv[1]);

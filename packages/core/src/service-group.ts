@@ -21,7 +21,10 @@ export class ServiceGroup {
 
   /** Joins `group` as the coordinator's member id, creating the group if needed. */
   async join(group: string, metadata?: Metadata): Promise<void> {
-    await this.coordinator.join(group, { createGroup: true, ...(metadata === undefined ? {} : { metadata }) });
+    await this.coordinator.join(group, {
+      createGroup: true,
+      ...(metadata === undefined ? {} : { metadata }),
+    });
   }
 
   /** Leaves `group`. */

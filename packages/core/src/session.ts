@@ -52,9 +52,13 @@ export class Session {
     return this.current;
   }
 
-  /** The monotonic (`performance.now()`) time until which leaderships are valid. */
+  /**
+   * The monotonic (`performance.now()`) time until which leaderships are valid, from the last renewal.
+   * Only meaningful while {@link isValid}; kept after the session leaves `connected` so the moment a
+   * leadership ended can be told afterwards.
+   */
   get validUntil(): number {
-    return this.current === "connected" ? this.validUntilMono : 0;
+    return this.validUntilMono;
   }
 
   /** True while connected and inside the validity deadline. */
@@ -85,12 +89,15 @@ export class Session {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError("CONNECTION", `could not open a session: ${errorText(error)}`, { cause: error });
+      throw new RollcallError("CONNECTION", `could not open a session: ${errorText(error)}`, {
+        cause: error,
+      });
     }
     if (generation !== this.generation || this.closing.signal.aborted) {
       throw new RollcallError("NOT_CONNECTED", "the coordinator was closed while connecting");
     }
     this.opened++;
+    this.validUntilMono = 0;
     this.renew(startedAt);
     this.setState("connected");
   }
@@ -135,8 +142,8 @@ export class Session {
     if (previous === state) return;
     this.current = state;
     if (state !== "connected") {
-      this.validUntilMono = 0;
-      if (previous === "connected") this.validityLost.emit(this.options.logger, "validity", `the session is ${state}`);
+      if (previous === "connected")
+        this.validityLost.emit(this.options.logger, "validity", `the session is ${state}`);
     }
     this.options.logger.info(`session ${state}`, { previous });
     this.stateChanged.emit(this.options.logger, "session", state, previous);
@@ -156,7 +163,10 @@ export class Session {
       const base = this.options.retryInterval * Math.min(2 ** attempt, 8);
       const wait = base * (0.8 + Math.random() * 0.4);
       try {
-        await delay(attempt === 0 ? this.options.retryInterval * (0.9 + Math.random() * 0.2) : wait, this.closing.signal);
+        await delay(
+          attempt === 0 ? this.options.retryInterval * (0.9 + Math.random() * 0.2) : wait,
+          this.closing.signal,
+        );
       } catch {
         return;
       }
@@ -165,7 +175,10 @@ export class Session {
         await this.openOnce();
       } catch (error) {
         if (this.closing.signal.aborted) return;
-        this.options.logger.warn("re-opening the session failed; will retry", { error: errorText(error), attempt });
+        this.options.logger.warn("re-opening the session failed; will retry", {
+          error: errorText(error),
+          attempt,
+        });
         continue;
       }
       this.reopened.emit(this.options.logger, "reopened");

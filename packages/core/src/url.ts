@@ -1,5 +1,5 @@
-import type { BackendDefinition } from "./driver/driver.js";
 import type { ConnectionUrl, HostPort } from "./driver/connection-url.js";
+import type { BackendDefinition } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { MAX_METADATA_BYTES } from "./validation.js";
 
@@ -69,7 +69,10 @@ export function parseUrl(input: string | URL): ConnectionUrl {
   const redacted = redactUserinfo(text);
   const match = SCHEME.exec(text);
   if (!match) {
-    throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${JSON.stringify(redacted)}: expected scheme://host[:port]/… (e.g. zookeeper://127.0.0.1:2181/servicegroups)`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid URL ${JSON.stringify(redacted)}: expected scheme://host[:port]/… (e.g. zookeeper://127.0.0.1:2181/servicegroups)`,
+    );
   }
   const scheme = (match[1] ?? "").toLowerCase();
   let rest = match[2] ?? "";
@@ -101,13 +104,19 @@ export function parseUrl(input: string | URL): ConnectionUrl {
       const host = portMatch?.[1] ?? "";
       const port = portMatch?.[2];
       if (!HOST.test(host) || host === "") {
-        throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${JSON.stringify(redacted)}: bad host ${JSON.stringify(part)}`);
+        throw new RollcallError(
+          "INVALID_ARGUMENT",
+          `invalid URL ${JSON.stringify(redacted)}: bad host ${JSON.stringify(part)}`,
+        );
       }
       const entry: HostPort = { host: host.startsWith("[") ? host.slice(1, -1) : host };
       if (port !== undefined && port !== "") {
         const n = Number(port);
         if (!Number.isInteger(n) || n < 1 || n > 65535) {
-          throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${JSON.stringify(redacted)}: port ${port} is not 1–65535`);
+          throw new RollcallError(
+            "INVALID_ARGUMENT",
+            `invalid URL ${JSON.stringify(redacted)}: port ${port} is not 1–65535`,
+          );
         }
         entry.port = n;
       }
@@ -134,7 +143,10 @@ function intParam(url: ConnectionUrl, key: string, fallback: number, min: number
   if (raw === null) return fallback;
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${url.redacted}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid URL ${url.redacted}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
   }
   return n;
 }
@@ -147,17 +159,29 @@ function intParam(url: ConnectionUrl, key: string, fallback: number, min: number
 export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition): CommonOptions {
   for (const key of new Set(url.params.keys())) {
     if (url.params.getAll(key).length > 1) {
-      throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${url.redacted}: ${key} is given more than once`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `invalid URL ${url.redacted}: ${key} is given more than once`,
+      );
     }
     if (!(COMMON_PARAMS as readonly string[]).includes(key) && !(backend.params ?? []).includes(key)) {
       const known = [...COMMON_PARAMS, ...(backend.params ?? [])].join(", ");
-      throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${url.redacted}: unknown option ${JSON.stringify(key)} for ${backend.name}; known options: ${known}`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `invalid URL ${url.redacted}: unknown option ${JSON.stringify(key)} for ${backend.name}; known options: ${known}`,
+      );
     }
   }
   const sessionTimeout = intParam(url, "sessionTimeout", backend.defaultSessionTimeout, 100, 3_600_000);
   const retryInterval = intParam(url, "retryInterval", backend.defaultRetryInterval ?? 1000, 10, 600_000);
   const connectTimeout = intParam(url, "connectTimeout", Math.max(10_000, sessionTimeout * 2), 100, 600_000);
-  const pollInterval = intParam(url, "pollInterval", Math.max(50, Math.min(1000, Math.floor(sessionTimeout / 4))), 10, 600_000);
+  const pollInterval = intParam(
+    url,
+    "pollInterval",
+    Math.max(50, Math.min(1000, Math.floor(sessionTimeout / 4))),
+    10,
+    600_000,
+  );
   const maxMetadataBytes = intParam(url, "maxMetadataBytes", MAX_METADATA_BYTES, 2, MAX_METADATA_BYTES);
   let namespace = url.params.get("namespace");
   if (namespace === null && backend.pathIsNamespace && url.path !== "" && url.path !== "/") {
@@ -165,7 +189,10 @@ export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition
   }
   namespace ??= backend.defaultNamespace ?? "rollcall";
   if (!NAMESPACE.test(namespace)) {
-    throw new RollcallError("INVALID_ARGUMENT", `invalid URL ${url.redacted}: namespace ${JSON.stringify(namespace)} must be up to 8 segments of [A-Za-z0-9._-] separated by /`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid URL ${url.redacted}: namespace ${JSON.stringify(namespace)} must be up to 8 segments of [A-Za-z0-9._-] separated by /`,
+    );
   }
   for (const key of COMMON_PARAMS) url.params.delete(key);
   return { sessionTimeout, retryInterval, namespace, connectTimeout, pollInterval, maxMetadataBytes };

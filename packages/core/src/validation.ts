@@ -66,7 +66,10 @@ function checkJson(value: unknown, path: string, depth: number): void {
   if (value === null || typeof value === "boolean") return;
   if (typeof value === "string") {
     if (!value.isWellFormed()) {
-      throw new RollcallError("INVALID_ARGUMENT", `metadata${path} is a string with a lone surrogate: not valid Unicode`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `metadata${path} is a string with a lone surrogate: not valid Unicode`,
+      );
     }
     return;
   }
@@ -77,10 +80,16 @@ function checkJson(value: unknown, path: string, depth: number): void {
     return;
   }
   if (typeof value !== "object") {
-    throw new RollcallError("INVALID_ARGUMENT", `metadata${path} is a ${typeof value}: only JSON values are allowed`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `metadata${path} is a ${typeof value}: only JSON values are allowed`,
+    );
   }
   if (depth >= MAX_METADATA_DEPTH) {
-    throw new RollcallError("INVALID_ARGUMENT", `metadata${path} nests deeper than ${MAX_METADATA_DEPTH} levels`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `metadata${path} nests deeper than ${MAX_METADATA_DEPTH} levels`,
+    );
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, depth + 1);
@@ -92,13 +101,22 @@ function checkJson(value: unknown, path: string, depth: number): void {
   }
   for (const key of Reflect.ownKeys(value)) {
     if (typeof key === "symbol") {
-      throw new RollcallError("INVALID_ARGUMENT", `metadata${path} has a symbol key: only string keys are allowed`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `metadata${path} has a symbol key: only string keys are allowed`,
+      );
     }
     if (FORBIDDEN_KEYS.has(key)) {
-      throw new RollcallError("INVALID_ARGUMENT", `metadata${path} has the key "${key}", which is not allowed`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `metadata${path} has the key "${key}", which is not allowed`,
+      );
     }
     if (!key.isWellFormed()) {
-      throw new RollcallError("INVALID_ARGUMENT", `metadata${path} has a key with a lone surrogate: not valid Unicode`);
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `metadata${path} has a key with a lone surrogate: not valid Unicode`,
+      );
     }
     checkJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
   }
@@ -114,13 +132,19 @@ function checkJson(value: unknown, path: string, depth: number): void {
 export function validateMetadata(metadata: unknown, maxBytes: number = MAX_METADATA_BYTES): Metadata {
   if (metadata === undefined) return {};
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new RollcallError("INVALID_ARGUMENT", `metadata must be a plain JSON object, got ${describe(metadata)}`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `metadata must be a plain JSON object, got ${describe(metadata)}`,
+    );
   }
   checkJson(metadata, "", 0);
   const text = JSON.stringify(metadata);
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > maxBytes) {
-    throw new RollcallError("METADATA_TOO_LARGE", `metadata is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes`);
+    throw new RollcallError(
+      "METADATA_TOO_LARGE",
+      `metadata is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes`,
+    );
   }
   return JSON.parse(text) as Metadata;
 }
@@ -128,7 +152,10 @@ export function validateMetadata(metadata: unknown, maxBytes: number = MAX_METAD
 /** Checks that a value is an integer within bounds; names the option in the error. */
 export function validateInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RollcallError("INVALID_ARGUMENT", `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -145,7 +172,10 @@ export function validateSignal(name: string, signal: unknown): AbortSignal | und
 /** Checks that an options argument is an object or undefined. */
 export function validateOptions(name: string, options: unknown): void {
   if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
-    throw new RollcallError("INVALID_ARGUMENT", `${name} must be an options object, got ${describe(options)}`);
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `${name} must be an options object, got ${describe(options)}`,
+    );
   }
 }
 

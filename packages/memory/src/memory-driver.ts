@@ -71,11 +71,14 @@ export class MemoryDriver implements Driver {
 
   private startHeartbeat(): void {
     clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => {
-      if (this.frozen || this.disconnected || this.sessionId === undefined) return;
-      const sentAt = performance.now();
-      if (this.store.touch(this.sessionId)) this.listener?.renewed(sentAt);
-    }, Math.max(10, Math.floor(this.config.sessionTimeout / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.frozen || this.disconnected || this.sessionId === undefined) return;
+        const sentAt = performance.now();
+        if (this.store.touch(this.sessionId)) this.listener?.renewed(sentAt);
+      },
+      Math.max(10, Math.floor(this.config.sessionTimeout / 3)),
+    );
     // Not unref'd: like a real backend's socket, an open session keeps the process alive until close().
   }
 
@@ -95,7 +98,8 @@ export class MemoryDriver implements Driver {
   private async session(): Promise<number> {
     await this.gate();
     if (this.closed) throw new RollcallError("NOT_CONNECTED", "the memory driver is closed");
-    if (this.disconnected) throw new RollcallError("CONNECTION", `memory://${this.store.name} is disconnected (test hook)`);
+    if (this.disconnected)
+      throw new RollcallError("CONNECTION", `memory://${this.store.name} is disconnected (test hook)`);
     if (this.sessionId === undefined || !this.store.isAlive(this.sessionId)) {
       throw new RollcallError("SESSION_EXPIRED", "the session has expired");
     }
@@ -184,9 +188,14 @@ export class MemoryDriver implements Driver {
     await this.session();
     if (!this.store.hasMember(this.namespace, group, memberId)) return;
     await new Promise<void>((resolve, reject) => {
-      const unsubscribe = this.store.subscribe(this.namespace, group, BigInt(Number.MAX_SAFE_INTEGER), (event) => {
-        if (event.type === "leave" && event.memberId === memberId) finish(undefined);
-      });
+      const unsubscribe = this.store.subscribe(
+        this.namespace,
+        group,
+        BigInt(Number.MAX_SAFE_INTEGER),
+        (event) => {
+          if (event.type === "leave" && event.memberId === memberId) finish(undefined);
+        },
+      );
       const onAbort = () => finish(signal.reason);
       const finish = (error: unknown) => {
         unsubscribe?.();

@@ -3,7 +3,8 @@ import { driversOf, type MemoryDriver } from "./memory-driver.js";
 
 function only(memberId: string): MemoryDriver {
   const found = driversOf(memberId);
-  if (found.length === 0) throw new RollcallError("INVALID_ARGUMENT", `no open memory:// session for member ${memberId}`);
+  if (found.length === 0)
+    throw new RollcallError("INVALID_ARGUMENT", `no open memory:// session for member ${memberId}`);
   return found[found.length - 1] as MemoryDriver;
 }
 

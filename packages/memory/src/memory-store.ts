@@ -1,4 +1,11 @@
-import { type DriverEvent, type GroupSnapshot, type LeaveReason, type Member, type Metadata, RollcallError } from "@rollcall/core/driver";
+import {
+  type DriverEvent,
+  type GroupSnapshot,
+  type LeaveReason,
+  type Member,
+  type Metadata,
+  RollcallError,
+} from "@rollcall/core/driver";
 
 /** How many events each group keeps for watches that resume from a revision. */
 export const LOG_RETENTION = 10_000;
@@ -22,7 +29,12 @@ interface StoredSession {
 }
 
 function copy(member: Member): Member {
-  return { ...member, metadata: structuredClone(member.metadata), joinedAt: new Date(member.joinedAt), updatedAt: new Date(member.updatedAt) };
+  return {
+    ...member,
+    metadata: structuredClone(member.metadata),
+    joinedAt: new Date(member.joinedAt),
+    updatedAt: new Date(member.updatedAt),
+  };
 }
 
 /**
@@ -109,14 +121,17 @@ export class MemoryStore {
 
   createGroup(namespace: string, group: string): void {
     const key = this.key(namespace, group);
-    if (this.groups.has(key)) throw new RollcallError("GROUP_EXISTS", `group ${group} already exists`, { group });
+    if (this.groups.has(key))
+      throw new RollcallError("GROUP_EXISTS", `group ${group} already exists`, { group });
     this.groups.set(key, { members: new Map(), log: [], listeners: new Set() });
   }
 
   deleteGroup(namespace: string, group: string): void {
     const stored = this.group(namespace, group);
     if (stored.members.size > 0) {
-      throw new RollcallError("GROUP_NOT_EMPTY", `group ${group} still has ${stored.members.size} members`, { group });
+      throw new RollcallError("GROUP_NOT_EMPTY", `group ${group} still has ${stored.members.size} members`, {
+        group,
+      });
     }
     this.groups.delete(this.key(namespace, group));
   }
@@ -128,13 +143,24 @@ export class MemoryStore {
 
   join(namespace: string, group: string, memberId: string, metadata: Metadata, sessionId: number): Member {
     const stored = this.group(namespace, group);
-    if (!this.sessions.has(sessionId)) throw new RollcallError("SESSION_EXPIRED", "the session has expired", { group, memberId });
+    if (!this.sessions.has(sessionId))
+      throw new RollcallError("SESSION_EXPIRED", "the session has expired", { group, memberId });
     if (stored.members.has(memberId)) {
-      throw new RollcallError("MEMBER_EXISTS", `${memberId} is already a member of ${group}`, { group, memberId });
+      throw new RollcallError("MEMBER_EXISTS", `${memberId} is already a member of ${group}`, {
+        group,
+        memberId,
+      });
     }
     const revision = ++this.revision;
     const now = new Date();
-    const member: Member = { id: memberId, group, metadata: structuredClone(metadata), seq: revision, joinedAt: now, updatedAt: now };
+    const member: Member = {
+      id: memberId,
+      group,
+      metadata: structuredClone(metadata),
+      seq: revision,
+      joinedAt: now,
+      updatedAt: now,
+    };
     stored.members.set(memberId, { member, sessionId });
     this.append(stored, { type: "join", member: copy(member), revision });
     return copy(member);
@@ -143,7 +169,10 @@ export class MemoryStore {
   private own(namespace: string, group: string, memberId: string, sessionId: number): StoredGroup {
     const stored = this.group(namespace, group);
     if (stored.members.get(memberId)?.sessionId !== sessionId) {
-      throw new RollcallError("MEMBER_NOT_JOINED", `${memberId} is not a member of ${group}`, { group, memberId });
+      throw new RollcallError("MEMBER_NOT_JOINED", `${memberId} is not a member of ${group}`, {
+        group,
+        memberId,
+      });
     }
     return stored;
   }
@@ -171,10 +200,16 @@ export class MemoryStore {
    * Delivers every event after `fromRevision`, then live ones. Returns `undefined` when the log no
    * longer reaches back that far (the caller must re-list).
    */
-  subscribe(namespace: string, group: string, fromRevision: bigint, listener: (event: DriverEvent) => void): (() => void) | undefined {
+  subscribe(
+    namespace: string,
+    group: string,
+    fromRevision: bigint,
+    listener: (event: DriverEvent) => void,
+  ): (() => void) | undefined {
     const stored = this.group(namespace, group);
     const oldest = stored.log[0];
-    if (oldest !== undefined && oldest.revision > fromRevision + 1n && stored.log.length >= LOG_RETENTION) return undefined;
+    if (oldest !== undefined && oldest.revision > fromRevision + 1n && stored.log.length >= LOG_RETENTION)
+      return undefined;
     for (const event of stored.log) if (event.revision > fromRevision) listener(event);
     stored.listeners.add(listener);
     return () => stored.listeners.delete(listener);

@@ -3,11 +3,11 @@
  * @packageDocumentation
  */
 export type { Characteristics } from "../characteristics.js";
-export { ErrorCodes, type ErrorCode } from "../errors/error-code.js";
+export { type ErrorCode, ErrorCodes } from "../errors/error-code.js";
 export { RollcallError, type RollcallErrorOptions } from "../errors/rollcall-error.js";
-export type { LeaveReason, Logger, Member, Metadata, Json } from "../types.js";
-export { parseStoredMetadata } from "../validation.js";
 export { registerBackend } from "../registry.js";
+export type { Json, LeaveReason, Logger, Member, Metadata } from "../types.js";
+export { parseStoredMetadata } from "../validation.js";
 export type { ConnectionUrl, HostPort } from "./connection-url.js";
 export type {
   BackendDefinition,

@@ -34,12 +34,11 @@ export class RollcallError extends Error {
   readonly group?: string;
   /** The member involved, when there is one. */
   readonly memberId?: string;
-  private readonly [marker] = true;
-
   constructor(code: ErrorCode, message: string, options: RollcallErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RollcallError";
     this.code = code;
+    Object.defineProperty(this, marker, { value: true });
     if (options.group !== undefined) this.group = options.group;
     if (options.memberId !== undefined) this.memberId = options.memberId;
   }
@@ -49,7 +48,12 @@ export class RollcallError extends Error {
    * (the check uses a `Symbol.for` marker, not `instanceof`).
    */
   static isInstance(error: unknown): error is RollcallError {
-    return typeof error === "object" && error !== null && marker in error && (error as Record<symbol, unknown>)[marker] === true;
+    return (
+      typeof error === "object" &&
+      error !== null &&
+      marker in error &&
+      (error as Record<symbol, unknown>)[marker] === true
+    );
   }
 
   /** True when `error` is a rollcall error with the given code. */

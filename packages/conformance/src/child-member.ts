@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { MemberScript } from "./member-script.js";
+import { type ChildMessage, MessageLog, type Participant } from "./message-log.js";
+
+/** What a member process does once connected. */
+export interface ChildMemberConfig extends MemberScript {
+  url: string;
+  memberId: string;
+  /** Modules the child imports before connecting (e.g. a backend package), resolved from the cwd. */
+  modules?: string[];
+}
+
+const script = fileURLToPath(new URL("./member-process.js", import.meta.url));
+
+/**
+ * A member running in a real child process, for the liveness suites: it can be killed (SIGKILL),
+ * frozen (SIGSTOP) and thawed (SIGCONT), or asked to close gracefully.
+ */
+export class ChildMember extends MessageLog implements Participant {
+  private readonly process: ChildProcess;
+  private stderr = "";
+  private exited = false;
+
+  constructor(readonly config: ChildMemberConfig) {
+    super(config.memberId);
+    this.process = spawn(process.execPath, [script], {
+      cwd: process.cwd(),
+      env: { ...process.env, ROLLCALL_MEMBER_CONFIG: JSON.stringify({ modules: [], join: [], ...config }) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      try {
+        this.push(JSON.parse(line) as ChildMessage);
+      } catch {
+        this.stderr = `${this.stderr}${line}\n`.slice(-4000);
+      }
+    });
+    this.process.stderr?.on("data", (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
+    this.process.on("exit", (code, signal) => {
+      this.exited = true;
+      if (!this.messages.some((m) => m.type === "closed")) this.gone = `exited (${signal ?? code})`;
+      this.wake();
+    });
+  }
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  protected override details(): string {
+    return `; stderr: ${this.stderr.slice(-1500)}`;
+  }
+
+  private command(cmd: string): void {
+    this.process.stdin?.write(`${JSON.stringify({ cmd })}\n`);
+  }
+
+  close(): void {
+    this.command("close");
+  }
+
+  resign(): void {
+    this.command("resign");
+  }
+
+  kill(): void {
+    if (!this.exited) this.process.kill("SIGKILL");
+  }
+
+  freeze(): void {
+    this.process.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.process.kill("SIGCONT");
+  }
+
+  /** Resolves when the process has exited. */
+  exit(timeout: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`member ${this.memberId} did not exit within ${timeout} ms`)),
+        timeout,
+      );
+      this.process.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.exited) return;
+    try {
+      this.process.kill("SIGCONT");
+    } catch {}
+    this.process.kill("SIGKILL");
+    await this.exit(5000).catch(() => {});
+  }
+}
