@@ -94,8 +94,8 @@ export async function demoCommand(args: Args, io: CliIo, baseUrl: string): Promi
         onLine,
       );
     });
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the template is evaluated by the child process
     const task =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the template is evaluated by the child process
       "let n=0;setInterval(()=>console.log(`scheduling round ${++n} with fencing token ${process.env.ROLLCALL_FENCING_TOKEN}`),1000)";
     const schedulers = ["scheduler-a", "scheduler-b"].map(
       (id) =>
