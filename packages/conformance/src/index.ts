@@ -9,6 +9,7 @@ import type { ConformanceOptions } from "./options.js";
 import { electionLivenessSuite } from "./suites/election-liveness.js";
 import { electionsSuite } from "./suites/elections.js";
 import { faultsSuite } from "./suites/faults.js";
+import { fuzzSuite } from "./suites/fuzz.js";
 import { groupsSuite } from "./suites/groups.js";
 import { inputSuite } from "./suites/input.js";
 import { livenessSuite } from "./suites/liveness.js";
@@ -84,6 +85,7 @@ export function runConformance(options: ConformanceOptions): void {
     sessionsSuite(h);
     electionsSuite(h);
     inputSuite(h);
+    fuzzSuite(h, options.fuzzRuns ?? 200);
     livenessSuite(h);
     electionLivenessSuite(h);
     if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");

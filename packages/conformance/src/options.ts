@@ -60,4 +60,6 @@ export interface ConformanceOptions {
    * registers tests before `setup()` runs, so they are named here).
    */
   faults?: ("restartServer" | "killNode")[];
+  /** Calls per seed of the property-based hostile-input suite (default 200; memory runs 10,000). */
+  fuzzRuns?: number;
 }

@@ -6,4 +6,5 @@ runConformance({
   setup: async () => ({ url: `memory://conformance-${process.pid}` }),
   timing: { sessionTimeout: 1000, detectionSlack: 500 },
   sessionControl: memorySessions,
+  fuzzRuns: 10_000,
 });

@@ -1,0 +1,132 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mariadbBinaries } from "./binaries.js";
+import { ManagedNode } from "./node.js";
+import type { PortReservation } from "./ports.js";
+import { tcpExchange } from "./probes.js";
+import { launch, ManagedServer, type ServerParts } from "./server.js";
+import { runSetupCommand } from "./setup-command.js";
+import type { CommonServerOptions, Server } from "./types.js";
+import { chownTo, serviceUser } from "./users.js";
+
+/** Options of {@link startMariaDB}. */
+export interface MariaDBOptions extends CommonServerOptions {
+  /** Database created at startup and named in the URL. Default `rollcall`. */
+  database?: string;
+  /** `max_connections`. Default 300, enough for benchmarks with many sessions. */
+  maxConnections?: number;
+  /** Extra server options, such as `["--innodb-buffer-pool-size=256M"]`. */
+  extraArgs?: readonly string[];
+}
+
+/** A running MariaDB server. */
+export interface MariaDBServer extends Server {
+  readonly kind: "mariadb";
+  /** The database named in the URL. */
+  readonly database: string;
+}
+
+class MariaDBServerImpl extends ManagedServer implements MariaDBServer {
+  declare readonly kind: "mariadb";
+  readonly database: string;
+
+  constructor(dir: string, reservation: PortReservation, parts: ServerParts, database: string) {
+    super("mariadb", dir, reservation, parts);
+    this.database = database;
+  }
+}
+
+/** Ready when the server sends its protocol-10 handshake (0xff would be an error packet). */
+async function sendsHandshake(port: number): Promise<boolean> {
+  const reply = await tcpExchange(port, "", { timeoutMs: 1000, until: (bytes) => bytes.length >= 5 });
+  return reply[4] === 0x0a;
+}
+
+/**
+ * Start a throwaway MariaDB server from Debian's `mariadb-server` package: `mariadb-install-db` then
+ * `mariadbd`, both with `--no-defaults` (so /etc/mysql is never read), `--bind-address=127.0.0.1`,
+ * `--innodb-log-file-size=16M`, `--innodb-flush-log-at-trx-commit=0`, `--skip-name-resolve` and
+ * `--max-connections=300`. When the caller is root, both run with `--user=mysql` and the data directory
+ * belongs to `mysql`. An init file creates the database (`rollcall` by default) at every start.
+ *
+ * Resolves when the server sends its protocol handshake on the TCP port.
+ *
+ * - `url` and `connectionString`: `mysql://root@127.0.0.1:p/rollcall` (root has no password over TCP from
+ *   127.0.0.1; the `mysql2` client takes the URL as `uri`)
+ *
+ * @throws {@link MissingBinaryError} when `mariadbd`/`mariadb-install-db` are missing (package `mariadb-server`).
+ * @throws {@link ServerStartError} with the log tail when install-db or the server fails.
+ */
+export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaDBServer> {
+  const binaries = mariadbBinaries();
+  const user = serviceUser("mysql", "mariadb-server");
+  const database = options.database ?? "rollcall";
+  if (!/^\w+$/.test(database)) throw new RangeError(`mariadb: bad database name ${JSON.stringify(database)}`);
+  return launch(
+    "mariadb",
+    options,
+    { nodes: 1, portsPerNode: 1 },
+    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+      const port = ports[0]?.[0] ?? 0;
+      const dir = join(root, "mariadb-1");
+      const dataDir = join(dir, "data");
+      mkdirSync(dir, { recursive: true });
+      mkdirSync(dataDir, { mode: 0o750 });
+      chownTo(user, dataDir);
+      const initFile = join(dir, "init.sql");
+      writeFileSync(initFile, `CREATE DATABASE IF NOT EXISTS \`${database}\`;\n`, { mode: 0o644 });
+      const logFile = join(dir, "mariadb.log");
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, LANG: "C", TZ: "UTC" };
+      const userArgs = user === undefined ? [] : [`--user=${user.name}`];
+      await runSetupCommand(
+        "mariadb-1 install-db",
+        {
+          command: binaries.installDb,
+          args: [
+            "--no-defaults",
+            `--datadir=${dataDir}`,
+            ...userArgs,
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+          ],
+          cwd: dir,
+          env,
+          logFile,
+        },
+        startTimeoutMs,
+      );
+      const args = [
+        "--no-defaults",
+        ...userArgs,
+        `--datadir=${dataDir}`,
+        `--socket=${join(dataDir, "mysqld.sock")}`,
+        `--pid-file=${join(dataDir, "mysqld.pid")}`,
+        `--port=${port}`,
+        "--bind-address=127.0.0.1",
+        "--skip-name-resolve",
+        "--innodb-log-file-size=16M",
+        "--innodb-flush-log-at-trx-commit=0",
+        `--max-connections=${options.maxConnections ?? 300}`,
+        `--init-file=${initFile}`,
+        ...(options.extraArgs ?? []),
+      ];
+      const node = new ManagedNode({
+        id: 1,
+        name: "mariadb-1",
+        port,
+        ports: { client: port },
+        dir,
+        logFile,
+        spec: () => ({ command: binaries.mariadbd, args, cwd: dir, env, logFile }),
+        isReady: () => sendsHandshake(port),
+        stopSignal: "SIGTERM",
+        startTimeoutMs,
+        stopTimeoutMs,
+      });
+      const url = `mysql://root@127.0.0.1:${port}/${database}`;
+      return { url, connectionString: url, nodes: [node] };
+    },
+    (dir, reservation, parts) => new MariaDBServerImpl(dir, reservation, parts, database),
+  );
+}

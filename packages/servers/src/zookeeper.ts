@@ -1,0 +1,193 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { zookeeperBinaries } from "./binaries.js";
+import { ManagedNode } from "./node.js";
+import { tcpExchange } from "./probes.js";
+import { launch, ManagedServer } from "./server.js";
+import type { CommonServerOptions, Server, ServerNode } from "./types.js";
+import { pollUntil } from "./wait.js";
+
+/** Options of {@link startZooKeeper}. */
+export interface ZooKeeperOptions extends CommonServerOptions {
+  /** 1 for a standalone server (default), 3 for an ensemble. */
+  nodes?: 1 | 3;
+  /** ZooKeeper's basic time unit in ms. Default 500 (sessions may then be 1 s to 10 s by default). */
+  tickTime?: number;
+  /** Smallest session timeout granted, in ms. Default 2 × tickTime (1000). */
+  minSessionTimeout?: number;
+  /** Largest session timeout granted, in ms. Default 60 000. */
+  maxSessionTimeout?: number;
+  /** JVM options, replacing the defaults ({@link ZOOKEEPER_JVM_OPTIONS}). */
+  jvmOptions?: readonly string[];
+  /** Extra zoo.cfg settings, added after (and overriding) the generated ones. */
+  config?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** The role a ZooKeeper server reports in its `srvr` answer. */
+export type ZooKeeperMode = "leader" | "follower" | "observer" | "standalone";
+
+/** A running ZooKeeper server or ensemble. */
+export interface ZooKeeperServer extends Server {
+  readonly kind: "zookeeper";
+  /**
+   * The node that is the ensemble's leader (the only node of a standalone server), found with the `srvr`
+   * four-letter word. Waits for an election in progress, up to `timeoutMs` (default 10 000).
+   *
+   * @throws when no running node reports `Mode: leader` (or `standalone`) in time.
+   */
+  leader(timeoutMs?: number): Promise<ServerNode>;
+  /** The role of a node (`srvr` → `Mode:`), or undefined if it is down, paused or not serving. */
+  mode(node: ServerNode): Promise<ZooKeeperMode | undefined>;
+}
+
+/** Default JVM options: a small heap and fast startup. */
+export const ZOOKEEPER_JVM_OPTIONS: readonly string[] = [
+  "-Xms64m",
+  "-Xmx256m",
+  "-XX:+UseSerialGC",
+  "-XX:TieredStopAtLevel=1",
+  "-XX:-UsePerfData",
+  "-Djava.net.preferIPv4Stack=true",
+];
+
+const LOG4J_PROPERTIES = `log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+`;
+
+/**
+ * Send a four-letter word (such as `srvr`, `ruok`, `mntr`) to a ZooKeeper server on 127.0.0.1 and return
+ * its answer. Every word is allowed by the servers this package starts.
+ */
+export async function zookeeperFourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
+  return (await tcpExchange(port, word, { timeoutMs })).toString("utf8");
+}
+
+async function modeOf(port: number): Promise<ZooKeeperMode | undefined> {
+  const answer = await zookeeperFourLetterWord(port, "srvr", 1000);
+  const mode = /^Mode: (\w+)/m.exec(answer)?.[1];
+  return mode === "leader" || mode === "follower" || mode === "observer" || mode === "standalone"
+    ? mode
+    : undefined;
+}
+
+class ZooKeeperServerImpl extends ManagedServer implements ZooKeeperServer {
+  declare readonly kind: "zookeeper";
+
+  async mode(node: ServerNode): Promise<ZooKeeperMode | undefined> {
+    if (!node.running || node.paused) return undefined;
+    try {
+      return await modeOf(node.port);
+    } catch {
+      return undefined;
+    }
+  }
+
+  leader(timeoutMs = 10_000): Promise<ServerNode> {
+    return pollUntil(
+      async () => {
+        for (const node of this.nodes) {
+          const mode = await this.mode(node);
+          if (mode === "leader" || mode === "standalone") return node;
+        }
+        return undefined;
+      },
+      { timeoutMs },
+    ).catch((error: Error) => {
+      throw new Error(`zookeeper: no leader: ${error.message}`);
+    });
+  }
+}
+
+function zooCfg(dataDir: string, clientPort: number, options: ZooKeeperOptions, servers: string[]): string {
+  const tickTime = options.tickTime ?? 500;
+  const settings: Record<string, string | number | boolean> = {
+    tickTime,
+    initLimit: 10,
+    syncLimit: 5,
+    dataDir,
+    clientPort,
+    clientPortAddress: "127.0.0.1",
+    minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
+    maxSessionTimeout: options.maxSessionTimeout ?? 60_000,
+    "admin.enableServer": false,
+    "4lw.commands.whitelist": "*",
+    forceSync: "no",
+    maxClientCnxns: 0,
+    ...options.config,
+  };
+  const lines = Object.entries(settings).map(([key, value]) => `${key}=${value}`);
+  return `${[...lines, ...servers].join("\n")}\n`;
+}
+
+/**
+ * Start a throwaway ZooKeeper server (or a 3-node ensemble) from Debian's `zookeeper` package: the JVM runs
+ * `QuorumPeerMain` directly (not zkServer.sh) with a small heap, `tickTime=500`, `minSessionTimeout=1000`,
+ * `forceSync=no`, the admin server disabled and every four-letter word allowed, listening on 127.0.0.1 only.
+ *
+ * Resolves when every node answers `srvr` with a `Mode:` line (it serves requests).
+ *
+ * - `url`: `zookeeper://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`
+ * - `connectionString`: `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (the `connect` option of the `zookeeper` npm client)
+ * - each node's `ports`: `client`, `quorum`, `election`
+ *
+ * @throws {@link MissingBinaryError} when java or the ZooKeeper jars are missing (package `zookeeper`).
+ * @throws {@link ServerStartError} with the log tail when a node fails to start.
+ */
+export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  const binaries = zookeeperBinaries();
+  const count = options.nodes ?? 1;
+  if (count !== 1 && count !== 3) throw new RangeError("zookeeper: nodes must be 1 or 3");
+  return launch(
+    "zookeeper",
+    options,
+    { nodes: count, portsPerNode: 3 },
+    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+      const servers =
+        count === 1
+          ? []
+          : ports.map(([, quorum, election], i) => `server.${i + 1}=127.0.0.1:${quorum}:${election}`);
+      const nodes = ports.map(([client = 0, quorum = 0, election = 0], i) => {
+        const id = i + 1;
+        const dir = join(root, `zookeeper-${id}`);
+        const confDir = join(dir, "conf");
+        const dataDir = join(dir, "data");
+        mkdirSync(confDir, { recursive: true });
+        mkdirSync(dataDir, { recursive: true });
+        writeFileSync(join(confDir, "zoo.cfg"), zooCfg(dataDir, client, options, servers));
+        writeFileSync(join(confDir, "log4j.properties"), LOG4J_PROPERTIES);
+        writeFileSync(join(dataDir, "myid"), `${id}\n`);
+        const logFile = join(dir, "zookeeper.log");
+        return new ManagedNode({
+          id,
+          name: `zookeeper-${id}`,
+          port: client,
+          ports: { client, quorum, election },
+          dir,
+          logFile,
+          spec: () => ({
+            command: binaries.java,
+            args: [
+              ...(options.jvmOptions ?? ZOOKEEPER_JVM_OPTIONS),
+              "-cp",
+              [confDir, ...binaries.classPath].join(":"),
+              "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+              join(confDir, "zoo.cfg"),
+            ],
+            cwd: dir,
+            env: process.env,
+            logFile,
+          }),
+          isReady: async () => (await modeOf(client)) !== undefined,
+          stopSignal: "SIGTERM",
+          startTimeoutMs,
+          stopTimeoutMs,
+        });
+      });
+      const hosts = nodes.map((node) => `127.0.0.1:${node.port}`).join(",");
+      return { url: `zookeeper://${hosts}`, connectionString: hosts, nodes };
+    },
+    (dir, reservation, parts) => new ZooKeeperServerImpl("zookeeper", dir, reservation, parts),
+  );
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import ZooKeeper from "zookeeper";
+import { startZooKeeper, zookeeperFourLetterWord } from "../src/index.js";
+import { zkConnect, zkGetText, zkRetry } from "./helpers.js";
+
+const { ZOO_PERSISTENT } = ZooKeeper.constants;
+
+describe("startZooKeeper", () => {
+  it("serves the zookeeper client with 1 s sessions and keeps its data across restart()", async () => {
+    await using server = await startZooKeeper();
+    const node = server.nodes[0];
+    if (node === undefined) throw new Error("no node");
+    expect(server.url).toBe(`zookeeper://127.0.0.1:${node.port}`);
+    expect(server.connectionString).toBe(`127.0.0.1:${node.port}`);
+    expect(await server.mode(node)).toBe("standalone");
+    expect(await server.leader()).toBe(node);
+    expect(await zookeeperFourLetterWord(node.port, "ruok")).toBe("imok");
+
+    const client = await zkConnect(server.connectionString, 1000);
+    try {
+      expect(client.timeout).toBe(1000);
+      await client.create("/kept", "before", ZOO_PERSISTENT);
+    } finally {
+      client.close();
+    }
+    await node.restart();
+    const again = await zkConnect(server.connectionString);
+    try {
+      expect(await zkGetText(again, "/kept")).toBe("before");
+    } finally {
+      again.close();
+    }
+  });
+
+  it("a 3-node ensemble keeps serving after its leader is killed, and the node rejoins", async () => {
+    await using server = await startZooKeeper({ nodes: 3 });
+    expect(server.nodes).toHaveLength(3);
+    expect(server.connectionString).toBe(server.nodes.map((n) => `127.0.0.1:${n.port}`).join(","));
+    expect(server.url).toBe(`zookeeper://${server.connectionString}`);
+    expect(new Set(server.nodes.flatMap((n) => Object.values(n.ports))).size).toBe(9);
+    const modes = await Promise.all(server.nodes.map((n) => server.mode(n)));
+    expect(modes.filter((m) => m === "leader")).toHaveLength(1);
+    expect(modes.filter((m) => m === "follower")).toHaveLength(2);
+
+    const client = await zkConnect(server.connectionString);
+    try {
+      await client.create("/before", "1", ZOO_PERSISTENT);
+      const leader = await server.leader();
+      await leader.kill();
+      const next = await server.leader();
+      expect(next).not.toBe(leader);
+      // The client may have been on the dead node: it reconnects to a live one.
+      await zkRetry(() => client.create("/after", "2", ZOO_PERSISTENT));
+      expect(await zkGetText(client, "/before")).toBe("1");
+
+      await leader.start();
+      expect(await server.mode(leader)).toBe("follower");
+      const direct = await zkConnect(`127.0.0.1:${leader.port}`);
+      try {
+        expect(await zkGetText(direct, "/after")).toBe("2");
+      } finally {
+        direct.close();
+      }
+    } finally {
+      client.close();
+    }
+  });
+});
