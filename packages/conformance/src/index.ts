@@ -19,8 +19,8 @@ import { watchSuite } from "./suites/watch.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
-export type { ChildMessage, Participant } from "./message-log.js";
 export type { MemberScript } from "./member-script.js";
+export type { ChildMessage, Participant } from "./message-log.js";
 export type {
   ConformanceOptions,
   ConformanceTarget,

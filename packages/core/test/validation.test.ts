@@ -84,7 +84,7 @@ describe("validation", () => {
       { constructor: 1 },
       { prototype: 1 },
       { s: "\udc00" },
-      { ["\ud800"]: 1 },
+      { "\ud800": 1 },
     ];
     for (const value of cases) expect(code(() => validateMetadata(value))).toBe("INVALID_ARGUMENT");
   });

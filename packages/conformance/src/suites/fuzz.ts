@@ -5,12 +5,44 @@ import type { Harness } from "../harness.js";
 import { BAD_NAMES } from "./input.js";
 
 /** Strings that try to escape a namespace or break a backend's syntax. */
-const HOSTILE = ["..", "/", "*", "%", "\u0000", "'", '"', ";", "--", "\\", "?", "[", "]", "{", "}", "$", "@", ":", " ", "\n", "\ud800", "__proto__", "redis.call('DEL','x')", "'; DROP TABLE x; --", "../../etc", "${x}", "%2F", "é", "🚀"];
+const HOSTILE = [
+  "..",
+  "/",
+  "*",
+  "%",
+  "\u0000",
+  "'",
+  '"',
+  ";",
+  "--",
+  "\\",
+  "?",
+  "[",
+  "]",
+  "{",
+  "}",
+  "$",
+  "@",
+  ":",
+  " ",
+  "\n",
+  "\ud800",
+  "__proto__",
+  "redis.call('DEL','x')",
+  "'; DROP TABLE x; --",
+  "../../etc",
+  "$" + "{x}",
+  "%2F",
+  "é",
+  "🚀",
+];
 
 const name = fc.oneof(
   fc.constantFrom("g1", "g2", "m1", "a.b", "x-y", "host:1", "u@h", ...BAD_NAMES),
   fc.string({ maxLength: 140 }),
-  fc.array(fc.constantFrom(...HOSTILE, "a", "b", "1"), { minLength: 1, maxLength: 8 }).map((parts) => parts.join("")),
+  fc
+    .array(fc.constantFrom(...HOSTILE, "a", "b", "1"), { minLength: 1, maxLength: 8 })
+    .map((parts) => parts.join("")),
   fc.string({ unit: "binary", maxLength: 20 }),
 );
 
@@ -25,7 +57,11 @@ const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.string({ unit: "binary", maxLength: 30 }),
     fc.constantFrom(undefined, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, -0),
     fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("__proto__", "constructor", "prototype")), tie("value"), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("__proto__", "constructor", "prototype")),
+      tie("value"),
+      { maxKeys: 4 },
+    ),
   ),
 })).value;
 
@@ -45,13 +81,25 @@ type Op = { op: string; args: unknown[] };
 const operation: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant("createGroup"), args: fc.tuple(name) }),
   fc.record({ op: fc.constant("deleteGroup"), args: fc.tuple(name) }),
-  fc.record({ op: fc.constant("join"), args: fc.tuple(name, fc.record({ metadata, createGroup: fc.oneof(fc.boolean(), json) }, { requiredKeys: [] })) }),
+  fc.record({
+    op: fc.constant("join"),
+    args: fc.tuple(
+      name,
+      fc.record({ metadata, createGroup: fc.oneof(fc.boolean(), json) }, { requiredKeys: [] }),
+    ),
+  }),
   fc.record({ op: fc.constant("leave"), args: fc.tuple(name) }),
   fc.record({ op: fc.constant("members"), args: fc.tuple(name) }),
   fc.record({ op: fc.constant("member"), args: fc.tuple(name, name) }),
   fc.record({ op: fc.constant("updateMetadata"), args: fc.tuple(name, metadata) }),
   fc.record({ op: fc.constant("leader"), args: fc.tuple(name) }),
-  fc.record({ op: fc.constant("election"), args: fc.tuple(name, fc.record({ seats: fc.oneof(fc.integer({ min: -2, max: 3 }), json), metadata }, { requiredKeys: [] })) }),
+  fc.record({
+    op: fc.constant("election"),
+    args: fc.tuple(
+      name,
+      fc.record({ seats: fc.oneof(fc.integer({ min: -2, max: 3 }), json), metadata }, { requiredKeys: [] }),
+    ),
+  }),
   fc.record({ op: fc.constant("tryLock"), args: fc.tuple(name) }),
 );
 
@@ -73,7 +121,12 @@ async function apply(coord: Coordinator, { op, args }: Op): Promise<void> {
 
 async function state(coord: Coordinator): Promise<string> {
   const groups = await coord.groups();
-  const parts = await Promise.all(groups.map(async (g) => `${g}=${(await coord.members(g)).map((m) => `${m.id}:${JSON.stringify(m.metadata)}`).join(",")}`));
+  const parts = await Promise.all(
+    groups.map(
+      async (g) =>
+        `${g}=${(await coord.members(g)).map((m) => `${m.id}:${JSON.stringify(m.metadata)}`).join(",")}`,
+    ),
+  );
   return parts.join(";");
 }
 
@@ -87,29 +140,34 @@ export function fuzzSuite(h: Harness, runs: number): void {
   describe("hostile input (property-based)", () => {
     const seeds = [20261121, Math.floor(Math.random() * 2 ** 31)];
     for (const seed of seeds) {
-      it(`${runs} random calls end in success or a typed error, rejected ones change nothing (seed ${seed})`, async () => {
-        const coord = await h.coordinator();
-        await coord.join("g1", { createGroup: true, metadata: { base: true } });
-        let before = await state(coord);
-        await fc.assert(
-          fc.asyncProperty(operation, async (call) => {
-            let rejected = false;
-            try {
-              await apply(coord, call);
-            } catch (error) {
-              if (!RollcallError.isInstance(error)) throw new Error(`untyped error from ${call.op}: ${String(error)}`);
-              rejected = true;
-            }
-            const after = await state(coord);
-            if (rejected) {
-              expect(after).toBe(before);
-            }
-            expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-            before = after;
-          }),
-          { seed, numRuns: runs, endOnFailure: true },
-        );
-      }, Math.max(60_000, runs * 100));
+      it(
+        `${runs} random calls end in success or a typed error, rejected ones change nothing (seed ${seed})`,
+        async () => {
+          const coord = await h.coordinator();
+          await coord.join("g1", { createGroup: true, metadata: { base: true } });
+          let before = await state(coord);
+          await fc.assert(
+            fc.asyncProperty(operation, async (call) => {
+              let rejected = false;
+              try {
+                await apply(coord, call);
+              } catch (error) {
+                if (!RollcallError.isInstance(error))
+                  throw new Error(`untyped error from ${call.op}: ${String(error)}`);
+                rejected = true;
+              }
+              const after = await state(coord);
+              if (rejected) {
+                expect(after).toBe(before);
+              }
+              expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+              before = after;
+            }),
+            { seed, numRuns: runs, endOnFailure: true },
+          );
+        },
+        Math.max(60_000, runs * 100),
+      );
     }
   });
 }
