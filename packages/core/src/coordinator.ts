@@ -12,9 +12,9 @@ import type { Characteristics } from "./characteristics.js";
 import type { Driver } from "./driver/driver.js";
 import { CoordinatorElection, seatMismatch } from "./election.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { feedIterable } from "./feed-iterator.js";
 import { GroupFeed } from "./group-feed.js";
 import { FeedGroupView } from "./group-view.js";
-import { AsyncQueue } from "./internal/async-queue.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
 import { CoordinatorLock } from "./lock.js";
@@ -292,45 +292,12 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     validateOptions("watch options", options);
     const signal = validateSignal("signal", options?.signal);
     this.assertOpen();
-    return {
-      [Symbol.asyncIterator]: (): AsyncIterator<MembershipEvent> => {
-        let release: (() => void) | undefined;
-        let unsubscribe: (() => void) | undefined;
-        const cleanup = () => {
-          unsubscribe?.();
-          release?.();
-          unsubscribe = undefined;
-          release = undefined;
-          signal?.removeEventListener("abort", onAbort);
-        };
-        const queue = new AsyncQueue<MembershipEvent>(cleanup);
-        const onAbort = () => {
-          cleanup();
-          queue.end();
-        };
-        if (signal?.aborted) {
-          queue.end();
-          return queue;
-        }
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.acquireFeed(group).then(
-          (lease) => {
-            release = lease.release;
-            if (queue.ended) {
-              cleanup();
-              return;
-            }
-            queue.push({ type: "snapshot", group, members: lease.feed.members() });
-            unsubscribe = lease.feed.subscribe((event) => queue.push(event));
-          },
-          (error: unknown) => {
-            cleanup();
-            queue.fail(error);
-          },
-        );
-        return queue;
-      },
-    };
+    return feedIterable<MembershipEvent>(
+      () => this.acquireFeed(group),
+      signal,
+      (feed) => ({ type: "snapshot", group, members: feed.members() }),
+      (_feed, event) => event,
+    );
   }
 
   async view(group: string): Promise<GroupView> {

@@ -1,8 +1,8 @@
 import type { CampaignOptions, Election, Leadership } from "./api.js";
 import type { Candidacy } from "./candidacy.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { feedIterable } from "./feed-iterator.js";
 import type { GroupFeed } from "./group-feed.js";
-import { AsyncQueue } from "./internal/async-queue.js";
 import type { Member, Metadata } from "./types.js";
 import { validateOptions, validateSignal } from "./validation.js";
 
@@ -48,55 +48,22 @@ export class CoordinatorElection implements Election {
     validateOptions("observe options", options);
     const signal = validateSignal("signal", options?.signal);
     this.host.assertOpen();
-    const host = this.host;
-    const group = this.group;
     const seats = this.seats;
-    return {
-      [Symbol.asyncIterator](): AsyncIterator<Member[]> {
-        let release: (() => void) | undefined;
-        let unsubscribe: (() => void) | undefined;
-        const cleanup = () => {
-          unsubscribe?.();
-          release?.();
-          unsubscribe = undefined;
-          release = undefined;
-          signal?.removeEventListener("abort", onAbort);
-        };
-        const queue = new AsyncQueue<Member[]>(cleanup);
-        const onAbort = () => {
-          cleanup();
-          queue.end();
-        };
-        if (signal?.aborted) queue.end();
-        else {
-          signal?.addEventListener("abort", onAbort, { once: true });
-          host
-            .acquireFeed(group, true)
-            .then(async (lease) => {
-              release = lease.release;
-              if (queue.ended) {
-                cleanup();
-                return;
-              }
-              await lease.feed.ready;
-              let last = lease.feed.members().slice(0, seats);
-              queue.push(last);
-              unsubscribe = lease.feed.subscribe(() => {
-                const next = lease.feed.members().slice(0, seats);
-                if (!sameHolders(last, next)) {
-                  last = next;
-                  queue.push(next);
-                }
-              });
-            })
-            .catch((error: unknown) => {
-              cleanup();
-              queue.fail(error);
-            });
-        }
-        return queue;
+    let last: Member[] = [];
+    return feedIterable<Member[]>(
+      () => this.host.acquireFeed(this.group, true),
+      signal,
+      (feed) => {
+        last = feed.members().slice(0, seats);
+        return last;
       },
-    };
+      (feed) => {
+        const holders = feed.members().slice(0, seats);
+        if (sameHolders(last, holders)) return undefined;
+        last = holders;
+        return holders;
+      },
+    );
   }
 
   toString(): string {

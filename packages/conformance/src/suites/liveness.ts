@@ -1,5 +1,30 @@
+import type { Coordinator } from "@rollcall/core";
 import { describe, expect, it } from "vitest";
-import { type Harness, randomId } from "../harness.js";
+import { type EventRecorder, type Harness, randomId } from "../harness.js";
+import type { Participant } from "../message-log.js";
+
+/** A watcher, and a member of `compute` that the test can crash, freeze or close, seen in the watcher's snapshot. */
+async function watchedMember(
+  h: Harness,
+  prefix: string,
+  metadata?: Record<string, number>,
+): Promise<{ watcher: Coordinator; member: Participant; recorder: EventRecorder }> {
+  const watcher = await h.coordinator();
+  await watcher.createGroup("compute");
+  const member = h.participant(
+    randomId(prefix),
+    { join: [{ group: "compute", ...(metadata ? { metadata } : {}) }] },
+    h.characteristics.scope,
+  );
+  await member.ready(h.eventTimeout * 2);
+  const recorder = h.record(watcher, "compute");
+  await recorder.waitFor(
+    (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
+    h.eventTimeout,
+    "the member in the snapshot",
+  );
+  return { watcher, member, recorder };
+}
 
 /**
  * Ephemeral liveness with real processes (or, for `scope: "process"` backends, in-process members
@@ -12,20 +37,7 @@ export function livenessSuite(h: Harness): void {
     it(
       "a crashed member (SIGKILL) is seen to leave within the detection bound",
       async () => {
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("crash"),
-          { join: [{ group: "compute" }] },
-          h.characteristics.scope,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { watcher, member, recorder } = await watchedMember(h, "crash");
         const killedAt = Date.now();
         await member.kill();
         const leave = await recorder.waitFor(
@@ -44,20 +56,7 @@ export function livenessSuite(h: Harness): void {
     it(
       "a member that closes is seen to leave promptly, with reason left where declared",
       async () => {
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("grace"),
-          { join: [{ group: "compute" }] },
-          h.characteristics.scope,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { member, recorder } = await watchedMember(h, "grace");
         member.close();
         const leave = await recorder.waitFor(
           (e) => e.type === "leave" && e.memberId === member.memberId,
@@ -73,20 +72,7 @@ export function livenessSuite(h: Harness): void {
     it(
       "a member frozen past its timeout is seen to leave; thawed, it reports expired, re-joins by itself and is seen again",
       async () => {
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("frozen"),
-          { join: [{ group: "compute", metadata: { v: 1 } }] },
-          h.characteristics.scope,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { watcher, member, recorder } = await watchedMember(h, "frozen", { v: 1 });
         member.freeze();
         await recorder.waitFor(
           (e) => e.type === "leave" && e.memberId === member.memberId,
@@ -117,20 +103,7 @@ export function livenessSuite(h: Harness): void {
     it(
       "a short freeze, well inside the timeout, causes no leave",
       async () => {
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("blink"),
-          { join: [{ group: "compute" }] },
-          h.characteristics.scope,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { member, recorder } = await watchedMember(h, "blink");
         member.freeze();
         await new Promise((r) => setTimeout(r, Math.floor(h.sessionTimeout / 4)));
         member.thaw();
