@@ -22,6 +22,7 @@ export class ChildMember extends MessageLog implements Participant {
   private readonly process: ChildProcess;
   private stderr = "";
   private exited = false;
+  killedAt: number | undefined;
 
   constructor(readonly config: ChildMemberConfig) {
     super(config.memberId);
@@ -68,7 +69,9 @@ export class ChildMember extends MessageLog implements Participant {
   }
 
   kill(): void {
-    if (!this.exited) this.process.kill("SIGKILL");
+    if (this.exited) return;
+    this.killedAt = Date.now();
+    this.process.kill("SIGKILL");
   }
 
   freeze(): void {

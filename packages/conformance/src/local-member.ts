@@ -10,6 +10,7 @@ import type { SessionControl } from "./options.js";
 export class LocalMember extends MessageLog implements Participant {
   private coord: Coordinator | undefined;
   private running: RunningMember | undefined;
+  killedAt: number | undefined;
 
   constructor(
     url: string,
@@ -31,6 +32,7 @@ export class LocalMember extends MessageLog implements Participant {
   }
 
   async kill(): Promise<void> {
+    this.killedAt = Date.now();
     this.control.expire(this.memberId);
     this.running?.stop();
     this.gone = "was killed";

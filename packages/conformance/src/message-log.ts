@@ -77,6 +77,8 @@ export class MessageLog {
 
 /** A member the liveness suites can crash, freeze, thaw and close: a real process, or in-process. */
 export interface Participant extends MessageLog {
+  /** When it was killed (epoch ms), if it was: its leadership ended then. */
+  readonly killedAt: number | undefined;
   /** Crash: SIGKILL (or, in-process, expire the session and drop the client). */
   kill(): void | Promise<void>;
   /** SIGSTOP, or the in-process equivalent. */

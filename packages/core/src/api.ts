@@ -141,6 +141,8 @@ export interface Election {
   campaign(options?: CampaignOptions): Promise<Leadership>;
   /** Current seat holders, in `seq` order. */
   leaders(): Promise<Member[]>;
+  /** Every candidate, seat holders first, in `seq` order (the seat holders are the first `seats`). */
+  candidates(): Promise<Member[]>;
   /** The seat holders now, then every time they change. */
   observe(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
 }

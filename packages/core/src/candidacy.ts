@@ -231,7 +231,14 @@ export class Candidacy {
       if (index === 0) return "seated";
       if (noWait) return "waiting";
       const predecessor = sorted[index - 1] as Member;
-      await driver.awaitGone(this.group, predecessor.id, signal);
+      // Bounded: if the driver misses a re-incarnation of the predecessor, the next check finds it.
+      const recheck = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(Math.max(1000, this.ctx.driver.sessionTimeout)),
+      ]);
+      await driver.awaitGone(this.group, predecessor.id, recheck, predecessor.seq).catch((error: unknown) => {
+        if (signal.aborted || !recheck.aborted) throw error;
+      });
       return "waiting";
     }
     if (noWait) {
@@ -284,7 +291,7 @@ export class Candidacy {
     signal.addEventListener("abort", stop, { once: true });
     try {
       if (driver.awaitGone) {
-        await driver.awaitGone(this.group, member.id, watchSelf.signal).catch(() => {});
+        await driver.awaitGone(this.group, member.id, watchSelf.signal, member.seq).catch(() => {});
       } else {
         const { feed } = await this.feed();
         while (!watchSelf.signal.aborted && feed.get(member.id)?.seq === member.seq) {

@@ -44,6 +44,11 @@ export class CoordinatorElection implements Election {
     return this.host.seatHolders(this.group, this.seats);
   }
 
+  async candidates(): Promise<Member[]> {
+    this.host.assertOpen();
+    return this.host.seatHolders(this.group, Number.POSITIVE_INFINITY);
+  }
+
   observe(options?: { signal?: AbortSignal }): AsyncIterable<Member[]> {
     validateOptions("observe options", options);
     const signal = validateSignal("signal", options?.signal);

@@ -184,9 +184,9 @@ export class MemoryDriver implements Driver {
     };
   }
 
-  async awaitGone(group: string, memberId: string, signal: AbortSignal): Promise<void> {
+  async awaitGone(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void> {
     await this.session();
-    if (!this.store.hasMember(this.namespace, group, memberId)) return;
+    if (!this.store.hasMember(this.namespace, group, memberId, seq)) return;
     await new Promise<void>((resolve, reject) => {
       const unsubscribe = this.store.subscribe(
         this.namespace,
@@ -194,6 +194,13 @@ export class MemoryDriver implements Driver {
         BigInt(Number.MAX_SAFE_INTEGER),
         (event) => {
           if (event.type === "leave" && event.memberId === memberId) finish(undefined);
+          else if (
+            event.type === "join" &&
+            event.member.id === memberId &&
+            seq !== undefined &&
+            event.member.seq !== seq
+          )
+            finish(undefined);
         },
       );
       const onAbort = () => finish(signal.reason);

@@ -215,8 +215,10 @@ export class MemoryStore {
     return () => stored.listeners.delete(listener);
   }
 
-  hasMember(namespace: string, group: string, memberId: string): boolean {
-    return this.groups.get(this.key(namespace, group))?.members.has(memberId) ?? false;
+  /** Whether the member (with that `seq`, when given) is in the group. */
+  hasMember(namespace: string, group: string, memberId: string, seq?: bigint): boolean {
+    const stored = this.groups.get(this.key(namespace, group))?.members.get(memberId);
+    return stored !== undefined && (seq === undefined || stored.member.seq === seq);
   }
 }
 

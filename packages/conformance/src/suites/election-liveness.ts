@@ -19,7 +19,8 @@ function intervals(members: Participant[]): Interval[] {
         memberId: member.memberId,
         token: BigInt(String(elected.token)),
         start: Number(elected.electedAt),
-        end: deposed ? Number(deposed.endedAt) : Number.POSITIVE_INFINITY,
+        // A killed member's leadership ended when it was killed; one still running has not ended.
+        end: deposed ? Number(deposed.endedAt) : (member.killedAt ?? Number.POSITIVE_INFINITY),
       });
     }
   }
@@ -53,7 +54,7 @@ export function electionLivenessSuite(h: Harness): void {
         const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
         const first = await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
         const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.ready(h.eventTimeout * 2);
+        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
         const killedAt = Date.now();
         await a.kill();
         const second = await b.waitFor(
@@ -74,7 +75,7 @@ export function electionLivenessSuite(h: Harness): void {
         const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
         await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
         const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.ready(h.eventTimeout * 2);
+        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
         // a resigns and, as a campaigning member, queues again behind b.
         a.resign();
         await b.waitFor((m) => m.type === "elected", h.eventTimeout, "b elected after a resigned");
@@ -90,7 +91,7 @@ export function electionLivenessSuite(h: Harness): void {
         const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
         await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
         const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.ready(h.eventTimeout * 2);
+        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
         a.freeze();
         await b.waitFor(
           (m) => m.type === "elected",
@@ -120,13 +121,16 @@ export function electionLivenessSuite(h: Harness): void {
       "two seats: a crashed seat holder is replaced and at most two hold seats at once",
       async () => {
         const election = randomId("e");
-        const members = [1, 2, 3].map((i) =>
-          h.participant(randomId(`s${i}`), { campaign: { election, seats: 2 } }, h.characteristics.scope),
-        );
-        const [first, second, third] = members as [Participant, Participant, Participant];
+        const start = (i: number) =>
+          h.participant(randomId(`s${i}`), { campaign: { election, seats: 2 } }, h.characteristics.scope);
+        // One after another, so the seats go to first and second whatever order joins commit in.
+        const first = start(1);
         await first.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "first elected");
+        const second = start(2);
         await second.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "second elected");
-        await third.ready(h.eventTimeout * 2);
+        const third = start(3);
+        const members = [first, second, third];
+        await third.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "third campaigning");
         expect(third.messages.some((m) => m.type === "elected")).toBe(false);
         await first.kill();
         await third.waitFor((m) => m.type === "elected", h.detectionBound + h.eventTimeout, "third elected");

@@ -58,12 +58,25 @@ export function electionsSuite(h: Harness): void {
 
     it("fencing tokens strictly increase across a chain of leaders", async () => {
       const coords = await Promise.all([1, 2, 3, 4].map(() => h.coordinator()));
-      const pending = coords.map((c) => c.election("chain").campaign());
+      // Concurrent campaigns reach the backend in any order: take whichever is elected next.
+      const pending = new Map(
+        coords.map(
+          (c, i) =>
+            [
+              i,
+              c
+                .election("chain")
+                .campaign()
+                .then((l) => ({ l, i })),
+            ] as const,
+        ),
+      );
       const tokens: bigint[] = [];
-      for (const promise of pending) {
-        const leadership = await promise;
-        tokens.push(leadership.token);
-        await leadership.resign();
+      while (pending.size > 0) {
+        const { l, i } = await Promise.race(pending.values());
+        pending.delete(i);
+        tokens.push(l.token);
+        await l.resign();
       }
       for (let i = 1; i < tokens.length; i++)
         expect((tokens[i] as bigint) > (tokens[i - 1] as bigint)).toBe(true);

@@ -151,8 +151,10 @@ export interface Driver {
    */
   changes?(group: string, sinceRevision: bigint): Promise<ChangeBatch>;
   /**
-   * Optional: resolves when `memberId` is no longer in `group` (or is already gone). Used by elections
-   * to wait on the predecessor only; without it core waits on the group's watch.
+   * Optional: resolves when the incarnation `seq` of `memberId` is no longer in `group` (already gone,
+   * or replaced by a re-join with another `seq`, counts as gone). Used by elections to wait on the
+   * predecessor only; without it core waits on the group's watch. Core also re-checks every
+   * `sessionTimeout`, so a driver that misses a case delays a hand-over but never blocks it.
    */
-  awaitGone?(group: string, memberId: string, signal: AbortSignal): Promise<void>;
+  awaitGone?(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void>;
 }

@@ -1,0 +1,510 @@
+import { createHash, randomUUID } from "node:crypto";
+import {
+  type ChangeBatch,
+  type Characteristics,
+  type Driver,
+  type DriverConfig,
+  type GroupSnapshot,
+  type Member,
+  type Metadata,
+  RollcallError,
+  type SessionListener,
+  type WatchHandle,
+  type WatchListener,
+} from "@rollcall/core/driver";
+import type { Knex } from "knex";
+import type pg from "pg";
+import { describeTarget, knexConfig, sqliteFilename } from "./dialect.js";
+import { acquireKnex } from "./knex-pool.js";
+import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
+import { PushWatches } from "./push-watches.js";
+import { migrate, tableNames } from "./schema.js";
+import { type HeartbeatResult, SqlStore } from "./sql-store.js";
+
+const CHARACTERISTICS: Record<Dialect, Characteristics> = {
+  postgresql: {
+    scope: "cluster",
+    liveness: "ttl",
+    watch: "push",
+    leaveReason: true,
+    consistency: "linearizable",
+  },
+  mysql: { scope: "cluster", liveness: "ttl", watch: "poll", leaveReason: true, consistency: "linearizable" },
+  sqlite: { scope: "host", liveness: "ttl", watch: "poll", leaveReason: true, consistency: "linearizable" },
+};
+
+type SessionState = "idle" | "connected" | "suspended" | "expired";
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The SQL driver (`postgresql://`, `mysql://`/`mariadb://`, `sqlite://`): a session is a row whose
+ * deadline the database computes from its own clock and one heartbeat statement per interval moves
+ * on; members are rows bound to the session; every change is appended, in one transaction with it, to
+ * an ordered change log numbered by a counter row, which also yields `seq`. PostgreSQL pushes
+ * change-log wake-ups with LISTEN/NOTIFY; MySQL and SQLite are polled through {@link changes}.
+ * Expired sessions are reaped atomically by whichever live coordinator notices first.
+ */
+export class SqlDriver implements Driver {
+  readonly characteristics: Characteristics;
+  readonly options: SqlOptions;
+  private readonly target: string;
+  private readonly channel: string | undefined;
+  private knex: Knex | undefined;
+  private releaseKnex: (() => Promise<void>) | undefined;
+  private prepared: Promise<SqlStore> | undefined;
+  private store: SqlStore | undefined;
+  private sessionId: string | undefined;
+  private listener: SessionListener | undefined;
+  private state: SessionState = "idle";
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private reapTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private beatSentAt: number | undefined;
+  private reaping: Promise<void> | undefined;
+  /** PostgreSQL only. */
+  private readonly watches: PushWatches | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly dialect: Dialect,
+    private readonly config: DriverConfig,
+  ) {
+    this.options = readSqlOptions(dialect, config);
+    this.characteristics = CHARACTERISTICS[dialect];
+    this.target = describeTarget(dialect, config.url);
+    if (dialect === "postgresql") {
+      const digest = createHash("sha256")
+        .update(`${this.options.tablePrefix}\0${config.namespace}`)
+        .digest("hex");
+      this.channel = `rollcall_${digest.slice(0, 40)}`;
+      this.watches = new PushWatches(
+        () => this.getKnex().client.config.connection as pg.ClientConfig,
+        this.channel,
+        (group, since) => this.readChanges(group, since),
+        config.logger,
+      );
+    }
+  }
+
+  get sessionTimeout(): number {
+    return this.options.sessionTimeout;
+  }
+
+  /** SQL statements this driver has sent (BEGIN/COMMIT included; schema set-up excluded). */
+  get statements(): number {
+    return this.store?.statements ?? 0;
+  }
+
+  /** The heartbeat period in ms (one statement per period per coordinator). */
+  get heartbeatInterval(): number {
+    return this.options.heartbeatInterval;
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  private connectionError(error: unknown): RollcallError {
+    if (RollcallError.isInstance(error)) return error;
+    let text = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (text === "" && typeof code === "string") text = code;
+    const password = this.config.url.password;
+    if (password) text = text.split(password).join("***");
+    return new RollcallError("CONNECTION", `${this.target}: ${text}`, { cause: error });
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.connectionError(error);
+    }
+  }
+
+  private getKnex(): Knex {
+    if (this.knex === undefined) {
+      const logger = this.config.logger;
+      const sqliteFile = this.dialect === "sqlite" ? sqliteFilename(this.config.url) : undefined;
+      const { knex, release } = acquireKnex(
+        {
+          ...knexConfig(this.dialect, this.config.url, {
+            poolSize: this.options.poolSize,
+            ssl: this.options.ssl,
+            connectTimeout: Math.max(1000, Math.min(this.options.sessionTimeout, 10_000)),
+          }),
+          log: {
+            warn: (message: string) => logger.debug("knex", { message: String(message) }),
+            error: (message: string) => logger.debug("knex", { message: String(message) }),
+            deprecate: () => {},
+            debug: () => {},
+          },
+        },
+        sqliteFile,
+      );
+      this.knex = knex;
+      this.releaseKnex = release;
+    }
+    return this.knex;
+  }
+
+  /** Creates the pool, brings the schema up to date and finds the namespace row, once. */
+  private prepare(): Promise<SqlStore> {
+    if (this.prepared === undefined) {
+      const knex = this.getKnex();
+      const tables = tableNames(this.options.tablePrefix);
+      const store = new SqlStore(knex, this.dialect, tables, this.channel);
+      this.prepared = (async () => {
+        await migrate(knex, this.dialect, tables);
+        await store.ensureNamespace(this.config.namespace);
+        this.store = store;
+        return store;
+      })();
+      this.prepared.catch(() => {
+        this.prepared = undefined;
+      });
+    }
+    return this.prepared;
+  }
+
+  private requireSession(): { store: SqlStore; sessionId: string } {
+    if (
+      this.closed ||
+      this.store === undefined ||
+      this.sessionId === undefined ||
+      this.state === "expired" ||
+      this.state === "idle"
+    ) {
+      throw new RollcallError("NOT_CONNECTED", `no session with ${this.target}`);
+    }
+    return { store: this.store, sessionId: this.sessionId };
+  }
+
+  // ---- sessions ----------------------------------------------------------------------------------
+
+  async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
+    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    this.stopSessionTimers();
+    const previous = this.sessionId;
+    this.state = "idle";
+    let attempt = 0;
+    let lastError: unknown;
+    while (!signal.aborted && !this.closed) {
+      try {
+        const store = await this.prepare();
+        const id = randomUUID();
+        const sentAt = performance.now();
+        await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous);
+        if (this.closed) {
+          await store.endSession(id).catch(() => {});
+          break;
+        }
+        this.sessionId = id;
+        this.listener = listener;
+        this.state = "connected";
+        this.armExpiry(performance.now());
+        this.startHeartbeat();
+        this.armPrune();
+        listener.renewed(sentAt);
+        return;
+      } catch (error) {
+        if (RollcallError.isInstance(error) && error.code === "INVALID_ARGUMENT") throw error;
+        lastError = error;
+        this.config.logger.debug("opening a session failed; retrying", {
+          target: this.target,
+          error: String((error as Error)?.message ?? error),
+        });
+        try {
+          await delay(Math.min(1000, 100 * 2 ** attempt++), signal);
+        } catch {
+          break;
+        }
+      }
+    }
+    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    throw this.connectionError(lastError ?? new Error("could not open a session before the deadline"));
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.beatSentAt = undefined;
+    // Not unref'd: like a socket, an open session keeps the process alive until close().
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatInterval);
+  }
+
+  private async beat(): Promise<void> {
+    const id = this.sessionId;
+    const store = this.store;
+    if (id === undefined || store === undefined || this.state === "expired" || this.closed) return;
+    if (this.beatSentAt !== undefined) {
+      // The previous heartbeat has not come back within an interval: the database is unreachable.
+      if (performance.now() - this.beatSentAt >= this.options.heartbeatInterval)
+        this.suspend("a heartbeat is unanswered");
+      return;
+    }
+    const sentAt = performance.now();
+    this.beatSentAt = sentAt;
+    let result: HeartbeatResult;
+    try {
+      result = await store.heartbeat(id, this.options.sessionTimeout);
+    } catch (error) {
+      if (id === this.sessionId && this.beatSentAt === sentAt)
+        this.suspend(String((error as Error)?.message ?? error));
+      return;
+    } finally {
+      if (this.beatSentAt === sentAt) this.beatSentAt = undefined;
+    }
+    if (id !== this.sessionId || (this.state as SessionState) === "expired" || this.closed) return;
+    if (!result.alive) {
+      this.expire("the session's deadline passed on the database clock");
+      return;
+    }
+    this.armExpiry(performance.now());
+    this.listener?.renewed(sentAt);
+    if (this.state === "suspended") {
+      this.state = "connected";
+      this.config.logger.info("the database is reachable again; same session", { target: this.target });
+      this.listener?.state("connected");
+    }
+    if (result.now !== undefined && result.nextDeadline !== undefined && result.nextDeadline !== null) {
+      this.noteNextDeadline(result.now, result.nextDeadline);
+    }
+  }
+
+  private suspend(reason: string): void {
+    if (this.state !== "connected") return;
+    this.state = "suspended";
+    this.config.logger.warn("the database is unreachable; session suspended", {
+      target: this.target,
+      reason,
+    });
+    this.listener?.state("suspended");
+  }
+
+  /**
+   * After an acknowledged heartbeat the database's deadline is at most `sessionTimeout` past the
+   * moment the answer arrived; once that has passed locally without another, the session is gone.
+   */
+  private armExpiry(ackedAt: number): void {
+    clearTimeout(this.expiryTimer);
+    const wait = Math.max(0, ackedAt + this.options.sessionTimeout - performance.now());
+    this.expiryTimer = setTimeout(
+      () => this.expire("no heartbeat reached the database within the session timeout"),
+      wait,
+    );
+    this.expiryTimer.unref?.();
+  }
+
+  private expire(reason: string): void {
+    if (this.state === "expired" || this.closed) return;
+    this.state = "expired";
+    this.stopSessionTimers();
+    this.config.logger.warn("session expired", { target: this.target, reason });
+    this.listener?.state("expired");
+  }
+
+  private stopSessionTimers(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.reapTimer);
+    clearTimeout(this.pruneTimer);
+    this.heartbeatTimer = this.expiryTimer = this.reapTimer = this.pruneTimer = undefined;
+  }
+
+  private armPrune(): void {
+    clearTimeout(this.pruneTimer);
+    const period = this.options.changeRetention / 2;
+    this.pruneTimer = setTimeout(
+      () => {
+        void this.store
+          ?.prune(this.options.changeRetention)
+          .catch((error) =>
+            this.config.logger.debug("pruning the change log failed", {
+              error: String(error?.message ?? error),
+            }),
+          )
+          .finally(() => {
+            if (this.state !== "expired" && !this.closed) this.armPrune();
+          });
+      },
+      period * (0.5 + Math.random()),
+    );
+    this.pruneTimer.unref?.();
+  }
+
+  // ---- reaping -----------------------------------------------------------------------------------
+
+  /** Someone's deadline is known: with push watches open, reap right when it passes. */
+  private noteNextDeadline(dbNow: number, nextDeadline: number): void {
+    if (nextDeadline <= dbNow) {
+      void this.reapNow();
+      return;
+    }
+    if (this.watches === undefined || this.watches.size === 0) return;
+    clearTimeout(this.reapTimer);
+    this.reapTimer = setTimeout(() => void this.reapNow(), nextDeadline - dbNow + 20);
+    this.reapTimer.unref?.();
+  }
+
+  /** Reaps expired sessions (coalesced: one reap at a time per driver). */
+  private reapNow(): Promise<void> {
+    const store = this.store;
+    if (store === undefined || this.closed) return Promise.resolve();
+    this.reaping ??= store
+      .reap()
+      .then((n) => {
+        if (n > 0) this.config.logger.debug("reaped expired members", { count: n });
+      })
+      .catch((error) =>
+        this.config.logger.debug("reaping failed", { error: String(error?.message ?? error) }),
+      )
+      .finally(() => {
+        this.reaping = undefined;
+      });
+    return this.reaping;
+  }
+
+  // ---- groups and members ------------------------------------------------------------------------
+
+  createGroup(group: string): Promise<void> {
+    return this.guard(() => this.requireSession().store.createGroup(group));
+  }
+
+  deleteGroup(group: string): Promise<void> {
+    return this.guard(() => this.requireSession().store.deleteGroup(group));
+  }
+
+  listGroups(): Promise<string[]> {
+    return this.guard(() => this.requireSession().store.listGroups());
+  }
+
+  private async sessionWrite<T>(fn: (store: SqlStore, sessionId: string) => Promise<T>): Promise<T> {
+    const { store, sessionId } = this.requireSession();
+    try {
+      return await fn(store, sessionId);
+    } catch (error) {
+      if (
+        RollcallError.isInstance(error) &&
+        error.code === "SESSION_EXPIRED" &&
+        sessionId === this.sessionId
+      ) {
+        this.expire("the database says the session's deadline has passed");
+      }
+      throw this.connectionError(error);
+    }
+  }
+
+  join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    return this.sessionWrite((store, session) => store.join(session, group, memberId, metadata));
+  }
+
+  leave(group: string, memberId: string): Promise<void> {
+    return this.sessionWrite((store, session) => store.leave(session, group, memberId));
+  }
+
+  update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    return this.sessionWrite((store, session) => store.update(session, group, memberId, metadata));
+  }
+
+  members(group: string): Promise<GroupSnapshot> {
+    return this.guard(async () => {
+      const store = this.requireSession().store;
+      let read = await store.readMembers(group);
+      if (read.stale) {
+        // A listed member's deadline has passed: reap (writing its leave) and read again.
+        await this.reapNow();
+        read = await store.readMembers(group);
+      }
+      return { members: read.members, revision: read.revision };
+    });
+  }
+
+  changes(group: string, sinceRevision: bigint): Promise<ChangeBatch> {
+    return this.guard(async () => {
+      this.requireSession();
+      const batch = await this.readChanges(group, sinceRevision);
+      return "resync" in batch
+        ? { resync: batch.resync }
+        : { events: batch.events, revision: batch.revision };
+    });
+  }
+
+  /** The change log after `since`; a passed deadline among the sessions is reaped first. */
+  private async readChanges(group: string, since: bigint): Promise<ChangeBatch & { more?: boolean }> {
+    const store = this.store;
+    if (store === undefined) throw new RollcallError("NOT_CONNECTED", `no session with ${this.target}`);
+    const batch = await store.readChanges(group, since);
+    if (!batch.stale) return batch;
+    await this.reapNow();
+    return store.readChanges(group, since);
+  }
+
+  // ---- push watches (PostgreSQL) -----------------------------------------------------------------
+
+  async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
+    const watches = this.watches;
+    if (watches === undefined) {
+      throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no push watch: poll changes()`);
+    }
+    this.requireSession();
+    return this.guard(() => watches.add(group, fromRevision, listener));
+  }
+
+  // ---- closing -----------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    this.stopSessionTimers();
+    const watchesClosed = this.watches?.close();
+    const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
+    const id = this.sessionId;
+    const store = this.store;
+    this.sessionId = undefined;
+    if (id !== undefined && store !== undefined && this.state !== "expired") {
+      await bounded(
+        store
+          .endSession(id)
+          .catch((error) =>
+            this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
+          ),
+        bound,
+      );
+    }
+    this.state = "expired";
+    if (watchesClosed) await bounded(watchesClosed, bound);
+    if (this.releaseKnex)
+      await bounded(
+        this.releaseKnex().catch(() => {}),
+        bound,
+      );
+  }
+}

@@ -1,0 +1,646 @@
+import {
+  type ChangeBatch,
+  type DriverEvent,
+  type LeaveReason,
+  type Member,
+  type Metadata,
+  RollcallError,
+} from "@rollcall/core/driver";
+import type { Knex } from "knex";
+import { type DialectSql, dialectSql } from "./dialect.js";
+import type { Dialect } from "./options.js";
+import { affectedOf, big, bigOrNull, memberOf, ms, type Row, rowsOf } from "./rows.js";
+import type { Tables } from "./schema.js";
+
+/** Most change-log rows one `changes()` call returns; the rest come with the next poll. */
+export const CHANGES_BATCH = 1000;
+
+/** A write transaction holding the namespace's counter row. */
+interface WriteTx {
+  trx: Knex.Transaction;
+  /** The database clock when the lock was taken, in ms. */
+  now: number;
+  /** The pruned mark of the change log. */
+  pruned: bigint;
+  /** Allocates the next revision (also used as a joining member's `seq`). */
+  next(): bigint;
+  /** Groups whose watchers must be woken after commit (PostgreSQL NOTIFY). */
+  touched: Set<string>;
+}
+
+/** The result of a heartbeat statement. */
+export interface HeartbeatResult {
+  /** Whether the session was still alive and its deadline moved on. */
+  alive: boolean;
+  /** The database clock, when the dialect returned it. */
+  now?: number;
+  /** The earliest deadline of another session of the namespace, when the dialect returned it. */
+  nextDeadline?: number | null;
+}
+
+/** A snapshot with what it says about expired sessions. */
+export interface SnapshotRead {
+  members: Member[];
+  revision: bigint;
+  /** Some listed member's session deadline has passed (it still needs reaping). */
+  stale: boolean;
+}
+
+/**
+ * The SQL behind the driver: every statement is parameterised (table names are validated identifiers,
+ * quoted), every multi-statement change runs in one transaction that first locks the namespace's
+ * counter row. That lock orders all writers of a namespace, so revisions (and `seq`) become visible
+ * in the order they were assigned, and reaping, joining and leaving never interleave.
+ */
+export class SqlStore {
+  readonly sql: DialectSql;
+  private readonly q: Tables;
+  /** The namespace's row id; set by {@link ensureNamespace}. */
+  nsId = 0;
+  /** Statements sent so far (BEGIN and COMMIT included), for measurements. */
+  statements = 0;
+
+  constructor(
+    readonly knex: Knex,
+    readonly dialect: Dialect,
+    tables: Tables,
+    /** PostgreSQL NOTIFY channel of the namespace. */
+    private readonly channel: string | undefined,
+  ) {
+    this.sql = dialectSql(dialect);
+    const quote = this.sql.quote;
+    this.q = {
+      schema: quote(tables.schema),
+      namespaces: quote(tables.namespaces),
+      sessions: quote(tables.sessions),
+      groups: quote(tables.groups),
+      members: quote(tables.members),
+      changes: quote(tables.changes),
+    };
+  }
+
+  /**
+   * A bigint as a binding: a number for SQLite (knex formats bigint bindings badly in SQLite error
+   * messages; revisions stay far below 2^53), a decimal string for the network drivers.
+   */
+  private v(value: bigint): Knex.Value {
+    if (this.dialect === "sqlite" && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+    return value.toString();
+  }
+
+  /** Runs one statement (every statement of the store goes through here, so it can be counted). */
+  private run(
+    runner: Knex | Knex.Transaction,
+    sql: string,
+    bindings: readonly unknown[] = [],
+  ): Promise<unknown> {
+    this.statements++;
+    return runner.raw(sql, bindings as Knex.RawBinding[]) as unknown as Promise<unknown>;
+  }
+
+  private async rows(
+    runner: Knex | Knex.Transaction,
+    sql: string,
+    bindings: readonly unknown[],
+  ): Promise<Row[]> {
+    return rowsOf(this.dialect, await this.run(runner, sql, bindings));
+  }
+
+  private async affected(
+    runner: Knex | Knex.Transaction,
+    sql: string,
+    bindings: readonly unknown[],
+  ): Promise<number> {
+    return affectedOf(this.dialect, await this.run(runner, sql, bindings));
+  }
+
+  /** Creates the namespace's counter row if needed and remembers its id. */
+  async ensureNamespace(namespace: string): Promise<void> {
+    const { verb, suffix } = this.sql.insertIgnore;
+    await this.run(
+      this.knex,
+      `${verb} INTO ${this.q.namespaces} (name, revision, pruned) VALUES (?, 0, 0)${suffix}`,
+      [namespace],
+    );
+    const rows = await this.rows(this.knex, `SELECT id FROM ${this.q.namespaces} WHERE name = ?`, [
+      namespace,
+    ]);
+    this.nsId = Number(rows[0]?.id);
+  }
+
+  private async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    const { q, sql } = this;
+    const lock =
+      this.dialect === "sqlite"
+        ? `UPDATE ${q.namespaces} SET revision = revision WHERE id = ? RETURNING revision, pruned, ${sql.nowMs} AS now_ms`
+        : `SELECT revision, pruned, ${sql.nowMs} AS now_ms FROM ${q.namespaces} WHERE id = ?${sql.forUpdate}`;
+    // BEGIN and COMMIT are statements too.
+    this.statements += 2;
+    return this.knex.transaction(async (trx) => {
+      const head = (await this.rows(trx, lock, [this.nsId]))[0];
+      if (head === undefined)
+        throw new RollcallError("CONNECTION", "the namespace row is missing: was the table dropped?");
+      const base = big(head.revision);
+      let revision = base;
+      const tx: WriteTx = {
+        trx,
+        now: ms(head.now_ms),
+        pruned: big(head.pruned),
+        next: () => ++revision,
+        touched: new Set(),
+      };
+      const result = await fn(tx);
+      if (revision !== base) {
+        await this.run(trx, `UPDATE ${q.namespaces} SET revision = ? WHERE id = ?`, [
+          this.v(revision),
+          this.nsId,
+        ]);
+      }
+      if (this.channel !== undefined) {
+        // NOTIFY is transactional: listeners hear it only once the change log rows are committed.
+        for (const group of tx.touched) await this.run(trx, "SELECT pg_notify(?, ?)", [this.channel, group]);
+      }
+      return result;
+    });
+  }
+
+  private async logChanges(tx: WriteTx, rows: Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    for (let i = 0; i < rows.length; i += 200) {
+      await this.run(
+        tx.trx,
+        `INSERT INTO ${this.q.changes} (ns_id, revision, group_name, kind, member_id, reason, metadata, seq, joined_at, updated_at, created_at) VALUES ${rows
+          .slice(i, i + 200)
+          .map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .join(", ")}`,
+        rows
+          .slice(i, i + 200)
+          .flatMap((r) => [
+            this.nsId,
+            r.revision,
+            r.group_name,
+            r.kind,
+            r.member_id,
+            r.reason ?? null,
+            r.metadata ?? null,
+            r.seq ?? null,
+            r.joined_at ?? null,
+            r.updated_at ?? null,
+            tx.now,
+          ]) as Knex.RawBinding[],
+      );
+    }
+  }
+
+  private placeholders(n: number): string {
+    return Array.from({ length: n }, () => "?").join(", ");
+  }
+
+  /**
+   * Removes every session of the namespace whose deadline has passed (and the sessions in `force`,
+   * whatever their deadline), their members with a `leave` `expired` each in the change log.
+   * Inside the namespace lock, so exactly one reaper writes each leave.
+   */
+  private async reapTx(tx: WriteTx, force: readonly string[]): Promise<number> {
+    const { q, sql } = this;
+    const forceSql = force.length === 0 ? "" : ` OR id IN (${this.placeholders(force.length)})`;
+    const where = `ns_id = ? AND (deadline <= ${sql.nowMs}${forceSql})`;
+    let sessionIds: string[];
+    if (sql.returning) {
+      sessionIds = (
+        await this.rows(tx.trx, `DELETE FROM ${q.sessions} WHERE ${where} RETURNING id`, [
+          this.nsId,
+          ...force,
+        ])
+      ).map((r) => String(r.id));
+    } else {
+      sessionIds = (
+        await this.rows(tx.trx, `SELECT id FROM ${q.sessions} WHERE ${where}${sql.forUpdate}`, [
+          this.nsId,
+          ...force,
+        ])
+      ).map((r) => String(r.id));
+      if (sessionIds.length > 0) {
+        await this.run(
+          tx.trx,
+          `DELETE FROM ${q.sessions} WHERE id IN (${this.placeholders(sessionIds.length)})`,
+          sessionIds,
+        );
+      }
+    }
+    const owners = [...new Set([...sessionIds, ...force])];
+    if (owners.length === 0) return 0;
+    const removed = await this.removeMembersOf(tx, owners);
+    await this.logLeaves(tx, removed, "expired");
+    return removed.length;
+  }
+
+  private async removeMembersOf(tx: WriteTx, sessionIds: readonly string[]): Promise<Row[]> {
+    const { q, sql } = this;
+    const where = `ns_id = ? AND session_id IN (${this.placeholders(sessionIds.length)})`;
+    if (sql.returning) {
+      return this.rows(
+        tx.trx,
+        `DELETE FROM ${q.members} WHERE ${where} RETURNING group_name, member_id, seq`,
+        [this.nsId, ...sessionIds],
+      );
+    }
+    const rows = await this.rows(
+      tx.trx,
+      `SELECT group_name, member_id, seq FROM ${q.members} WHERE ${where}${sql.forUpdate}`,
+      [this.nsId, ...sessionIds],
+    );
+    if (rows.length > 0)
+      await this.run(tx.trx, `DELETE FROM ${q.members} WHERE ${where}`, [this.nsId, ...sessionIds]);
+    return rows;
+  }
+
+  private async logLeaves(tx: WriteTx, removed: Row[], reason: LeaveReason): Promise<void> {
+    const ordered = [...removed].sort((a, b) => {
+      const x = big(a.seq);
+      const y = big(b.seq);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    await this.logChanges(
+      tx,
+      ordered.map((r) => {
+        tx.touched.add(String(r.group_name));
+        return {
+          revision: this.v(tx.next()),
+          group_name: r.group_name,
+          kind: "leave",
+          member_id: r.member_id,
+          reason,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Opens a session row whose deadline is `timeout` ms past the database clock. A previous session of
+   * the same driver (declared expired locally) is removed first, its members leaving as `expired`.
+   */
+  async openSession(
+    id: string,
+    memberId: string,
+    timeout: number,
+    previous: string | undefined,
+  ): Promise<void> {
+    if (previous !== undefined) await this.write((tx) => this.reapTx(tx, [previous]));
+    const now = this.sql.nowMs;
+    await this.run(
+      this.knex,
+      `INSERT INTO ${this.q.sessions} (id, ns_id, member_id, deadline, created_at) VALUES (?, ?, ?, ${now} + ?, ${now})`,
+      [id, this.nsId, memberId, timeout],
+    );
+  }
+
+  /**
+   * The one statement a session costs per heartbeat: moves the deadline to `timeout` ms past the
+   * database clock, only while it has not passed. PostgreSQL and SQLite also return the earliest
+   * deadline of the other sessions, so the caller knows when someone is due for reaping.
+   */
+  async heartbeat(id: string, timeout: number): Promise<HeartbeatResult> {
+    const { q, sql } = this;
+    const update = `UPDATE ${q.sessions} SET deadline = ${sql.nowMs} + ? WHERE id = ? AND deadline > ${sql.nowMs}`;
+    if (!sql.returning) return { alive: (await this.affected(this.knex, update, [timeout, id])) > 0 };
+    const rows = await this.rows(
+      this.knex,
+      `${update} RETURNING ${sql.nowMs} AS now_ms, (SELECT MIN(o.deadline) FROM ${q.sessions} o WHERE o.ns_id = ? AND o.id <> ?) AS next_deadline`,
+      [timeout, id, this.nsId, id],
+    );
+    const row = rows[0];
+    if (row === undefined) return { alive: false };
+    const next = bigOrNull(row.next_deadline);
+    return { alive: true, now: ms(row.now_ms), nextDeadline: next === null ? null : Number(next) };
+  }
+
+  /** Ends a session gracefully: its members leave (`left`) and its row goes, in one transaction. */
+  async endSession(id: string): Promise<void> {
+    await this.write(async (tx) => {
+      const removed = await this.removeMembersOf(tx, [id]);
+      await this.logLeaves(tx, removed, "left");
+      await this.run(tx.trx, `DELETE FROM ${this.q.sessions} WHERE id = ?`, [id]);
+    });
+  }
+
+  /** Whether any session of the namespace is past its deadline (a cheap, lock-free check). */
+  async anyExpired(): Promise<boolean> {
+    const rows = await this.rows(
+      this.knex,
+      `SELECT COUNT(*) AS n FROM ${this.q.sessions} WHERE ns_id = ? AND deadline <= ${this.sql.nowMs}`,
+      [this.nsId],
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /** Reaps expired sessions; returns how many members left. */
+  async reap(): Promise<number> {
+    return this.write((tx) => this.reapTx(tx, []));
+  }
+
+  /** Deletes change-log rows older than `retention` ms and raises the pruned mark. */
+  async prune(retention: number): Promise<number> {
+    return this.write(async (tx) => {
+      const rows = await this.rows(
+        tx.trx,
+        `SELECT MAX(revision) AS r FROM ${this.q.changes} WHERE ns_id = ? AND created_at < ?`,
+        [this.nsId, tx.now - retention],
+      );
+      const upTo = bigOrNull(rows[0]?.r);
+      if (upTo === null || upTo <= tx.pruned) return 0;
+      const deleted = await this.affected(
+        tx.trx,
+        `DELETE FROM ${this.q.changes} WHERE ns_id = ? AND revision <= ?`,
+        [this.nsId, this.v(upTo)],
+      );
+      await this.run(tx.trx, `UPDATE ${this.q.namespaces} SET pruned = ? WHERE id = ?`, [
+        this.v(upTo),
+        this.nsId,
+      ]);
+      return deleted;
+    });
+  }
+
+  /**
+   * Creates a group. Inside the namespace lock like every other change, so concurrent creators and the
+   * joins that follow them are answered in the order they arrived.
+   */
+  async createGroup(group: string): Promise<void> {
+    await this.write(async (tx) => {
+      const { verb, suffix } = this.sql.insertIgnore;
+      const inserted = await this.affected(
+        tx.trx,
+        `${verb} INTO ${this.q.groups} (ns_id, name, created_at) VALUES (?, ?, ?)${suffix}`,
+        [this.nsId, group, tx.now],
+      );
+      if (inserted === 0)
+        throw new RollcallError("GROUP_EXISTS", `group ${JSON.stringify(group)} already exists`, { group });
+    });
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    await this.write(async (tx) => {
+      const { q } = this;
+      const row = (
+        await this.rows(
+          tx.trx,
+          `SELECT (SELECT COUNT(*) FROM ${q.groups} WHERE ns_id = ? AND name = ?) AS group_count,
+            (SELECT COUNT(*) FROM ${q.members} m JOIN ${q.sessions} s ON s.id = m.session_id
+              WHERE m.ns_id = ? AND m.group_name = ? AND s.deadline > ?) AS alive,
+            (SELECT COUNT(*) FROM ${q.members} WHERE ns_id = ? AND group_name = ?) AS total`,
+          [this.nsId, group, this.nsId, group, tx.now, this.nsId, group],
+        )
+      )[0];
+      if (Number(row?.group_count ?? 0) === 0)
+        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+        });
+      if (Number(row?.alive ?? 0) > 0)
+        throw new RollcallError("GROUP_NOT_EMPTY", `group ${JSON.stringify(group)} still has members`, {
+          group,
+        });
+      if (Number(row?.total ?? 0) > 0) await this.reapTx(tx, []);
+      await this.run(tx.trx, `DELETE FROM ${q.groups} WHERE ns_id = ? AND name = ?`, [this.nsId, group]);
+      tx.touched.add(group);
+    });
+  }
+
+  async listGroups(): Promise<string[]> {
+    const rows = await this.rows(
+      this.knex,
+      `SELECT name FROM ${this.q.groups} WHERE ns_id = ? ORDER BY name`,
+      [this.nsId],
+    );
+    return rows.map((r) => String(r.name));
+  }
+
+  /** Joins in one transaction; `seq` is the revision allocated under the namespace lock. */
+  async join(sessionId: string, group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    return this.write(async (tx) => {
+      const { q } = this;
+      const row =
+        (
+          await this.rows(
+            tx.trx,
+            `SELECT (SELECT deadline FROM ${q.sessions} WHERE id = ?) AS my_deadline,
+            (SELECT COUNT(*) FROM ${q.groups} WHERE ns_id = ? AND name = ?) AS group_count,
+            (SELECT session_id FROM ${q.members} WHERE ns_id = ? AND group_name = ? AND member_id = ?) AS owner_session,
+            (SELECT s.deadline FROM ${q.members} m JOIN ${q.sessions} s ON s.id = m.session_id
+              WHERE m.ns_id = ? AND m.group_name = ? AND m.member_id = ?) AS owner_deadline`,
+            [sessionId, this.nsId, group, this.nsId, group, memberId, this.nsId, group, memberId],
+          )
+        )[0] ?? {};
+      const mine = bigOrNull(row.my_deadline);
+      if (mine === null || Number(mine) <= tx.now) throw sessionGone();
+      if (Number(row.group_count ?? 0) === 0)
+        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+        });
+      if (row.owner_session !== null && row.owner_session !== undefined) {
+        const ownerDeadline = bigOrNull(row.owner_deadline);
+        if (ownerDeadline !== null && Number(ownerDeadline) > tx.now) {
+          throw new RollcallError(
+            "MEMBER_EXISTS",
+            `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`,
+            { group, memberId },
+          );
+        }
+        // The holder's session is past its deadline (or gone): reap it first, so its leave precedes this join.
+        await this.reapTx(tx, [String(row.owner_session)]);
+      }
+      const seq = tx.next();
+      const text = JSON.stringify(metadata);
+      await this.run(
+        tx.trx,
+        `INSERT INTO ${q.members} (ns_id, group_name, member_id, session_id, metadata, seq, joined_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [this.nsId, group, memberId, sessionId, text, this.v(seq), tx.now, tx.now],
+      );
+      await this.logChanges(tx, [
+        {
+          revision: this.v(seq),
+          group_name: group,
+          kind: "join",
+          member_id: memberId,
+          metadata: text,
+          seq: this.v(seq),
+          joined_at: tx.now,
+          updated_at: tx.now,
+        },
+      ]);
+      tx.touched.add(group);
+      return {
+        id: memberId,
+        group,
+        metadata: JSON.parse(text) as Metadata,
+        seq,
+        joinedAt: new Date(tx.now),
+        updatedAt: new Date(tx.now),
+      };
+    });
+  }
+
+  async leave(sessionId: string, group: string, memberId: string): Promise<void> {
+    await this.write(async (tx) => {
+      const deleted = await this.affected(
+        tx.trx,
+        `DELETE FROM ${this.q.members} WHERE ns_id = ? AND group_name = ? AND member_id = ? AND session_id = ?`,
+        [this.nsId, group, memberId, sessionId],
+      );
+      if (deleted === 0) throw notJoined(group, memberId);
+      await this.logChanges(tx, [
+        {
+          revision: this.v(tx.next()),
+          group_name: group,
+          kind: "leave",
+          member_id: memberId,
+          reason: "left",
+        },
+      ]);
+      tx.touched.add(group);
+    });
+  }
+
+  async update(sessionId: string, group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    return this.write(async (tx) => {
+      const { q } = this;
+      const row = (
+        await this.rows(
+          tx.trx,
+          `SELECT m.seq, m.joined_at, s.deadline FROM ${q.members} m LEFT JOIN ${q.sessions} s ON s.id = m.session_id
+            WHERE m.ns_id = ? AND m.group_name = ? AND m.member_id = ? AND m.session_id = ?`,
+          [this.nsId, group, memberId, sessionId],
+        )
+      )[0];
+      if (row === undefined) throw notJoined(group, memberId);
+      const deadline = bigOrNull(row.deadline);
+      if (deadline === null || Number(deadline) <= tx.now) throw sessionGone();
+      const text = JSON.stringify(metadata);
+      await this.run(
+        tx.trx,
+        `UPDATE ${q.members} SET metadata = ?, updated_at = ? WHERE ns_id = ? AND group_name = ? AND member_id = ?`,
+        [text, tx.now, this.nsId, group, memberId],
+      );
+      const seq = big(row.seq);
+      const joinedAt = ms(row.joined_at);
+      await this.logChanges(tx, [
+        {
+          revision: this.v(tx.next()),
+          group_name: group,
+          kind: "update",
+          member_id: memberId,
+          metadata: text,
+          seq: this.v(seq),
+          joined_at: joinedAt,
+          updated_at: tx.now,
+        },
+      ]);
+      tx.touched.add(group);
+      return {
+        id: memberId,
+        group,
+        metadata: JSON.parse(text) as Metadata,
+        seq,
+        joinedAt: new Date(joinedAt),
+        updatedAt: new Date(tx.now),
+      };
+    });
+  }
+
+  /**
+   * The group's members and the namespace revision, read in one statement (one snapshot), with
+   * whether any of them is past its session deadline and still waiting to be reaped.
+   */
+  async readMembers(group: string): Promise<SnapshotRead> {
+    const { q, sql } = this;
+    const rows = await this.rows(
+      this.knex,
+      `SELECT n.revision AS head, ${sql.nowMs} AS now_ms, g.name AS g, m.member_id, m.metadata, m.seq, m.joined_at, m.updated_at, s.deadline
+        FROM ${q.namespaces} n
+        LEFT JOIN ${q.groups} g ON g.ns_id = n.id AND g.name = ?
+        LEFT JOIN ${q.members} m ON m.ns_id = n.id AND m.group_name = g.name
+        LEFT JOIN ${q.sessions} s ON s.id = m.session_id
+        WHERE n.id = ?`,
+      [group, this.nsId],
+    );
+    const first = rows[0];
+    if (first === undefined || first.g === null || first.g === undefined) {
+      throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, { group });
+    }
+    const now = ms(first.now_ms);
+    let stale = false;
+    const members: Member[] = [];
+    for (const row of rows) {
+      if (row.member_id === null || row.member_id === undefined) continue;
+      const deadline = bigOrNull(row.deadline);
+      if (deadline === null || Number(deadline) <= now) stale = true;
+      members.push(memberOf(group, row));
+    }
+    return { members, revision: big(first.head), stale };
+  }
+
+  /**
+   * The group's changes after `since`, in order, from the change log — one indexed statement that
+   * also returns the namespace head, the pruned mark and the earliest session deadline.
+   */
+  async readChanges(group: string, since: bigint): Promise<ChangeBatch & { stale: boolean; more?: boolean }> {
+    const { q, sql } = this;
+    const rows = await this.rows(
+      this.knex,
+      `SELECT n.revision AS head, n.pruned, ${sql.nowMs} AS now_ms,
+          (SELECT MIN(s.deadline) FROM ${q.sessions} s WHERE s.ns_id = n.id) AS min_deadline,
+          c.revision, c.kind, c.member_id, c.reason, c.metadata, c.seq, c.joined_at, c.updated_at
+        FROM ${q.namespaces} n
+        LEFT JOIN ${q.changes} c ON c.ns_id = n.id AND c.group_name = ? AND c.revision > ?
+        WHERE n.id = ?
+        ORDER BY c.revision
+        LIMIT ${CHANGES_BATCH}`,
+      [group, this.v(since), this.nsId],
+    );
+    const first = rows[0];
+    if (first === undefined)
+      throw new RollcallError("CONNECTION", "the namespace row is missing: was the table dropped?");
+    const minDeadline = bigOrNull(first.min_deadline);
+    const stale = minDeadline !== null && Number(minDeadline) <= ms(first.now_ms);
+    if (since < big(first.pruned)) {
+      return {
+        resync: `the change log was pruned past revision ${since} (kept from ${big(first.pruned) + 1n})`,
+        stale,
+      };
+    }
+    const events: DriverEvent[] = [];
+    for (const row of rows) {
+      if (row.revision === null || row.revision === undefined) continue;
+      const revision = big(row.revision);
+      if (row.kind === "leave") {
+        const reason = row.reason === "left" || row.reason === "expired" ? row.reason : "unknown";
+        events.push({ type: "leave", memberId: String(row.member_id), reason, revision });
+      } else {
+        events.push({
+          type: row.kind === "join" ? "join" : "update",
+          member: memberOf(group, row),
+          revision,
+        });
+      }
+    }
+    const last = events.at(-1)?.revision;
+    const more = rows.length >= CHANGES_BATCH && last !== undefined;
+    const revision = more ? last : big(first.head);
+    return { events, revision: revision > since ? revision : since, stale, more };
+  }
+}
+
+function sessionGone(): RollcallError {
+  return new RollcallError("SESSION_EXPIRED", "the session is past its deadline on the database");
+}
+
+function notJoined(group: string, memberId: string): RollcallError {
+  return new RollcallError(
+    "MEMBER_NOT_JOINED",
+    `member ${JSON.stringify(memberId)} has not joined group ${JSON.stringify(group)} in this session`,
+    {
+      group,
+      memberId,
+    },
+  );
+}

@@ -1,0 +1,206 @@
+import { parseUrl } from "@rollcall/core";
+import knexFactory, { type Knex } from "knex";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { knexConfig, sqliteFilename } from "../src/dialect.js";
+import type { Dialect } from "../src/options.js";
+import { SqlDriver } from "../src/sql-driver.js";
+import {
+  type Databases,
+  DIALECTS,
+  driverConfig,
+  ListenerLog,
+  randomId,
+  startDatabases,
+  withQuery,
+} from "./helpers.js";
+
+let dbs: Databases;
+const drivers: SqlDriver[] = [];
+const admins: Knex[] = [];
+
+beforeAll(async () => {
+  dbs = await startDatabases();
+}, 120_000);
+afterAll(async () => {
+  await Promise.allSettled(drivers.map((d) => d.close()));
+  await Promise.allSettled(admins.map((k) => k.destroy()));
+  await dbs?.close();
+}, 60_000);
+
+async function openDriver(
+  dialect: Dialect,
+  memberId: string,
+  namespace: string,
+  query: Record<string, string | number> = {},
+  sessionTimeout = 2000,
+) {
+  const driver = new SqlDriver(
+    dialect,
+    driverConfig(withQuery(dbs.urls[dialect], query), memberId, namespace, sessionTimeout),
+  );
+  drivers.push(driver);
+  const log = new ListenerLog();
+  await driver.open(log, AbortSignal.timeout(10_000));
+  return { driver, log };
+}
+
+/** A separate connection to the same database, for looking behind the driver's back. */
+function admin(dialect: Dialect): Knex {
+  const url = parseUrl(dbs.urls[dialect]);
+  const config = knexConfig(dialect, url, { poolSize: 2, ssl: false, connectTimeout: 5000 });
+  // SQLite: a second connection of this process; only used while no driver is writing.
+  const knex = knexFactory(
+    dialect === "sqlite" ? { ...config, connection: { filename: sqliteFilename(url) } } : config,
+  );
+  admins.push(knex);
+  return knex;
+}
+
+const HOSTILE = [
+  "x'); DROP TABLE rollcall_members; --",
+  'a"b',
+  "a`b",
+  "a\\b\\",
+  "' OR '1'='1",
+  "%_%",
+  "$1 ? ?? :name",
+  "; SELECT pg_sleep(10); --",
+];
+
+describe.each(DIALECTS)("%s driver", (dialect) => {
+  it("hostile group names, member ids, namespaces and metadata are data, never SQL", async () => {
+    const namespace = `ns'; DROP TABLE rollcall_groups; -- ${randomId("x")}`;
+    const other = randomId("other");
+    const { driver } = await openDriver(dialect, "a", namespace);
+    const { driver: bystander } = await openDriver(dialect, "b", other);
+    await bystander.createGroup("kept");
+    for (const name of HOSTILE) await driver.createGroup(name);
+    expect((await driver.listGroups()).sort()).toEqual([...HOSTILE].sort());
+    const metadata = {
+      text: "'); DELETE FROM rollcall_members; --",
+      nul: "\u0000",
+      uni: "名前 🎉",
+      nested: { q: "\"`'" },
+    };
+    for (const name of HOSTILE) {
+      const member = await driver.join(name, name, metadata);
+      expect(member.id).toBe(name);
+    }
+    for (const name of HOSTILE) {
+      const snapshot = await driver.members(name);
+      expect(snapshot.members.map((m) => [m.id, m.group, m.metadata])).toEqual([[name, name, metadata]]);
+    }
+    // Another namespace is untouched and every table is still there.
+    expect(await bystander.listGroups()).toEqual(["kept"]);
+    expect((await bystander.members("kept")).members).toEqual([]);
+    for (const name of HOSTILE) await driver.leave(name, name);
+    for (const name of HOSTILE) await driver.deleteGroup(name);
+    expect(await driver.listGroups()).toEqual([]);
+  });
+
+  it("a hostile tablePrefix is refused before any SQL runs", () => {
+    for (const prefix of ["x; DROP TABLE y", "a-b", "1abc", '"q"', ""]) {
+      expect(
+        () =>
+          new SqlDriver(
+            dialect,
+            driverConfig(withQuery(dbs.urls[dialect], { tablePrefix: prefix }), "a", "ns"),
+          ),
+      ).toThrow(/tablePrefix/);
+    }
+  });
+
+  it("costs one heartbeat statement per interval per coordinator, however many groups it has joined", async () => {
+    const namespace = randomId("hb");
+    const { driver, log } = await openDriver(dialect, "idle", namespace, {}, 900);
+    expect(driver.heartbeatInterval).toBe(300);
+    for (let i = 0; i < 25; i++)
+      await driver.join(`g${i}`, "idle", {}).catch(async () => {
+        await driver.createGroup(`g${i}`);
+        await driver.join(`g${i}`, "idle", {});
+      });
+    const statements = driver.statements;
+    const renewals = log.renewals.length;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const beats = log.renewals.length - renewals;
+    expect(beats).toBeGreaterThanOrEqual(5);
+    // One statement per heartbeat (an in-flight one at either edge of the window may count on one side).
+    expect(Math.abs(driver.statements - statements - beats)).toBeLessThanOrEqual(1);
+    // renewed(sentAt) came with every heartbeat, at the heartbeat's pace.
+    const gaps = log.renewals.slice(renewals).map((t, i, a) => (i === 0 ? 300 : t - (a[i - 1] ?? t)));
+    expect(Math.max(...gaps)).toBeLessThan(900 / 3 + 150);
+  });
+
+  it("a failure in the middle of a join leaves nothing half-written", async () => {
+    const prefix = `t${randomId("f").replace(/-/g, "_")}_`;
+    const { driver } = await openDriver(dialect, "ok", "ns", { tablePrefix: prefix });
+    await driver.createGroup("g");
+    const first = await driver.join("g", "ok", {});
+    // Make the change-log insert — the join transaction's last write — fail inside the database.
+    const db = admin(dialect);
+    const changes = `${prefix}changes`;
+    if (dialect === "postgresql") {
+      await db.raw(
+        `CREATE FUNCTION ${prefix}boom() RETURNS trigger AS $$ BEGIN IF NEW.member_id = 'boom' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+      );
+      await db.raw(
+        `CREATE TRIGGER ${prefix}boom BEFORE INSERT ON ${changes} FOR EACH ROW EXECUTE FUNCTION ${prefix}boom()`,
+      );
+    } else if (dialect === "mysql") {
+      await db.raw(
+        `CREATE TRIGGER ${prefix}boom BEFORE INSERT ON ${changes} FOR EACH ROW BEGIN IF NEW.member_id = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'; END IF; END`,
+      );
+    } else {
+      await db.raw(
+        `CREATE TRIGGER ${prefix}boom BEFORE INSERT ON ${changes} WHEN NEW.member_id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+      );
+    }
+    const boom = await openDriver(dialect, "boom", "ns", { tablePrefix: prefix });
+    const error = await boom.driver.join("g", "boom", {}).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe("CONNECTION");
+    expect(String((error as Error).message)).toContain("injected fault");
+    // No member row, no change-log row, no revision used: the next join gets the very next seq.
+    const snapshot = await driver.members("g");
+    expect(snapshot.members.map((m) => m.id)).toEqual(["ok"]);
+    expect(snapshot.revision).toBe(first.seq);
+    const rows = await db(`${prefix}members`).count({ n: "*" });
+    expect(Number(rows[0]?.n)).toBe(1);
+    await driver.leave("g", "ok");
+    const again = await driver.join("g", "ok", {});
+    expect(again.seq).toBe(first.seq + 2n);
+  });
+
+  it("several reapers write exactly one leave (expired) per member of a dead session", async () => {
+    const namespace = randomId("reap");
+    const { driver: victim } = await openDriver(dialect, "victim", namespace, {}, 600);
+    await victim.createGroup("g1");
+    await victim.createGroup("g2");
+    await victim.join("g1", "victim", {});
+    await victim.join("g2", "victim", {});
+    const reapers = await Promise.all(
+      [1, 2, 3, 4].map((i) => openDriver(dialect, `r${i}`, namespace, {}, 5000)),
+    );
+    const start = await reapers[0]!.driver.members("g1");
+    // Crash: the victim stops heartbeating (its timers go) without leaving.
+    (victim as unknown as { stopSessionTimers(): void }).stopSessionTimers();
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    // Every reaper notices at once and races to reap.
+    const batches = await Promise.all(
+      reapers.flatMap(({ driver }) => [
+        driver.changes("g1", start.revision),
+        driver.changes("g2", start.revision),
+      ]),
+    );
+    for (const batch of batches) {
+      if ("resync" in batch) throw new Error(batch.resync);
+      expect(batch.events.map((e) => (e.type === "leave" ? `${e.memberId}:${e.reason}` : e.type))).toEqual([
+        "victim:expired",
+      ]);
+    }
+    const logged = await admin(dialect)("rollcall_changes")
+      .where({ kind: "leave", member_id: "victim" })
+      .count({ n: "*" });
+    // Only this namespace has a member called victim.
+    expect(Number(logged[0]?.n)).toBe(2);
+  });
+});

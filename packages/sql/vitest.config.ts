@@ -1,0 +1,6 @@
+import { defineConfig } from "vitest/config";
+
+// One file at a time: the conformance suites measure timing with real processes on a 2-core machine.
+export default defineConfig({
+  test: { include: ["test/**/*.test.ts"], testTimeout: 60_000, fileParallelism: false },
+});
