@@ -1,0 +1,70 @@
+import { RollcallError } from "@rollcall/core/driver";
+
+// Group names and member ids as core validates them (plus core's internal `_kind.name` groups). None of
+// these characters is `/`, `{`, `}`, `*`, `?`, `[`, `]` or a newline, which is what keeps a name inside
+// the key it is put into: `/` separates the parts of a key, `{}` delimit the hash tag, and no command
+// here ever takes a glob pattern.
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._:@-]{0,199}$/;
+
+/**
+ * The key layout of one namespace. Every key and channel starts with `rollcall:{<namespace>}:`; the
+ * braces make the namespace a Redis Cluster hash tag, so all keys of a namespace share one slot and
+ * one Lua script may touch any of them.
+ *
+ * | key | type | content |
+ * |---|---|---|
+ * | `P epoch` | string | random id written when the namespace is first used; a new value means the data was lost |
+ * | `P rev` | string | counter for `seq` and revisions, started at the server's time in µs |
+ * | `P groups` | set | group names |
+ * | `P sessions` | sorted set | session id → deadline (server ms) |
+ * | `P s/<session>` | string, PX ttl | the session's liveness key (value: member id) |
+ * | `P s/<session>/g` | set | `<group>\n<memberId>` of every member the session holds |
+ * | `P g/<group>` | hash | `rev` (last revision), `created` (creation revision), `floor` (last trimmed revision) |
+ * | `P g/<group>/m` | hash | member id → `<session>|<seq>|<joinedMs>|<updatedMs>|<metadata JSON>` |
+ * | `P g/<group>/log` | stream | entry id `0-<revision>`, field `e`: the change (same text as published) |
+ * | `P c/<group>` | channel | every change of the group, as it is committed |
+ */
+export class KeySpace {
+  /** The prefix of every key: `rollcall:{<namespace>}:`. */
+  readonly prefix: string;
+
+  constructor(namespace: string) {
+    if (!/^[A-Za-z0-9._/-]+$/.test(namespace)) {
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `namespace ${JSON.stringify(namespace)} is not usable as a Redis key prefix`,
+      );
+    }
+    this.prefix = `rollcall:{${namespace}}:`;
+  }
+
+  /** The sorted set of session deadlines; passed as KEYS[1] so a cluster routes scripts to the namespace's slot. */
+  get sessions(): string {
+    return `${this.prefix}sessions`;
+  }
+
+  /** The pub/sub channel of a group. */
+  channel(group: string): string {
+    return `${this.prefix}c/${checkName("group name", group)}`;
+  }
+
+  /** The group whose channel this is, or undefined for a foreign channel. */
+  groupOfChannel(channel: string): string | undefined {
+    const head = `${this.prefix}c/`;
+    return channel.startsWith(head) ? channel.slice(head.length) : undefined;
+  }
+}
+
+/**
+ * Checks a group name or member id before it goes into a key or a script argument. Core validated it
+ * already; this is the defensive second check that keeps every name inside its namespace.
+ */
+export function checkName(kind: string, name: string): string {
+  if (!NAME.test(name)) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid ${kind} ${JSON.stringify(name.slice(0, 40))} for a Redis key`,
+    );
+  }
+  return name;
+}

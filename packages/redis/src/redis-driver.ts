@@ -1,0 +1,501 @@
+import { randomBytes } from "node:crypto";
+import {
+  type Characteristics,
+  type Driver,
+  type DriverConfig,
+  type ErrorCode,
+  ErrorCodes,
+  type GroupSnapshot,
+  type Member,
+  type Metadata,
+  RollcallError,
+  type SessionListener,
+  type WatchHandle,
+  type WatchListener,
+} from "@rollcall/core/driver";
+import { Redis } from "ioredis";
+import { ChannelHub } from "./channel-hub.js";
+import { GoneWaiter } from "./gone-waiter.js";
+import { type ChangeLogReply, type ChannelSubscriber, GroupWatch } from "./group-watch.js";
+import { checkName, KeySpace } from "./key-space.js";
+import { type LuaScript, SCRIPTS } from "./lua-scripts.js";
+import { decodeChange, decodeMember } from "./records.js";
+import { loadTlsCa, type RedisTarget, readRedisTarget } from "./redis-options.js";
+import { RedisSession, type RefreshReply } from "./redis-session.js";
+
+type Reply = string | number | null | Reply[];
+
+/** How long close() waits for the graceful leave of every member, then for QUIT: never hangs on a dead server. */
+const CLOSE_BOUND_MS = 2000;
+const QUIT_BOUND_MS = 500;
+
+/**
+ * The Redis driver. One ioredis connection (RESP3, so commands and pub/sub share it) per coordinator;
+ * the session is a key with a TTL plus an entry in a deadline index, refreshed by a Lua script that
+ * also reaps every session past its deadline. Membership, seq, the change log and the published
+ * change are written by one script each, so they are atomic and ordered.
+ */
+export class RedisDriver implements Driver {
+  readonly characteristics: Characteristics;
+  private readonly target: RedisTarget;
+  private readonly keys: KeySpace;
+  private client: Redis | undefined;
+  private session: RedisSession | undefined;
+  private epoch: string | undefined;
+  private lastError: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private tlsLoaded = false;
+  private readonly hub: ChannelHub;
+  /** Groups this driver created or joined: restored after Redis lost its data (a new epoch). */
+  private readonly knownGroups = new Set<string>();
+
+  constructor(private readonly config: DriverConfig) {
+    this.target = readRedisTarget(config.url);
+    this.keys = new KeySpace(config.namespace);
+    this.hub = new ChannelHub(this.keys, () => this.client, config.logger);
+    this.characteristics = {
+      scope: "cluster",
+      liveness: "ttl",
+      watch: "push",
+      leaveReason: true,
+      // Sentinel failover promotes an asynchronously replicated copy: acknowledged writes may be lost.
+      consistency: this.target.sentinel ? "sequential" : "linearizable",
+    };
+  }
+
+  get sessionTimeout(): number {
+    return this.config.sessionTimeout;
+  }
+
+  async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
+    this.assertOpen();
+    this.session?.stop();
+    this.session = undefined;
+    const client = await this.connection();
+    await this.whenReady(client, signal);
+    const id = randomBytes(16).toString("hex");
+    const ttl = this.config.sessionTimeout;
+    const restore = this.epoch === undefined ? [] : [...this.knownGroups];
+    const sentAt = performance.now();
+    const reply = (await this.run(SCRIPTS.open, [
+      id,
+      ttl,
+      this.config.memberId,
+      randomBytes(8).toString("hex"),
+      this.epoch ?? "",
+      ...restore,
+    ])) as Reply[];
+    const openedAt = performance.now();
+    const epoch = String(reply[1]);
+    if (this.epoch !== undefined && epoch !== this.epoch) {
+      this.config.logger.warn("redis lost its data (new namespace epoch): sessions and groups start over", {
+        restoredGroups: Number(reply[2]),
+      });
+    }
+    this.epoch = epoch;
+    if (this.closing !== undefined) throw notConnected();
+    const session = new RedisSession(
+      id,
+      listener,
+      ttl,
+      (sid) => this.refresh(sid),
+      this.config.logger,
+      openedAt,
+    );
+    this.session = session;
+    listener.renewed(sentAt);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  async createGroup(group: string): Promise<void> {
+    checkName("group name", group);
+    await this.run(SCRIPTS.createGroup, [group], { group });
+    this.knownGroups.add(group);
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    checkName("group name", group);
+    await this.run(SCRIPTS.deleteGroup, [group], { group });
+    this.knownGroups.delete(group);
+  }
+
+  async listGroups(): Promise<string[]> {
+    this.assertOpen();
+    try {
+      return await this.ready().smembers(`${this.keys.prefix}groups`);
+    } catch (error) {
+      throw this.translate(error, {});
+    }
+  }
+
+  async join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    checkName("group name", group);
+    checkName("member id", memberId);
+    const json = JSON.stringify(metadata);
+    const reply = (await this.write(SCRIPTS.join, [group, memberId, json], { group, memberId })) as Reply[];
+    this.knownGroups.add(group);
+    const at = new Date(Number(reply[1]));
+    return {
+      id: memberId,
+      group,
+      metadata: JSON.parse(json) as Metadata,
+      seq: BigInt(String(reply[0])),
+      joinedAt: at,
+      updatedAt: at,
+    };
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    checkName("group name", group);
+    checkName("member id", memberId);
+    await this.write(SCRIPTS.leave, [group, memberId], { group, memberId });
+  }
+
+  async update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    checkName("group name", group);
+    checkName("member id", memberId);
+    const json = JSON.stringify(metadata);
+    const reply = (await this.write(SCRIPTS.update, [group, memberId, json], { group, memberId })) as Reply[];
+    return {
+      id: memberId,
+      group,
+      metadata: JSON.parse(json) as Metadata,
+      seq: BigInt(String(reply[0])),
+      joinedAt: new Date(Number(reply[1])),
+      updatedAt: new Date(Number(reply[2])),
+    };
+  }
+
+  async members(group: string): Promise<GroupSnapshot> {
+    checkName("group name", group);
+    const reply = (await this.run(SCRIPTS.members, [group], { group })) as Reply[];
+    const flat = (reply[1] ?? []) as string[];
+    const members: Member[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      members.push(decodeMember(group, String(flat[i]), String(flat[i + 1])));
+    }
+    return { members, revision: BigInt(String(reply[0])) };
+  }
+
+  async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
+    checkName("group name", group);
+    this.assertOpen();
+    let release = (): void => {};
+    const watch = new GroupWatch(
+      group,
+      fromRevision,
+      listener,
+      (g, after) => this.readChanges(g, after),
+      () => release(),
+    );
+    release = await this.subscribe(group, watch);
+    await watch.start();
+    return watch;
+  }
+
+  async awaitGone(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void> {
+    checkName("group name", group);
+    checkName("member id", memberId);
+    this.assertOpen();
+    signal.throwIfAborted();
+    let release = (): void => {};
+    let settle: (error?: unknown) => void = () => {};
+    const settled = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    settled.catch(() => {}); // may settle (abort) before it is awaited
+    // Still there? Another seq under the same id is a later incarnation: the one awaited is gone.
+    const check = async () => {
+      const current = String((await this.run(SCRIPTS.present, [group, memberId], { group, memberId })) ?? "");
+      return current !== "" && (seq === undefined || BigInt(current) === seq);
+    };
+    const waiter = new GoneWaiter(
+      memberId,
+      seq,
+      check,
+      (error) => settle(error),
+      Math.min(1000, Math.max(50, this.config.sessionTimeout / 4)),
+    );
+    const onAbort = () => {
+      waiter.cancel();
+      settle(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      release = await this.subscribe(group, waiter);
+      waiter.verify();
+      await settled;
+    } finally {
+      waiter.cancel();
+      signal.removeEventListener("abort", onAbort);
+      release();
+    }
+  }
+
+  // ---- connection -------------------------------------------------------------------------------
+
+  private async connection(): Promise<Redis> {
+    if (this.client) return this.client;
+    if (!this.tlsLoaded) {
+      await loadTlsCa(this.target);
+      this.tlsLoaded = true;
+    }
+    if (this.client) return this.client;
+    const ttl = this.config.sessionTimeout;
+    const client = new Redis({
+      ...this.target.options,
+      lazyConnect: true,
+      protocol: 3,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: Math.max(1000, Math.floor(ttl / 2)),
+      connectTimeout: Math.max(1000, ttl),
+      retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 5), 500),
+      connectionName: `rollcall:${this.config.memberId}`,
+      disableClientInfo: true,
+    });
+    client.on("error", (error: Error) => {
+      this.lastError = error;
+      this.config.logger.debug("redis connection error", { error: error.message, server: this.target.where });
+    });
+    client.on("close", () => this.onDisconnected());
+    client.on("ready", () => void this.onReady(client));
+    client.on("message", (channel: string, text: string) => this.hub.dispatch(channel, text));
+    this.client = client;
+    return client;
+  }
+
+  private whenReady(client: Redis, signal: AbortSignal): Promise<void> {
+    if (client.status === "ready") return Promise.resolve();
+    if (client.status === "wait") client.connect().catch(() => {});
+    return new Promise((resolve, reject) => {
+      const onReady = () => finish();
+      const onAbort = () =>
+        finish(
+          new RollcallError(
+            "CONNECTION",
+            `cannot reach Redis at ${this.target.where}${this.lastError ? `: ${this.lastError.message}` : ""}`,
+            { cause: sanitize(this.lastError) },
+          ),
+        );
+      const finish = (error?: RollcallError) => {
+        client.off("ready", onReady);
+        signal.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      client.on("ready", onReady);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private onDisconnected(): void {
+    if (this.closing !== undefined) return;
+    this.session?.suspend();
+    this.hub.interrupted();
+  }
+
+  // Subscriptions are renewed by the hub, not by ioredis, so that every watch reads its change log only
+  // after its channel is subscribed again.
+  private async onReady(client: Redis): Promise<void> {
+    if (this.closing !== undefined || client !== this.client) return;
+    this.session?.refreshNow();
+    await this.hub.resumed(client);
+  }
+
+  private async subscribe(group: string, subscriber: ChannelSubscriber): Promise<() => void> {
+    const client = this.ready();
+    try {
+      return await this.hub.subscribe(client, group, subscriber);
+    } catch (error) {
+      throw this.translate(error, { group });
+    }
+  }
+
+  // ---- scripts ----------------------------------------------------------------------------------
+
+  private ready(): Redis {
+    this.assertOpen();
+    const client = this.client;
+    if (!client) throw notConnected();
+    if (client.status !== "ready") {
+      throw new RollcallError(
+        "CONNECTION",
+        `Redis at ${this.target.where} is not reachable (${client.status})`,
+      );
+    }
+    return client;
+  }
+
+  private async run(
+    script: LuaScript,
+    args: (string | number)[],
+    context: { group?: string; memberId?: string } = {},
+  ): Promise<unknown> {
+    const client = this.ready();
+    const argv = [this.keys.prefix, this.target.logLength, ...args];
+    try {
+      try {
+        return await client.evalsha(script.sha, 1, this.keys.sessions, ...argv);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+        return await client.eval(script.source, 1, this.keys.sessions, ...argv);
+      }
+    } catch (error) {
+      throw this.translate(error, context);
+    }
+  }
+
+  /** Runs a script that acts for the session (and renews it): join, leave, update. */
+  private async write(
+    script: LuaScript,
+    args: string[],
+    context: { group?: string; memberId?: string },
+  ): Promise<unknown> {
+    const session = this.session;
+    if (!session?.live)
+      throw new RollcallError(
+        "NOT_CONNECTED",
+        "no Redis session (it expired and is being re-opened)",
+        context,
+      );
+    const sentAt = performance.now();
+    try {
+      const reply = await this.run(script, [session.id, this.config.sessionTimeout, ...args], context);
+      session.acknowledged(sentAt);
+      return reply;
+    } catch (error) {
+      if (RollcallError.hasCode(error, "SESSION_EXPIRED"))
+        session.expire("the session was gone when writing");
+      throw error;
+    }
+  }
+
+  private async refresh(sessionId: string): Promise<RefreshReply> {
+    const reply = (await this.run(SCRIPTS.refresh, [sessionId, this.config.sessionTimeout])) as Reply[];
+    const earliest = reply[2] === "" || reply[2] == null ? undefined : Number(reply[2]);
+    return { alive: Number(reply[0]) === 1, serverNow: Number(reply[1]), earliestDeadline: earliest };
+  }
+
+  private async readChanges(group: string, after: bigint): Promise<ChangeLogReply> {
+    const reply = (await this.run(SCRIPTS.changes, [group, after.toString()], { group })) as Reply[];
+    const [epoch, created, floor, , entries] = reply;
+    if (created === "" || created == null)
+      return { exists: false, epoch: String(epoch), created: 0n, floor: 0n, messages: [] };
+    const messages = ((entries ?? []) as Reply[][]).map((entry) => {
+      const fields = (entry[1] ?? []) as Reply[];
+      return decodeChange(group, String(fields[1]));
+    });
+    return {
+      exists: true,
+      epoch: String(epoch),
+      created: BigInt(String(created)),
+      floor: BigInt(String(floor)),
+      messages,
+    };
+  }
+
+  private translate(error: unknown, context: { group?: string; memberId?: string }): RollcallError {
+    if (RollcallError.isInstance(error)) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = /^ROLLCALL ([A-Z_]+)/.exec(message)?.[1];
+    if (code !== undefined && (ErrorCodes as readonly string[]).includes(code)) {
+      return new RollcallError(code as ErrorCode, describe(code as ErrorCode, context), context);
+    }
+    return new RollcallError("CONNECTION", `Redis at ${this.target.where}: ${message}`, {
+      cause: sanitize(error),
+      ...context,
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw notConnected();
+  }
+
+  private async shutdown(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    session?.stop();
+    for (const subscriber of this.hub.subscribers()) {
+      if (subscriber instanceof GroupWatch) void subscriber.close();
+      if (subscriber instanceof GoneWaiter) subscriber.fail(notConnected());
+    }
+    this.hub.clear();
+    const client = this.client;
+    if (!client) return;
+    if (session && client.status === "ready") {
+      const argv = [this.keys.prefix, this.target.logLength, session.id];
+      const graceful = client
+        .evalsha(SCRIPTS.close.sha, 1, this.keys.sessions, ...argv)
+        .catch((error: unknown) => {
+          if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
+            return client.eval(SCRIPTS.close.source, 1, this.keys.sessions, ...argv);
+          }
+          throw error;
+        });
+      await bounded(graceful, CLOSE_BOUND_MS).catch((error: unknown) => {
+        this.config.logger.warn("could not end the redis session gracefully; it will expire", {
+          error: String(error),
+        });
+      });
+    }
+    if (client.status === "ready") await bounded(client.quit(), QUIT_BOUND_MS).catch(() => {});
+    client.disconnect();
+  }
+}
+
+function describe(code: ErrorCode, context: { group?: string; memberId?: string }): string {
+  const group = context.group ?? "?";
+  const member = context.memberId ?? "?";
+  switch (code) {
+    case "GROUP_EXISTS":
+      return `group ${group} already exists`;
+    case "GROUP_NOT_FOUND":
+      return `group ${group} does not exist`;
+    case "GROUP_NOT_EMPTY":
+      return `group ${group} still has members`;
+    case "MEMBER_EXISTS":
+      return `${member} is already a member of ${group}`;
+    case "MEMBER_NOT_JOINED":
+      return `${member} has not joined ${group} in this session`;
+    case "SESSION_EXPIRED":
+      return "the Redis session expired";
+    default:
+      return code;
+  }
+}
+
+/**
+ * ioredis errors carry the failed command with its arguments (an AUTH's password, a member's metadata):
+ * keep only the name and message.
+ */
+function sanitize(error: unknown): Error | undefined {
+  if (error === undefined) return undefined;
+  if (!(error instanceof Error)) return new Error(String(error));
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  return copy;
+}
+
+function notConnected(): RollcallError {
+  return new RollcallError("NOT_CONNECTED", "the Redis driver is closed");
+}
+
+async function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
