@@ -1,0 +1,595 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  type Characteristics,
+  type Driver,
+  type DriverConfig,
+  type DriverEvent,
+  type GroupSnapshot,
+  type Logger,
+  type Member,
+  type Metadata,
+  RollcallError,
+  type SessionListener,
+  type WatchHandle,
+  type WatchListener,
+} from "@rollcall/core/driver";
+import {
+  type Etcd3,
+  EtcdLeaseInvalidError,
+  type ICompare,
+  type IEvent,
+  type IRequestOp,
+  type ITxnResponse,
+} from "etcd3";
+import { isTransient, toRollcallError } from "./errors.js";
+import { createEtcdClient } from "./etcd-client.js";
+import { type EtcdOptions, readEtcdOptions } from "./etcd-options.js";
+import { KeyLayout } from "./keys.js";
+import { LeaseSession, revokeLease } from "./lease-session.js";
+import { decodeMember, encodeMember, rangeCount, rangeKvs } from "./member-record.js";
+import { RangeWatch } from "./range-watch.js";
+
+/** What every etcd coordinator is. */
+export const ETCD_CHARACTERISTICS: Characteristics = Object.freeze({
+  scope: "cluster",
+  liveness: "ttl",
+  watch: "push",
+  leaveReason: true,
+  consistency: "linearizable",
+});
+
+/** Bound on each request made while closing, so `close()` cannot hang on a dead cluster. */
+const CLOSE_REQUEST_TIMEOUT = 2000;
+
+/**
+ * The etcd driver: one lease per session, kept alive by the driver; a member is a key attached to
+ * it; `seq` is the key's `create_revision`; watches resume from the last revision they delivered.
+ * Created by core for `etcd://` and `etcds://` URLs (see the package README for the URL grammar).
+ */
+export class EtcdDriver implements Driver {
+  readonly characteristics: Characteristics = ETCD_CHARACTERISTICS;
+  private readonly options: EtcdOptions;
+  private readonly keys: KeyLayout;
+  private readonly logger: Logger;
+  /** Per-request deadline of unary calls (a txn may wait out an etcd leader election). */
+  private readonly callTimeout: number;
+  private clientPromise: Promise<Etcd3> | undefined;
+  private client: Etcd3 | undefined;
+  private session: LeaseSession | undefined;
+  private grantedTtlMs: number;
+  /** Leases of sessions declared expired locally that etcd may still hold; revoked on the next open. */
+  private readonly staleLeases = new Set<string>();
+  private readonly watches = new Set<RangeWatch>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly config: DriverConfig) {
+    this.options = readEtcdOptions(config);
+    this.keys = new KeyLayout(config.namespace);
+    this.logger = config.logger;
+    this.grantedTtlMs = this.options.ttlSeconds * 1000;
+    this.callTimeout = Math.max(5000, this.grantedTtlMs);
+  }
+
+  /** The TTL etcd granted the current lease, in ms (whole seconds; etcd may raise it to its minimum). */
+  get sessionTimeout(): number {
+    return this.grantedTtlMs;
+  }
+
+  async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
+    if (this.closing !== undefined) throw new RollcallError("NOT_CONNECTED", "the etcd driver is closed");
+    const client = await this.ensureClient();
+    await this.revokeStaleLeases(client);
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) {
+        throw new RollcallError(
+          "CONNECTION",
+          `cannot reach etcd at ${this.options.endpoints.join(",")}: ${(lastError as Error | undefined)?.message ?? "aborted"}`,
+          { cause: lastError },
+        );
+      }
+      const sentAt = performance.now();
+      try {
+        const granted = await abortable(
+          client.leaseClient.leaseGrant({ TTL: this.options.ttlSeconds }),
+          signal,
+        );
+        if (this.closing !== undefined) {
+          await revokeLease(client, granted.ID, CLOSE_REQUEST_TIMEOUT).catch(() => undefined);
+          throw new RollcallError("NOT_CONNECTED", "the etcd driver was closed while opening a session");
+        }
+        this.startSession(client, granted.ID, Number(granted.TTL) * 1000, sentAt, listener);
+        return;
+      } catch (error) {
+        if (RollcallError.isInstance(error)) throw error;
+        if (signal.aborted) continue;
+        if (!isTransient(error)) throw this.wrap(error);
+        lastError = error;
+        await delay(Math.min(1000, 100 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  private startSession(
+    client: Etcd3,
+    leaseId: string,
+    ttlMs: number,
+    sentAt: number,
+    listener: SessionListener,
+  ): void {
+    if (ttlMs !== this.options.ttlSeconds * 1000) {
+      this.logger.warn("etcd granted a different lease TTL than sessionTimeout asked for", {
+        requested: this.options.ttlSeconds * 1000,
+        granted: ttlMs,
+      });
+    }
+    this.grantedTtlMs = ttlMs;
+    const previous = this.session;
+    if (previous?.active) {
+      // Not expected (core re-opens only after `expired`), but never leave a lease running unowned.
+      previous.close();
+      this.staleLeases.add(previous.leaseId);
+    }
+    const session: LeaseSession = new LeaseSession(
+      client,
+      { leaseId, ttlMs, sentAt, graceMs: 3 * this.options.electionTimeout },
+      {
+        state: (state) => {
+          if (state === "expired") {
+            const end = session.end;
+            if (end?.kind === "expired" && end.maybeAlive) this.staleLeases.add(leaseId);
+          }
+          listener.state(state);
+        },
+        renewed: (at) => listener.renewed(at),
+        stalled: () => {
+          for (const watch of this.watches) watch.recycle();
+        },
+      },
+      this.logger,
+    );
+    this.session = session;
+    this.logger.debug("etcd session opened", { leaseId, ttlMs });
+    listener.renewed(sentAt);
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const session = this.session;
+    const client = this.client;
+    if (session?.active && client !== undefined) {
+      // Leave with markers first (reason `left`), then revoke: a bare revoke reads as expiry.
+      const leaves = [...session.members.values()].map(({ group, memberId }) =>
+        this.leaveTxn(client, session, group, memberId, CLOSE_REQUEST_TIMEOUT).catch(() => undefined),
+      );
+      await Promise.all(leaves);
+      await session.revoke(CLOSE_REQUEST_TIMEOUT).catch((error) => {
+        this.logger.warn("could not revoke the etcd lease on close; it will expire", {
+          leaseId: session.leaseId,
+          error: (error as Error).message,
+        });
+      });
+    }
+    session?.close();
+    await Promise.all([...this.watches].map((watch) => watch.close()));
+    this.watches.clear();
+    if (client !== undefined) await this.revokeStaleLeases(client, CLOSE_REQUEST_TIMEOUT);
+    client?.close();
+  }
+
+  async createGroup(group: string): Promise<void> {
+    const key = this.keys.group(group);
+    const token = randomUUID();
+    await this.withRetry(async (client, attempt) => {
+      const res = await this.txn(client, {
+        compare: [{ key, target: "Version", result: "Equal", version: 0 }],
+        success: [
+          { request_put: { key, value: Buffer.from(JSON.stringify({ createdAt: Date.now(), token })) } },
+        ],
+        failure: [{ request_range: { key } }],
+      });
+      if (res.succeeded) return;
+      // A retry of a create whose answer was lost finds its own token.
+      const existing = rangeKvs(res, 0)[0];
+      if (attempt > 1 && existing !== undefined && existing.value.toString("utf8").includes(token)) return;
+      throw new RollcallError("GROUP_EXISTS", `group ${JSON.stringify(group)} already exists`, { group });
+    });
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    const key = this.keys.group(group);
+    const members = this.keys.members(group);
+    const contents = this.keys.groupContents(group);
+    await this.withRetry(async (client, attempt) => {
+      const res = await this.txn(client, {
+        compare: [
+          { key, target: "Version", result: "Greater", version: 0 },
+          { key: members.key, range_end: members.rangeEnd, target: "Version", result: "Equal", version: 0 },
+        ],
+        success: [
+          { request_delete_range: { key } },
+          { request_delete_range: { key: contents.key, range_end: contents.rangeEnd } },
+        ],
+        failure: [{ request_range: { key, count_only: true } }],
+      });
+      if (res.succeeded) return;
+      if (rangeCount(res, 0) === 0) {
+        if (attempt > 1) return; // our own earlier attempt deleted it
+        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+        });
+      }
+      throw new RollcallError("GROUP_NOT_EMPTY", `group ${JSON.stringify(group)} still has members`, {
+        group,
+      });
+    });
+  }
+
+  async listGroups(): Promise<string[]> {
+    const range = this.keys.groups();
+    return this.withRetry(async (client) => {
+      const res = await client.kv.range({ key: range.key, range_end: range.rangeEnd, keys_only: true });
+      return res.kvs.map((kv) => this.keys.groupName(kv.key));
+    });
+  }
+
+  async join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    const session = this.requireSession();
+    const groupKey = this.keys.group(group);
+    const key = this.keys.member(group, memberId);
+    const heldKey = key.toString("utf8");
+    const now = Date.now();
+    const value = encodeMember(metadata, now, now);
+    return this.withRetry(async (client, attempt) => {
+      const res = await this.txn(client, {
+        compare: [
+          { key: groupKey, target: "Version", result: "Greater", version: 0 },
+          { key, target: "Version", result: "Equal", version: 0 },
+        ],
+        success: [{ request_put: { key, value, lease: session.leaseId } }, { request_range: { key } }],
+        failure: [{ request_range: { key: groupKey, count_only: true } }, { request_range: { key } }],
+      });
+      if (res.succeeded) {
+        const kv = rangeKvs(res, 1)[0];
+        if (kv === undefined) throw new Error("etcd returned no record for the member just written");
+        session.members.set(heldKey, { group, memberId, joinedAt: now });
+        return decodeMember(group, memberId, kv);
+      }
+      if (rangeCount(res, 0) === 0) {
+        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+          memberId,
+        });
+      }
+      const existing = rangeKvs(res, 1)[0];
+      // A retry of a join whose answer was lost finds the key on our own lease.
+      if (attempt > 1 && existing?.lease === session.leaseId && !session.members.has(heldKey)) {
+        session.members.set(heldKey, { group, memberId, joinedAt: now });
+        return decodeMember(group, memberId, existing);
+      }
+      const message = `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`;
+      throw new RollcallError("MEMBER_EXISTS", message, { group, memberId });
+    }, session);
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    const session = this.requireSession();
+    const heldKey = this.keys.member(group, memberId).toString("utf8");
+    await this.withRetry(async (client, attempt) => {
+      const left = await this.leaveTxn(client, session, group, memberId, this.callTimeout);
+      if (left || (attempt > 1 && session.members.has(heldKey))) {
+        session.members.delete(heldKey);
+        return;
+      }
+      session.members.delete(heldKey);
+      throw notJoined(group, memberId);
+    }, session);
+  }
+
+  /** Deletes a member key of this session together with its leave marker; false if not ours. */
+  private async leaveTxn(
+    client: Etcd3,
+    session: LeaseSession,
+    group: string,
+    memberId: string,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const key = this.keys.member(group, memberId);
+    const marker = this.keys.leftMarker(group, memberId);
+    const res = await this.txn(
+      client,
+      {
+        compare: [{ key, target: "Lease", result: "Equal", lease: session.leaseId }],
+        success: [
+          { request_delete_range: { key } },
+          { request_put: { key: marker, value: Buffer.alloc(0), lease: session.leaseId } },
+        ],
+        failure: [],
+      },
+      timeoutMs,
+    );
+    return res.succeeded;
+  }
+
+  async update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    const session = this.requireSession();
+    const key = this.keys.member(group, memberId);
+    const joinedAt = session.members.get(key.toString("utf8"))?.joinedAt;
+    if (joinedAt === undefined) throw notJoined(group, memberId);
+    const value = encodeMember(metadata, joinedAt, Date.now());
+    return this.withRetry(async (client) => {
+      const res = await this.txn(client, {
+        compare: [{ key, target: "Lease", result: "Equal", lease: session.leaseId }],
+        success: [{ request_put: { key, value, lease: session.leaseId } }, { request_range: { key } }],
+        failure: [],
+      });
+      const kv = res.succeeded ? rangeKvs(res, 1)[0] : undefined;
+      if (kv === undefined) {
+        session.members.delete(key.toString("utf8"));
+        throw notJoined(group, memberId);
+      }
+      return decodeMember(group, memberId, kv);
+    }, session);
+  }
+
+  async members(group: string): Promise<GroupSnapshot> {
+    const groupKey = this.keys.group(group);
+    const range = this.keys.members(group);
+    return this.withRetry(async (client) => {
+      // One read-only txn: the group's existence and its members at one revision.
+      const res = await this.txn(client, {
+        compare: [],
+        success: [
+          { request_range: { key: groupKey, count_only: true } },
+          { request_range: { key: range.key, range_end: range.rangeEnd } },
+        ],
+        failure: [],
+      });
+      if (rangeCount(res, 0) === 0) {
+        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+        });
+      }
+      const members: Member[] = [];
+      for (const kv of rangeKvs(res, 1)) {
+        const parsed = this.keys.parse(group, kv.key);
+        if (parsed?.kind === "member") members.push(decodeMember(group, parsed.memberId, kv));
+      }
+      return { members, revision: BigInt(res.header.revision) };
+    });
+  }
+
+  async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
+    const client = await this.ensureClient();
+    const watch = new RangeWatch(
+      client,
+      this.keys.groupContents(group),
+      fromRevision + 1n,
+      {
+        events: (events) => {
+          for (const event of this.translate(group, events)) listener.event(event);
+        },
+        lost: (reason) => {
+          this.watches.delete(watch);
+          listener.resync(reason);
+        },
+      },
+      this.logger,
+    );
+    this.watches.add(watch);
+    try {
+      await watch.start(this.callTimeout);
+    } catch (error) {
+      this.watches.delete(watch);
+      throw this.wrap(error);
+    }
+    return {
+      close: async () => {
+        this.watches.delete(watch);
+        await watch.close();
+      },
+    };
+  }
+
+  /** Watch events → driver events; a member delete is `left` when its marker was written in the same revision. */
+  private translate(group: string, events: IEvent[]): DriverEvent[] {
+    const leftAt = new Set<string>();
+    for (const event of events) {
+      const parsed = this.keys.parse(group, event.kv.key);
+      if (parsed?.kind === "left" && event.type === "Put")
+        leftAt.add(`${event.kv.mod_revision}/${parsed.memberId}`);
+    }
+    const out: DriverEvent[] = [];
+    for (const event of events) {
+      const parsed = this.keys.parse(group, event.kv.key);
+      if (parsed?.kind !== "member") continue;
+      const revision = BigInt(event.kv.mod_revision);
+      if (event.type === "Delete") {
+        const reason = leftAt.has(`${event.kv.mod_revision}/${parsed.memberId}`) ? "left" : "expired";
+        out.push({ type: "leave", memberId: parsed.memberId, reason, revision });
+      } else {
+        const member = decodeMember(group, parsed.memberId, event.kv);
+        out.push({ type: event.kv.version === "1" ? "join" : "update", member, revision });
+      }
+    }
+    return out;
+  }
+
+  async awaitGone(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void> {
+    const key = this.keys.member(group, memberId);
+    // Transient failures are waited out rather than reported: elections read a rejection as "gone".
+    for (let failures = 0; ; ) {
+      signal.throwIfAborted();
+      try {
+        if ((await this.awaitDelete(key, seq, signal)) === "gone") return;
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (RollcallError.isInstance(error) && error.code !== "CONNECTION") throw error;
+        failures++;
+        this.logger.debug("awaitGone: etcd unreachable; retrying", {
+          group,
+          memberId,
+          error: (error as Error).message,
+        });
+        await delay(Math.min(1000, 100 * 2 ** failures), undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Reads the key, then watches it from that revision: `gone` when it is absent, holds another
+   * incarnation than `seq` (its `create_revision`), or is deleted; `relist` if the watch lost continuity.
+   * A later re-join under the same id needs a delete first, which the watch sees.
+   */
+  private async awaitDelete(
+    key: Buffer,
+    seq: bigint | undefined,
+    signal: AbortSignal,
+  ): Promise<"gone" | "relist"> {
+    const res = await this.withRetry((client) => client.kv.range({ key, keys_only: true }));
+    const current = res.kvs[0];
+    if (current === undefined || (seq !== undefined && BigInt(current.create_revision) !== seq))
+      return "gone";
+    const client = await this.ensureClient();
+    signal.throwIfAborted();
+    return new Promise<"gone" | "relist">((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        signal.removeEventListener("abort", onAbort);
+        this.watches.delete(watch);
+        void watch.close();
+        settle();
+      };
+      const onAbort = () => finish(() => reject(signal.reason));
+      const watch = new RangeWatch(
+        client,
+        { key },
+        BigInt(res.header.revision) + 1n,
+        {
+          events: (events) => {
+            if (events.some((event) => event.type === "Delete")) finish(() => resolve("gone"));
+          },
+          lost: () => finish(() => resolve("relist")),
+        },
+        this.logger,
+      );
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.watches.add(watch);
+      watch.start(this.callTimeout).catch((error: unknown) => finish(() => reject(this.wrap(error))));
+    });
+  }
+
+  private requireSession(): LeaseSession {
+    const session = this.session;
+    if (session === undefined || !session.active || this.closing !== undefined) {
+      throw new RollcallError("NOT_CONNECTED", "no etcd session (closed, or expired and not yet re-opened)");
+    }
+    return session;
+  }
+
+  private ensureClient(): Promise<Etcd3> {
+    this.clientPromise ??= createEtcdClient(this.options, this.config.url, () => this.callTimeout).then(
+      (client) => {
+        this.client = client;
+        return client;
+      },
+      (error: unknown) => {
+        this.clientPromise = undefined;
+        throw error;
+      },
+    );
+    return this.clientPromise;
+  }
+
+  /**
+   * Runs `op` (whose attempts are numbered from 1), retrying transient failures on another host.
+   * `session`: the session whose lease `op` writes with, expired if etcd no longer knows the lease.
+   */
+  private async withRetry<T>(
+    op: (client: Etcd3, attempt: number) => Promise<T>,
+    session?: LeaseSession,
+  ): Promise<T> {
+    const client = await this.ensureClient();
+    const attempts = Math.max(2, this.options.endpoints.length + 1);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op(client, attempt);
+      } catch (error) {
+        if (RollcallError.isInstance(error)) throw error;
+        if (error instanceof EtcdLeaseInvalidError && session !== undefined) {
+          session.expire("etcd reports the lease expired or revoked", false);
+          throw new RollcallError("SESSION_EXPIRED", "the etcd session (lease) has expired", {
+            cause: error,
+          });
+        }
+        if (attempt >= attempts || !isTransient(error) || this.closing !== undefined) throw this.wrap(error);
+        await delay(50 * attempt);
+      }
+    }
+  }
+
+  private txn(
+    client: Etcd3,
+    request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] },
+    timeoutMs = this.callTimeout,
+  ): Promise<ITxnResponse> {
+    return client.kv.txn(request, { deadline: Date.now() + timeoutMs });
+  }
+
+  /**
+   * Revokes the leases of sessions declared expired locally: etcd may still hold one (a leader change
+   * extends leases), and its keys would make the re-join find its own old members.
+   */
+  private async revokeStaleLeases(client: Etcd3, timeoutMs = this.callTimeout): Promise<void> {
+    await Promise.all(
+      [...this.staleLeases].map(async (leaseId) => {
+        try {
+          await revokeLease(client, leaseId, timeoutMs);
+          this.staleLeases.delete(leaseId);
+        } catch (error) {
+          this.logger.debug("could not revoke an expired session's lease yet", {
+            leaseId,
+            error: (error as Error).message,
+          });
+        }
+      }),
+    );
+  }
+
+  private wrap(error: unknown): RollcallError {
+    return toRollcallError(error, this.options.endpoints, this.config.url.username);
+  }
+}
+
+function notJoined(group: string, memberId: string): RollcallError {
+  return new RollcallError(
+    "MEMBER_NOT_JOINED",
+    `member ${JSON.stringify(memberId)} is not joined to group ${JSON.stringify(group)} in this session`,
+    { group, memberId },
+  );
+}
+
+/** Rejects as soon as `signal` aborts (the request itself may still complete). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

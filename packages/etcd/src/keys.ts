@@ -1,0 +1,73 @@
+/**
+ * The key layout under a namespace `ns` (namespace segments never start with `@`, so no namespace's
+ * keys can fall inside another's):
+ *
+ * - `ns/@groups/<group>`: a group (persistent), value `{"createdAt":ms,"token":…}`.
+ * - `ns/@members/<group>/<memberId>`: a member, bound to its session's lease, value
+ *   `{"metadata":…,"joinedAt":ms,"updatedAt":ms}`.
+ * - `ns/@members/<group>/.left/<memberId>`: written in the same transaction that deletes a member on
+ *   a graceful leave, so watchers can tell `left` from `expired`; bound to the same lease.
+ *
+ * Member ids start with a letter or digit, so `.left/…` never names a member, and every member key
+ * of a group lies in `[…/<group>/0, …/<group>/{)`, which excludes the markers.
+ */
+export class KeyLayout {
+  private readonly groupsPrefix: string;
+  private readonly membersPrefix: string;
+
+  constructor(namespace: string) {
+    this.groupsPrefix = `${namespace}/@groups/`;
+    this.membersPrefix = `${namespace}/@members/`;
+  }
+
+  /** The range of every group record. */
+  groups(): { key: Buffer; rangeEnd: Buffer } {
+    return prefixRange(this.groupsPrefix);
+  }
+
+  group(group: string): Buffer {
+    return Buffer.from(this.groupsPrefix + group);
+  }
+
+  /** The group's name from a group record key. */
+  groupName(key: Buffer): string {
+    return key.toString("utf8").slice(this.groupsPrefix.length);
+  }
+
+  member(group: string, memberId: string): Buffer {
+    return Buffer.from(`${this.membersPrefix}${group}/${memberId}`);
+  }
+
+  leftMarker(group: string, memberId: string): Buffer {
+    return Buffer.from(`${this.membersPrefix}${group}/.left/${memberId}`);
+  }
+
+  /** Every member key of the group, markers excluded. */
+  members(group: string): { key: Buffer; rangeEnd: Buffer } {
+    return {
+      key: Buffer.from(`${this.membersPrefix}${group}/0`),
+      rangeEnd: Buffer.from(`${this.membersPrefix}${group}/{`),
+    };
+  }
+
+  /** Member keys and leave markers of the group: what a group watch covers. */
+  groupContents(group: string): { key: Buffer; rangeEnd: Buffer } {
+    return prefixRange(`${this.membersPrefix}${group}/`);
+  }
+
+  /** Classifies a key inside {@link groupContents}. */
+  parse(group: string, key: Buffer): { kind: "member" | "left"; memberId: string } | undefined {
+    const rest = key.toString("utf8").slice(this.membersPrefix.length + group.length + 1);
+    if (rest.startsWith(".left/")) return { kind: "left", memberId: rest.slice(6) };
+    if (rest === "" || rest.includes("/")) return undefined;
+    return { kind: "member", memberId: rest };
+  }
+}
+
+/** `[prefix, prefix with its last byte incremented)`; prefixes here end in `/`, so `0` follows. */
+function prefixRange(prefix: string): { key: Buffer; rangeEnd: Buffer } {
+  const key = Buffer.from(prefix);
+  const rangeEnd = Buffer.from(key);
+  rangeEnd[rangeEnd.length - 1] = (rangeEnd[rangeEnd.length - 1] ?? 0) + 1;
+  return { key, rangeEnd };
+}
