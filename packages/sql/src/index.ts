@@ -25,7 +25,7 @@ registerBackend(definition("postgresql", ["postgresql", "postgres"]));
 registerBackend(definition("mysql", ["mysql", "mariadb"]));
 registerBackend(definition("sqlite", ["sqlite"]));
 
-export { type MembershipMirror, type MirrorOptions, mirrorMembership } from "./mirror-membership.js";
+export { type MembershipMirror, type MirrorOptions, type MirrorValue, mirrorMembership } from "./mirror-membership.js";
 export {
   DEFAULT_SESSION_TIMEOUT,
   type Dialect,
