@@ -25,7 +25,12 @@ registerBackend(definition("postgresql", ["postgresql", "postgres"]));
 registerBackend(definition("mysql", ["mysql", "mariadb"]));
 registerBackend(definition("sqlite", ["sqlite"]));
 
-export { type MembershipMirror, type MirrorOptions, type MirrorValue, mirrorMembership } from "./mirror-membership.js";
+export {
+  type MembershipMirror,
+  type MirrorOptions,
+  type MirrorValue,
+  mirrorMembership,
+} from "./mirror-membership.js";
 export {
   DEFAULT_SESSION_TIMEOUT,
   type Dialect,
