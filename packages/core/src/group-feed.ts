@@ -129,8 +129,11 @@ export class GroupFeed {
   private async pollLoop(epoch: number): Promise<void> {
     const changes = this.driver.changes?.bind(this.driver);
     if (!changes) return;
+    let more = false;
     while (epoch === this.epoch && !this.stopped) {
-      await delay(this.options.pollInterval);
+      // A batch cut short is followed at once, so a busy group never falls behind the poll interval.
+      if (!more) await delay(this.options.pollInterval);
+      more = false;
       if (epoch !== this.epoch || this.stopped) return;
       if (this.session.state !== "connected") continue;
       try {
@@ -142,6 +145,7 @@ export class GroupFeed {
         }
         for (const event of batch.events) this.apply(event);
         if (batch.revision > this.revision) this.revision = batch.revision;
+        more = batch.more === true;
       } catch (error) {
         this.options.logger.debug("polling the change log failed", {
           group: this.group,

@@ -449,7 +449,7 @@ export class SqlDriver implements Driver {
       const batch = await this.readChanges(group, sinceRevision);
       return "resync" in batch
         ? { resync: batch.resync }
-        : { events: batch.events, revision: batch.revision };
+        : { events: batch.events, revision: batch.revision, ...(batch.more ? { more: true } : {}) };
     });
   }
 

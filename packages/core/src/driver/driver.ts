@@ -94,8 +94,11 @@ export interface WatchHandle {
   close(): Promise<void>;
 }
 
-/** What {@link Driver.changes} returns: the ordered changes after a revision, or a request to re-list. */
-export type ChangeBatch = { events: DriverEvent[]; revision: bigint } | { resync: string };
+/**
+ * What {@link Driver.changes} returns: the ordered changes after a revision (with `more` when the batch
+ * was cut short and core should ask again at once), or a request to re-list.
+ */
+export type ChangeBatch = { events: DriverEvent[]; revision: bigint; more?: boolean } | { resync: string };
 
 /**
  * The small contract a backend implements. Core validates every argument before calling it and owns

@@ -1,0 +1,20 @@
+import { zookeeperFourLetterWord } from "@rollcall/servers";
+import type { ServerCounter } from "./server-counter.js";
+
+/** ZooKeeper's `mntr` `zk_packets_received`: every request and ping a client sent. */
+export function zookeeperCounter(port: number): ServerCounter {
+  return {
+    label: "packets received (mntr zk_packets_received, pings included)",
+    async read() {
+      const text = await zookeeperFourLetterWord(port, "mntr");
+      const match = /^zk_packets_received\s+(\d+)/m.exec(text);
+      if (!match) throw new Error("mntr has no zk_packets_received");
+      return Number(match[1]);
+    },
+    async version() {
+      const text = await zookeeperFourLetterWord(port, "srvr");
+      return /^Zookeeper version: ([^,\s-]+)/m.exec(text)?.[1] ?? "unknown";
+    },
+    async close() {},
+  };
+}

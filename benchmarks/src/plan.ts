@@ -1,0 +1,55 @@
+import type { BackendName, BenchArgs, ScenarioName } from "./args.js";
+import type { SubjectKind } from "./results.js";
+import type { BenchSettings, NovaSettings } from "./settings.js";
+import { toozDriverName } from "./subjects.js";
+
+/** One scenario run on one subject (and variant): the unit the progress counts and the results list. */
+export interface Job {
+  backend: BackendName;
+  kind: SubjectKind;
+  scenario: ScenarioName;
+  variant?: string;
+  /** For Nova jobs: which settings. */
+  nova?: NovaSettings;
+  /** For steady jobs: which shape. */
+  shape?: "per-member" | "shared";
+}
+
+/** The subject id of a job, as results and the page name it. */
+export function subjectId(job: Pick<Job, "kind" | "backend">): string {
+  return job.kind === "nova" ? `nova-db/${job.backend}` : `${job.kind}/${job.backend}`;
+}
+
+const PEER_SCENARIOS: readonly ScenarioName[] = ["notify", "detect", "failover", "churn"];
+
+/** Every job of an invocation, in the order they run (backend by backend, so each server starts once). */
+export function planJobs(
+  args: Pick<BenchArgs, "backends" | "scenarios" | "peers">,
+  settings: BenchSettings,
+): Job[] {
+  const jobs: Job[] = [];
+  for (const backend of args.backends) {
+    const tooz =
+      args.peers.includes("tooz") &&
+      toozDriverName(backend) !== undefined &&
+      (settings.tooz.backends as readonly string[]).includes(backend);
+    const nova = args.peers.includes("nova") && backend === "postgresql";
+    for (const scenario of args.scenarios) {
+      if (scenario === "steady") {
+        for (const shape of settings.steady.shapes)
+          jobs.push({ backend, kind: "rollcall", scenario, variant: shape, shape });
+      } else {
+        jobs.push({ backend, kind: "rollcall", scenario });
+      }
+      if (tooz && PEER_SCENARIOS.includes(scenario)) jobs.push({ backend, kind: "tooz", scenario });
+      if (nova && (scenario === "detect" || scenario === "steady")) {
+        for (const n of [settings.nova.defaults, settings.nova.tuned]) {
+          if (scenario === "steady" && n === settings.nova.defaults && !settings.nova.defaultsSteady)
+            continue;
+          jobs.push({ backend, kind: "nova", scenario, variant: n.label, nova: n });
+        }
+      }
+    }
+  }
+  return jobs;
+}

@@ -1,0 +1,660 @@
+import type { BenchResults, ScenarioResult } from "../results.js";
+import type { BenchSettings } from "../settings.js";
+import { formatBytes, formatMs, formatNumber, formatRatio } from "./format.js";
+import { label, resultsOf, stat, statusText } from "./lookup.js";
+import { reading } from "./reading.js";
+import type { Summary } from "./stats.js";
+import { type Bar, barChart, COLORS } from "./svg-chart.js";
+
+/** Where the page links to. */
+export interface PageLinks {
+  /** Directory of the charts, relative to the page. */
+  chartHref: string;
+  /** The results file, relative to the page. */
+  resultsHref: string;
+}
+
+type Row = (string | number)[];
+
+function table(head: string[], rows: Row[]): string {
+  const line = (cells: (string | number)[]) =>
+    `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function color(result: ScenarioResult): string {
+  return COLORS[result.kind];
+}
+
+/** A bar for the median of a metric, with the interquartile range as whisker. */
+function bar(
+  result: ScenarioResult,
+  summary: Summary | undefined,
+  text?: (s: Summary) => string,
+  withVariant = true,
+): Bar {
+  if (!summary) {
+    return {
+      label: label(result, withVariant),
+      value: undefined,
+      note:
+        result.status === "unsupported"
+          ? "not supported"
+          : result.status === "failed"
+            ? "failed"
+            : "no samples",
+    };
+  }
+  const b: Bar = {
+    label: label(result, withVariant),
+    value: summary.median,
+    low: summary.p25,
+    high: summary.p75,
+    color: color(result),
+  };
+  if (text) b.text = text(summary);
+  return b;
+}
+
+function cell(
+  summary: Summary | undefined,
+  format: (v: number) => string,
+  pick: (s: Summary) => number,
+): string {
+  return summary ? format(pick(summary)) : "–";
+}
+
+function spread(summary: Summary | undefined, format: (v: number) => string): string {
+  return summary ? `${format(summary.p25)} – ${format(summary.p75)}` : "–";
+}
+
+interface Section {
+  markdown: string;
+  charts: Record<string, string>;
+}
+
+function chartRef(links: PageLinks, name: string, alt: string): string {
+  return `![${alt}](${links.chartHref}/${name})`;
+}
+
+function notifySection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "notify");
+  if (rows.length === 0) return undefined;
+  const body = rows.map((r) => {
+    const status = statusText(r);
+    if (status)
+      return [label(r), r.settings.watch ? String(r.settings.watch) : "", status, "", "", "", "", "", ""];
+    const join = stat(r, "joinMs");
+    const update = stat(r, "updateMs");
+    const leave = stat(r, "leaveMs");
+    return [
+      label(r),
+      String(r.settings.watch ?? ""),
+      cell(join, formatMs, (s) => s.median),
+      cell(join, formatMs, (s) => s.p99),
+      update ? formatMs(update.median) : "no update events",
+      cell(update, formatMs, (s) => s.p99),
+      cell(leave, formatMs, (s) => s.median),
+      cell(leave, formatMs, (s) => s.p99),
+      join?.n ?? 0,
+    ];
+  });
+  const svg = barChart(
+    rows.map((r) => bar(r, stat(r, "joinMs"), (s) => formatMs(s.median))),
+    {
+      title: "notify: join → event at a watcher in another process (median, IQR whiskers)",
+      axisLabel: "milliseconds, log scale",
+      log: true,
+      format: (v) => formatMs(v),
+    },
+  );
+  return {
+    markdown: [
+      "## notify: how fast a watcher in another process hears of a change",
+      "",
+      "A member process joins, updates its metadata and leaves, with random pauses in between (up to " +
+        `${(results.settings as unknown as BenchSettings).notify?.maxGapMs ?? "?"} ms, or up to the poll interval for watchers that poll, so ` +
+        "changes fall at every phase of the poll); a watcher process reports each event. " +
+        "Latency is the watcher's receipt minus the moment the member *called* the operation, so it includes the write.",
+      "",
+      chartRef(links, "notify.svg", "notify latency chart"),
+      "",
+      table(
+        [
+          "subject",
+          "how the watcher learns",
+          "join median",
+          "join p99",
+          "update median",
+          "update p99",
+          "leave median",
+          "leave p99",
+          "n",
+        ],
+        body,
+      ),
+    ].join("\n"),
+    charts: { "notify.svg": svg },
+  };
+}
+
+function detectSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "detect");
+  if (rows.length === 0) return undefined;
+  const body = rows.map((r) => {
+    const timeout = Number(r.values.sessionTimeoutMs ?? r.settings.sessionTimeoutMs);
+    const status = statusText(r);
+    if (status) return [label(r), formatMs(timeout), status, "", "", "", "", ""];
+    const ms = stat(r, "detectMs");
+    const ratio = stat(r, "detectRatio");
+    const reasons = Object.keys(r.values)
+      .filter((k) => k.startsWith("reason:"))
+      .map((k) => k.slice(7))
+      .join(", ");
+    if (!ms && r.kind === "nova") {
+      return [
+        label(r),
+        formatMs(timeout),
+        `bound ${formatMs(Number(r.values.boundLowMs))} – ${formatMs(Number(r.values.boundHighMs))}`,
+        `${formatRatio(Number(r.values.boundLowMs) / timeout)} – ${formatRatio(Number(r.values.boundHighMs) / timeout)}`,
+        "",
+        "",
+        0,
+        "computed, not measured",
+      ];
+    }
+    return [
+      label(r),
+      formatMs(timeout),
+      cell(ms, formatMs, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.p99),
+      ratio ? `${formatRatio(ratio.min)} – ${formatRatio(ratio.max)}` : "–",
+      ms?.n ?? 0,
+      r.kind === "nova" ? `consumer polls every ${formatMs(Number(r.settings.pollMs))}` : reasons,
+    ];
+  });
+  const bars = rows.map((r) => {
+    const b = bar(r, stat(r, "detectRatio"), (s) => formatRatio(s.median));
+    if (b.value === undefined && r.kind === "nova" && r.values.boundHighMs !== undefined) {
+      const t = Number(r.values.sessionTimeoutMs);
+      b.note = `not measured: bound ${formatRatio(Number(r.values.boundLowMs) / t)}–${formatRatio(Number(r.values.boundHighMs) / t)}`;
+    }
+    return b;
+  });
+  const svg = barChart(bars, {
+    title: "detect: SIGKILL → leave at a watcher, ÷ the configured detection bound (median, IQR)",
+    axisLabel: "multiple of sessionTimeout (tooz: timeout; Nova: service_down_time)",
+    reference: { value: 1, label: "1× timeout" },
+    format: (v) => `${Number(v.toPrecision(3))}×`,
+  });
+  const absolute = barChart(
+    rows.map((r) => {
+      const b = bar(r, stat(r, "detectMs"), (s) => formatMs(s.median));
+      if (b.value === undefined && r.kind === "nova" && r.values.boundHighMs !== undefined) {
+        b.value = (Number(r.values.boundLowMs) + Number(r.values.boundHighMs)) / 2;
+        b.low = Number(r.values.boundLowMs);
+        b.high = Number(r.values.boundHighMs);
+        b.color = COLORS.nova;
+        b.text = `${formatMs(b.low)}–${formatMs(b.high)} (bound)`;
+      }
+      return b;
+    }),
+    {
+      title: "detect: SIGKILL → leave at a watcher, absolute (median, IQR; Nova defaults: computed bound)",
+      axisLabel: "milliseconds, log scale",
+      log: true,
+      format: (v) => formatMs(v),
+    },
+  );
+  return {
+    markdown: [
+      "## detect: how long until a crashed member is gone",
+      "",
+      "Member processes are SIGKILLed at random moments (so at every phase of their keep-alive); a watcher process reports the leave. " +
+        "The ratio divides by the detection bound each subject is configured with: rollcall's `sessionTimeout`, tooz's `timeout` / " +
+        "`membership_timeout`, Nova's `service_down_time`. A crashed member cannot be declared gone before its session could have expired, " +
+        "so values just under or over 1× are the expected outcome; for the TTL backends the lower limit is 1× minus one keep-alive interval.",
+      "",
+      chartRef(links, "detect-ratio.svg", "detection as a multiple of the timeout"),
+      "",
+      chartRef(links, "detect-absolute.svg", "detection time"),
+      "",
+      table(
+        [
+          "subject",
+          "bound",
+          "median",
+          "median ÷ bound",
+          "p99 ÷ bound",
+          "min – max ÷ bound",
+          "n",
+          "leave reason / note",
+        ],
+        body,
+      ),
+    ].join("\n"),
+    charts: { "detect-ratio.svg": svg, "detect-absolute.svg": absolute },
+  };
+}
+
+function failoverSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "failover");
+  if (rows.length === 0) return undefined;
+  const body = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", ""];
+    const resign = stat(r, "resignMs");
+    const kill = stat(r, "killMs");
+    const ratio = stat(r, "killRatio");
+    return [
+      label(r),
+      cell(resign, formatMs, (s) => s.median),
+      cell(resign, formatMs, (s) => s.p99),
+      cell(kill, formatMs, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.max),
+      `${resign?.n ?? 0} / ${kill?.n ?? 0}`,
+    ];
+  });
+  const resignChart = barChart(
+    rows.map((r) => bar(r, stat(r, "resignMs"), (s) => formatMs(s.median))),
+    {
+      title: "failover: graceful resign → another candidate leads (median, IQR)",
+      axisLabel: "milliseconds, log scale",
+      log: true,
+      format: (v) => formatMs(v),
+    },
+  );
+  const killChart = barChart(
+    rows.map((r) => bar(r, stat(r, "killRatio"), (s) => formatRatio(s.median))),
+    {
+      title: "failover: SIGKILL of the leader → another candidate leads, ÷ timeout (median, IQR)",
+      axisLabel: "multiple of the session timeout",
+      reference: { value: 1, label: "1× timeout" },
+      format: (v) => `${Number(v.toPrecision(3))}×`,
+    },
+  );
+  return {
+    markdown: [
+      "## failover: how long an election is without a leader",
+      "",
+      "Candidates in separate processes campaign in one election. *Resign*: the leader gives up its seat (rollcall `resign()`; tooz " +
+        "`stand_down_group_leader()` where the driver has it, else `stop()`); *kill*: the leader's process is SIGKILLed. " +
+        "Both are timed to the moment another candidate is told it leads.",
+      "",
+      chartRef(links, "failover-resign.svg", "resign failover chart"),
+      "",
+      chartRef(links, "failover-kill.svg", "kill failover chart"),
+      "",
+      table(
+        [
+          "subject",
+          "resign median",
+          "resign p99",
+          "kill median",
+          "kill ÷ timeout",
+          "kill max ÷ timeout",
+          "n (resign / kill)",
+        ],
+        body,
+      ),
+    ].join("\n"),
+    charts: { "failover-resign.svg": resignChart, "failover-kill.svg": killChart },
+  };
+}
+
+function churnSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "churn");
+  if (rows.length === 0) return undefined;
+  const body = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", ""];
+    const ops = stat(r, "opsPerSecond");
+    const changes = Number(r.values.changes ?? 0);
+    const seen = r.values.viewChanges;
+    return [
+      label(r),
+      cell(
+        ops,
+        (v) => formatNumber(v),
+        (s) => s.median,
+      ),
+      ops ? `${formatNumber(ops.min)} – ${formatNumber(ops.max)}` : "–",
+      String(r.values.errors ?? 0),
+      r.values.converged ? "yes" : "**no**",
+      formatMs(Number(r.values.settleMs)),
+      typeof seen === "number"
+        ? `${formatNumber(seen)} / ${formatNumber(changes)}`
+        : `– / ${formatNumber(changes)}`,
+    ];
+  });
+  const svg = barChart(
+    rows.map((r) => bar(r, stat(r, "opsPerSecond"), (s) => `${formatNumber(s.median)}/s`)),
+    {
+      title: "churn: joins + leaves per second, 50 coordinators in one process (median, IQR over rounds)",
+      axisLabel: "operations per second, log scale",
+      log: true,
+    },
+  );
+  return {
+    markdown: [
+      "## churn: membership changes per second, and a view that stays right",
+      "",
+      "Fifty coordinators in one process join and leave one group as fast as each can (each waits for its own call); a watcher in " +
+        "another process keeps a view. At the end the view must equal `members()`; *settled after* is how long after the last change " +
+        "that took. *Changes seen* counts the view's join/leave events: push backends may fold a join and the leave right after it " +
+        "into nothing, which is allowed (the view is a state, not a log) — tooz's re-list-and-diff folds most of them.",
+      "",
+      chartRef(links, "churn.svg", "churn chart"),
+      "",
+      table(
+        [
+          "subject",
+          "joins+leaves/s median",
+          "min – max (rounds)",
+          "errors",
+          "view = members()",
+          "settled after",
+          "changes seen / made",
+        ],
+        body,
+      ),
+    ].join("\n"),
+    charts: { "churn.svg": svg },
+  };
+}
+
+function steadySection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "steady");
+  if (rows.length === 0) return undefined;
+  const s = (results.settings as unknown as BenchSettings).steady;
+  const members = formatNumber(s?.members);
+  const shared = formatNumber(s?.sharedSessions);
+  const groups = s ? Math.ceil(s.members / s.sharedSessions) : "?";
+  const body = rows.map((r) => {
+    const status = statusText(r);
+    const n = formatNumber(Number(r.settings.members ?? 0));
+    const shape =
+      r.kind === "nova"
+        ? `${n} services, pooled`
+        : r.variant === "shared"
+          ? `${n} members: ${r.settings.sessions} sessions × ${r.settings.groups} groups`
+          : `${n} members, 1 session each`;
+    if (status)
+      return [
+        label(r, r.kind === "nova"),
+        shape,
+        formatMs(Number(r.settings.sessionTimeoutMs)),
+        status,
+        "",
+        "",
+        "",
+        "",
+      ];
+    const cpu = stat(r, "serverCpuPerMinute");
+    const req = stat(r, "requestsPerSecond");
+    const client = stat(r, "clientCpuPerMinute");
+    return [
+      label(r, r.kind === "nova"),
+      shape,
+      formatMs(Number(r.settings.sessionTimeoutMs)),
+      cpu ? `${formatNumber(cpu.median)} (${spread(cpu, (v) => formatNumber(v))})` : "no server",
+      req ? `${formatNumber(req.median)} (${spread(req, (v) => formatNumber(v))})` : "–",
+      cell(
+        client,
+        (v) => formatNumber(v),
+        (s) => s.median,
+      ),
+      r.values.serverMemoryBytes !== undefined ? formatBytes(Number(r.values.serverMemoryBytes)) : "–",
+      r.values.serverProcesses !== undefined ? String(r.values.serverProcesses) : "–",
+    ];
+  });
+  const chosen = rows.filter((r) => r.variant !== "shared");
+  const cpuChart = barChart(
+    chosen.map((r) => {
+      const b = bar(
+        r,
+        stat(r, "serverCpuPerMinute"),
+        (s) => `${formatNumber(s.median)} s/min`,
+        r.kind === "nova",
+      );
+      if (b.value === undefined && r.status === "ok") b.note = "no server process";
+      return b;
+    }),
+    {
+      title: `steady cost: server CPU seconds per minute, ${members} idle members (median, IQR over slices)`,
+      axisLabel: "CPU seconds per minute (60 = one core busy)",
+    },
+  );
+  const reqChart = barChart(
+    chosen.map((r) => {
+      const b = bar(r, stat(r, "requestsPerSecond"), (s) => `${formatNumber(s.median)}/s`, r.kind === "nova");
+      if (b.value === undefined && r.status === "ok") b.note = "no request counter";
+      return b;
+    }),
+    {
+      title: `steady cost: requests per second the server counted, ${members} idle members`,
+      axisLabel: "per second, log scale (each server counts its own unit: see the table)",
+      log: true,
+    },
+  );
+  const counters = [
+    ...new Set(rows.map((r) => r.values.counter).filter((c): c is string => typeof c === "string")),
+  ];
+  return {
+    markdown: [
+      `## steady cost: what ${members} idle members cost the server`,
+      "",
+      `${members} members sit idle for ${formatMs(s?.windowMs)} while one consumer holds a view of their group(s); after a warm-up the server's CPU (all its processes ` +
+        "and their children, from `/proc/<pid>/stat`) and its own request counter are read in slices. Every subject uses the same " +
+        "detection bound (rollcall `sessionTimeout`, Nova `service_down_time`) except *Nova defaults*. " +
+        `*1 session each*: ${members} coordinators spread over ${s?.processes ?? "several"} client processes. *${shared} sessions × ${groups} groups*: ` +
+        `a coordinator is one member id, so ${members} members on ${shared} sessions means each session is a member of ${groups} groups (the consumer views all of them). ` +
+        "The Nova services save their rows through pools of 5 connections per client process. " +
+        "Server memory is the proportional set size of all the server's processes (shared memory counted once).",
+      "",
+      chartRef(links, "steady-cpu.svg", "server CPU chart"),
+      "",
+      chartRef(links, "steady-requests.svg", "server requests chart"),
+      "",
+      table(
+        [
+          "subject",
+          "shape",
+          "detection bound",
+          "server CPU s/min median (IQR)",
+          "server requests/s median (IQR)",
+          "client CPU s/min",
+          "server memory (PSS)",
+          "server processes",
+        ],
+        body,
+      ),
+      "",
+      "What each server counts as a request:",
+      "",
+      ...counters.map((c) => `- ${c}`),
+    ].join("\n"),
+    charts: { "steady-cpu.svg": cpuChart, "steady-requests.svg": reqChart },
+  };
+}
+
+function scaleSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "scale");
+  if (rows.length === 0) return undefined;
+  const members = Number(rows.find((r) => r.values.members !== undefined)?.values.members ?? 0);
+  const body = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", ""];
+    const snap = stat(r, "snapshotMs");
+    const bytes = stat(r, "viewBytes");
+    const list = stat(r, "membersMs");
+    const isUp = stat(r, "isUpPerSecond");
+    return [
+      label(r),
+      formatMs(Number(r.values.loadMs)),
+      cell(snap, formatMs, (s) => s.median),
+      bytes ? `${formatBytes(bytes.median)} (${formatBytes(bytes.median / members)}/member)` : "–",
+      cell(list, formatMs, (s) => s.median),
+      cell(list, formatMs, (s) => s.p99),
+      isUp ? `${formatNumber(isUp.median / 1e6)} M/s` : "–",
+    ];
+  });
+  const svg = barChart(
+    rows.map((r) => bar(r, stat(r, "snapshotMs"), (s) => formatMs(s.median))),
+    {
+      title: `scale: a new watcher's snapshot of ${formatNumber(members)} members, view() (median, IQR)`,
+      axisLabel: "milliseconds, log scale",
+      log: true,
+      format: (v) => formatMs(v),
+    },
+  );
+  return {
+    markdown: [
+      `## scale: one group of ${formatNumber(members)} members`,
+      "",
+      `${formatNumber(members)} members are written into one group through the backend's driver (many members per session: ` +
+        `${formatNumber(members)} client sessions do not fit on this machine, and readers see the same records either way). Then new ` +
+        "coordinators take a view: the time for `view()` to hold the snapshot, the JS heap the first view of a process holds (after GC), the latency of " +
+        "`members()`, and `view.isUp()` calls per second on one core (half the ids asked are members; `isUp()` is the same " +
+        "core code on every backend, so its differences are this machine's noise, not the backends').",
+      "",
+      chartRef(links, "scale-snapshot.svg", "snapshot time chart"),
+      "",
+      table(
+        [
+          "subject",
+          "load (driver)",
+          "new watcher's snapshot",
+          "heap of one view",
+          "members() median",
+          "members() p99",
+          "view.isUp()",
+        ],
+        body,
+      ),
+    ].join("\n"),
+    charts: { "scale-snapshot.svg": svg },
+  };
+}
+
+function setupSection(results: BenchResults): string {
+  const settings = results.settings as unknown as BenchSettings;
+  const machine = results.machine as Record<string, unknown>;
+  const load = (v: unknown) => (Array.isArray(v) ? v.map((x: number) => x.toFixed(2)).join(" / ") : "?");
+  const servers = Object.entries(results.versions)
+    .filter(([k]) => k.startsWith("server:"))
+    .map(([k, v]) => `${k.slice(7)}: ${v}`);
+  const subjects = new Map<string, ScenarioResult>();
+  for (const r of results.results)
+    if (r.settings.watch && !subjects.has(r.subject)) subjects.set(r.subject, r);
+  return [
+    "## Setup",
+    "",
+    `- Machine: ${machine.host}, ${machine.cpus} × ${machine.cpuModel}, ${formatBytes(Number(machine.memoryBytes))}, ` +
+      `${machine.os}, Linux ${machine.kernel}; load average (1/5/15 min) ${load(machine.loadAverageAtStart)} at the start, ` +
+      `${load(machine.loadAverageAtEnd)} at the end.`,
+    `- Run: \`${results.command}\` (${results.mode}), ${results.startedAt} → ${results.endedAt} ` +
+      `(${Math.round(results.durationMs / 60000)} min).`,
+    `- Servers (throwaway, on 127.0.0.1, from \`@rollcall/servers\`, started by the harness): ${servers.join("; ") || "none"}.`,
+    `- Versions: Node ${results.versions.node}; tooz ${results.versions["python3-tooz"]} with kazoo ${results.versions["python3-kazoo"]}, ` +
+      `redis-py ${results.versions["python3-redis"]}, python3-etcd3 ${results.versions["python3-etcd3"]} (${results.versions.python}).`,
+    `- Detection bound for everyone: **${formatMs(settings.sessionTimeoutMs)}** — rollcall \`sessionTimeout=${settings.sessionTimeoutMs}\`, ` +
+      `tooz \`timeout\`/\`membership_timeout\`/\`lock_timeout\` = ${settings.sessionTimeoutMs / 1000} s, Nova tuned ` +
+      `\`service_down_time\` = ${settings.sessionTimeoutMs / 1000} s with \`report_interval\` = ${formatMs(settings.nova?.tuned.reportIntervalMs)}. ` +
+      `Nova defaults: \`report_interval\` = 10 s, \`service_down_time\` = 60 s.`,
+    `- tooz is driven as its users drive it: \`start(start_heart=True)\`, \`watch_join_group\` / \`watch_leave_group\` / ` +
+      `\`watch_elected_as_leader\`, and one loop calling \`run_watchers()\` every **${settings.tooz?.intervalMs ?? 1000} ms**; ` +
+      `in this run on ${(settings.tooz?.backends ?? []).join(", ") || "no backend"} (tooz's drivers for PostgreSQL and MySQL ` +
+      "have locks but no group membership), for notify, detect, failover and churn. All three Python libraries tooz needs for them " +
+      "(python3-kazoo, python3-redis, python3-etcd3) are packaged by Debian.",
+    "",
+    table(
+      ["subject", "how watchers learn of changes", "how members stay alive"],
+      [...subjects.values()].map((r) => [
+        `${r.kind} · ${r.backend}`,
+        String(r.settings.watch),
+        String(r.settings.liveness ?? ""),
+      ]),
+    ),
+  ].join("\n");
+}
+
+function failuresSection(results: BenchResults): string | undefined {
+  const bad = results.results.filter((r) => r.status !== "ok");
+  if (bad.length === 0 && results.backendFailures.length === 0) return undefined;
+  return [
+    "## Failures and gaps in this run",
+    "",
+    ...results.backendFailures.map((f) => `- **${f.backend}**: ${f.error}`),
+    ...bad.map(
+      (r) =>
+        `- ${label(r)} — ${r.scenario}: ${r.status === "unsupported" ? "not supported" : "**failed**"}: ${(r.error ?? "").split("\n")[0]}`,
+    ),
+  ].join("\n");
+}
+
+const METHOD = `## Method, and how far to trust these numbers
+
+- **These machines are shared and noisy.** Other engineers' builds and tests ran at the same time (see the load averages above),
+  on 2 cores. Every timing is a median over repeated runs within this one invocation, with the spread next to it (IQR = 25th–75th
+  percentile; p99 with fewer than 100 samples is close to the maximum). Compare subjects within a run, as ratios, not across runs.
+- Times are taken on the host's wall clock by the process that sees the event (\`performance.timeOrigin + performance.now()\` in
+  Node, \`time.time()\` in Python): the same clock for every process, so stamps from two processes can be subtracted.
+- Servers run with durability off (ZooKeeper \`forceSync=no\`, PostgreSQL \`fsync=off\`, MariaDB
+  \`innodb_flush_log_at_trx_commit=0\`, Redis's append-only file without fsync): costs are CPU and protocol, not disks.
+- Every scenario runs in a fresh namespace (and group names), is bounded in count and time, and ends the processes it started.
+  Servers listen on 127.0.0.1 only.
+- memory:// is in-process only: its "processes" are agents inside the harness's process, and "SIGKILL" is the backend's
+  \`freeze\` hook (heartbeats stop, the store's reaper expires the session).
+- The Nova peer is the pattern of \`nova/servicegroup/drivers/db.py\`: each service saves its row every \`report_interval\`
+  (\`SELECT\` + \`UPDATE services SET updated_at, report_count\` in one transaction, through a pool, as nova-conductor does for
+  nova-compute); the consumer reads all compute services every poll and calls a service up when
+  \`abs(now − updated_at) ≤ service_down_time\`. At Nova's defaults detection is long; in a quick run it is computed as a bound
+  (down after \`service_down_time − report_interval\` … \`service_down_time + poll\`), in a full run a few kills are measured too.
+- Not measured: network latency (all on loopback), clusters (single-node servers), TLS, and disks.`;
+
+/** Renders the page (markdown) and its charts (file name → SVG) from a results file. */
+export function renderPage(
+  results: BenchResults,
+  links: PageLinks,
+): { markdown: string; charts: Record<string, string> } {
+  const sections = [
+    notifySection(results, links),
+    detectSection(results, links),
+    failoverSection(results, links),
+    churnSection(results, links),
+    steadySection(results, links),
+    scaleSection(results, links),
+  ].filter((s): s is Section => s !== undefined);
+  const charts: Record<string, string> = {};
+  for (const s of sections) Object.assign(charts, s.charts);
+  const failures = failuresSection(results);
+  const markdown = [
+    "# Benchmarks",
+    "",
+    "<!-- Generated by `pnpm bench` (benchmarks/src/report/page.ts) from the results file linked below. Do not edit by hand: re-run, or `pnpm bench --render <results.json> --docs`. -->",
+    "",
+    "Every rollcall backend side by side on the same machine, next to OpenStack tooz on the same servers and next to the Nova DB " +
+      "heartbeat on the same PostgreSQL: how fast watchers hear of changes, how fast crashes are detected, how long elections go " +
+      "leaderless, how many changes per second a group takes, what idle members cost the server, and what a group of 10,000 members " +
+      "costs a reader.",
+    "",
+    `Raw samples, machine and versions: [${links.resultsHref}](${links.resultsHref}). ` +
+      "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 45 minutes), or `pnpm bench:quick` (a few minutes), " +
+      "`--backend zookeeper,redis`, `--scenario notify,detect` to select (see `benchmarks/README.md`).",
+    "",
+    "## Reading",
+    "",
+    reading(results),
+    "",
+    setupSection(results),
+    "",
+    ...sections.flatMap((s) => [s.markdown, ""]),
+    ...(failures ? [failures, ""] : []),
+    METHOD,
+    "",
+  ].join("\n");
+  return { markdown, charts };
+}

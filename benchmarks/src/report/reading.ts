@@ -1,0 +1,394 @@
+import type { BenchResults, ScenarioResult } from "../results.js";
+import type { BenchSettings } from "../settings.js";
+import { formatBytes, formatMs, formatNumber, formatRatio } from "./format.js";
+import { findResult, label, resultsOf, stat } from "./lookup.js";
+
+const POLLING = new Set(["mysql", "sqlite"]);
+
+interface Point {
+  result: ScenarioResult;
+  value: number;
+}
+
+function points(rows: ScenarioResult[], metric: string, pick: "median" | "p99" = "median"): Point[] {
+  return rows
+    .map((result) => ({ result, value: stat(result, metric)?.[pick] }))
+    .filter((p): p is Point => p.value !== undefined);
+}
+
+function range(list: Point[], format: (v: number) => string): string {
+  if (list.length === 0) return "–";
+  const sorted = [...list].sort((a, b) => a.value - b.value);
+  const lo = sorted[0] as Point;
+  const hi = sorted[sorted.length - 1] as Point;
+  if (sorted.length === 1) return `${format(lo.value)} (${lo.result.backend})`;
+  return `${format(lo.value)} (${lo.result.backend}) to ${format(hi.value)} (${hi.result.backend})`;
+}
+
+function maxOf(list: Point[]): number | undefined {
+  return list.length === 0 ? undefined : Math.max(...list.map((p) => p.value));
+}
+
+function notifyReading(results: BenchResults, interval: number): string[] {
+  const rows = resultsOf(results, "notify");
+  const push = points(
+    rows.filter((r) => r.kind === "rollcall" && !POLLING.has(r.backend)),
+    "joinMs",
+  );
+  const pushP99 = points(
+    rows.filter((r) => r.kind === "rollcall" && !POLLING.has(r.backend)),
+    "joinMs",
+    "p99",
+  );
+  const poll = points(
+    rows.filter((r) => r.kind === "rollcall" && POLLING.has(r.backend)),
+    "joinMs",
+  );
+  const tooz = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "joinMs",
+  );
+  const toozP99 = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "joinMs",
+    "p99",
+  );
+  const out: string[] = [];
+  if (push.length > 0) {
+    out.push(
+      `**Notify.** rollcall's push backends delivered a join to a watcher in another process in ${range(push, formatMs)} at the median ` +
+        `(p99 at most ${formatMs(maxOf(pushP99))}), write included.` +
+        (poll.length > 0
+          ? ` The polling SQL backends took ${range(poll, formatMs)}: their watchers read the change log every sessionTimeout/4.`
+          : ""),
+    );
+  }
+  if (tooz.length > 0) {
+    const pairs = tooz
+      .map((p) => {
+        const mine = stat(findResult(results, `rollcall/${p.result.backend}`, "notify"), "joinMs")?.median;
+        return mine === undefined ? undefined : `${formatRatio(p.value / mine)} (${p.result.backend})`;
+      })
+      .filter((x): x is string => x !== undefined);
+    out.push(
+      `tooz needed ${range(tooz, formatMs)} (p99 up to ${formatMs(maxOf(toozP99))}) on the same servers: a change waits for the next ` +
+        `\`run_watchers()\` (every ${formatMs(interval)}) and its re-list — on average about half the interval` +
+        (pairs.length > 0 ? ` — ${pairs.join(", ")} the time rollcall took on the same server` : "") +
+        ". A tooz user can shorten the interval, paying a re-list of every watched group per tick.",
+    );
+  }
+  return out;
+}
+
+function detectReading(results: BenchResults, bound: number): string[] {
+  const rows = resultsOf(results, "detect");
+  const rollcall = points(
+    rows.filter((r) => r.kind === "rollcall"),
+    "detectRatio",
+  );
+  const rollcallP99 = points(
+    rows.filter((r) => r.kind === "rollcall"),
+    "detectRatio",
+    "p99",
+  );
+  const tooz = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "detectRatio",
+  );
+  const out: string[] = [];
+  if (rollcall.length > 0) {
+    const within = rollcall.filter((p) => p.value <= 1);
+    const late = rollcall.filter((p) => p.value > 1);
+    out.push(
+      `**Detect.** After a SIGKILL, rollcall's watchers saw the member leave after ${range(rollcall, formatRatio)} the session timeout ` +
+        `(median; p99 at most ${formatRatio(maxOf(rollcallP99))}). ` +
+        (late.length === 0
+          ? "Every backend detected crashes within the timeout at the median."
+          : `${within.length} of ${rollcall.length} backends stayed within the timeout at the median; ` +
+            late.map((p) => `${p.result.backend} ${formatRatio(p.value)}`).join(", ") +
+            " came after it (the server expires a session only after the timeout has passed, plus its own check interval or the watcher's poll)."),
+    );
+  }
+  if (tooz.length > 0) {
+    out.push(
+      `tooz on the same servers and the same ${formatMs(bound)} bound: ${range(tooz, formatRatio)} (median), including its \`run_watchers()\` delay.`,
+    );
+  }
+  return out;
+}
+
+function failoverReading(results: BenchResults): string[] {
+  const rows = resultsOf(results, "failover");
+  const resign = points(
+    rows.filter((r) => r.kind === "rollcall"),
+    "resignMs",
+  );
+  const kill = points(
+    rows.filter((r) => r.kind === "rollcall"),
+    "killRatio",
+  );
+  const toozResign = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "resignMs",
+  );
+  const toozKill = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "killRatio",
+  );
+  const unsupported = rows
+    .filter((r) => r.kind === "tooz" && r.status === "unsupported")
+    .map((r) => r.backend);
+  if (resign.length === 0 && kill.length === 0) return [];
+  return [
+    `**Failover.** A graceful resign handed rollcall's leadership over in ${range(resign, formatMs)} (median); after a SIGKILL of the ` +
+      `leader a new one led after ${range(kill, formatRatio)} the timeout.` +
+      (toozResign.length > 0 || toozKill.length > 0
+        ? ` tooz: resign ${range(toozResign, formatMs)}, kill ${range(toozKill, formatRatio)} the timeout — its candidates only try ` +
+          "for the lock when `run_watchers()` runs."
+        : "") +
+      (unsupported.length > 0 ? ` tooz has no leader election on ${unsupported.join(", ")}.` : ""),
+  ];
+}
+
+function churnReading(results: BenchResults): string[] {
+  const rows = resultsOf(results, "churn");
+  const rollcall = points(
+    rows.filter((r) => r.kind === "rollcall"),
+    "opsPerSecond",
+  );
+  const tooz = points(
+    rows.filter((r) => r.kind === "tooz"),
+    "opsPerSecond",
+  );
+  if (rollcall.length === 0) return [];
+  const diverged = rows.filter((r) => r.status === "ok" && r.values.converged === false).map((r) => label(r));
+  return [
+    `**Churn.** 50 coordinators sustained ${range(rollcall, (v) => `${formatNumber(v)}/s`)} joins+leaves with rollcall` +
+      (tooz.length > 0 ? `, ${range(tooz, (v) => `${formatNumber(v)}/s`)} with tooz` : "") +
+      ". " +
+      (diverged.length === 0
+        ? "Every watcher's view ended equal to `members()`."
+        : `The view did **not** converge to \`members()\` for ${diverged.join(", ")}.`),
+  ];
+}
+
+function steadyReading(results: BenchResults, settings: BenchSettings): string[] {
+  const out: string[] = [];
+  const per = (subject: string, variant?: string) => findResult(results, subject, "steady", variant);
+  const cpu = (r: ScenarioResult | undefined) => stat(r, "serverCpuPerMinute")?.median;
+  const req = (r: ScenarioResult | undefined) => stat(r, "requestsPerSecond")?.median;
+  const zk = per("rollcall/zookeeper", "per-member");
+  const novaDefaults = per("nova-db/postgresql", settings.nova?.defaults.label);
+  const novaTuned = per("nova-db/postgresql", settings.nova?.tuned.label);
+  const rollcallRows = resultsOf(results, "steady", "per-member").filter((r) => r.kind === "rollcall");
+  const cpus = points(rollcallRows, "serverCpuPerMinute");
+  const members = formatNumber(settings.steady?.members);
+  const bound = formatMs(settings.sessionTimeoutMs);
+  if (cpus.length > 0) {
+    out.push(
+      `**Steady cost.** With ${members} idle members (one session each) at the ${bound} bound, rollcall's servers ` +
+        `used ${range(cpus, (v) => `${formatNumber(v)} CPU-s/min`)}.`,
+    );
+  }
+  const zkCpu = cpu(zk);
+  const zkDetect = stat(findResult(results, "rollcall/zookeeper", "detect"), "detectMs")?.median;
+  const defaultsDetect = findResult(results, "nova-db/postgresql", "detect", settings.nova?.defaults.label);
+  const measured = stat(defaultsDetect, "detectMs")?.median;
+  const defaultsDetectMs =
+    measured ??
+    (defaultsDetect?.values.boundLowMs !== undefined
+      ? (Number(defaultsDetect.values.boundLowMs) + Number(defaultsDetect.values.boundHighMs)) / 2
+      : undefined);
+  const detectHow = measured !== undefined ? "" : " (middle of the computed bound)";
+  if (zkCpu !== undefined && cpu(novaDefaults) !== undefined) {
+    const r = (cpu(novaDefaults) as number) / zkCpu;
+    const order = r > 0.33 && r < 3 ? "the same order as" : r >= 3 ? "well above" : "well below";
+    out.push(
+      `At Nova's defaults (report every 10 s, down after 60 s) the DB heartbeat cost PostgreSQL ${formatNumber(cpu(novaDefaults))} CPU-s/min ` +
+        `(${formatNumber(req(novaDefaults))} transactions/s): ${order} ZooKeeper's ${formatNumber(zkCpu)} CPU-s/min ` +
+        `(${formatRatio(r)}) for ${members} sessions at a ${bound} bound` +
+        (defaultsDetectMs !== undefined && zkDetect !== undefined
+          ? ` — but it detects a crash after ${formatMs(defaultsDetectMs)}${detectHow} instead of ${formatMs(zkDetect)}, ${formatRatio(defaultsDetectMs / zkDetect)} later.`
+          : "."),
+    );
+  }
+  if (cpu(novaTuned) !== undefined) {
+    const tuned = cpu(novaTuned) as number;
+    const ratios = rollcallRows
+      .map((r) => ({ backend: r.backend, ratio: tuned / (cpu(r) ?? Number.NaN) }))
+      .filter((p) => Number.isFinite(p.ratio));
+    const cheaper = ratios.filter((p) => p.ratio < 1).map((p) => p.backend);
+    const dearer = ratios.filter((p) => p.ratio >= 1).sort((a, b) => a.ratio - b.ratio);
+    const sharedCpu = resultsOf(results, "steady", "shared")
+      .filter((r) => r.kind === "rollcall")
+      .map((r) => ({ backend: r.backend, ratio: tuned / (cpu(r) ?? Number.NaN) }))
+      .filter((p) => Number.isFinite(p.ratio));
+    const lowestShared = sharedCpu.sort((a, b) => a.ratio - b.ratio)[0];
+    out.push(
+      `Tuned to the same ${bound} bound (report every ${formatMs(settings.nova?.tuned.reportIntervalMs)}), the DB heartbeat cost ` +
+        `${formatNumber(tuned)} CPU-s/min and ${formatNumber(req(novaTuned))} transactions/s for ${members} services: ` +
+        ratios.map((p) => `${formatRatio(p.ratio)} ${p.backend}'s`).join(", ") +
+        " server CPU with one rollcall session per member. " +
+        (dearer.length > 0
+          ? `So it pays more than ${dearer.map((p) => p.backend).join(", ")} — from ${formatRatio(dearer[0]?.ratio)} to ` +
+            `${formatRatio(dearer[dearer.length - 1]?.ratio)}` +
+            ((dearer[0]?.ratio ?? 0) >= 3
+              ? ": several times each of them. "
+              : (dearer[dearer.length - 1]?.ratio ?? 0) >= 3
+                ? `: several times only against ${dearer
+                    .filter((p) => p.ratio >= 3)
+                    .map((p) => p.backend)
+                    .join(", ")}. `
+                : ": less than three times any of them. ")
+          : "") +
+        (cheaper.length > 0
+          ? `It is cheaper than rollcall's ${cheaper.join(", ")} backend at the same bound: there rollcall's heartbeats are row updates too, one connection per member. `
+          : "") +
+        (lowestShared
+          ? `With members sharing sessions (below) the session-based backends cost ${formatRatio(1 / lowestShared.ratio)} or less of it, while the DB pattern pays per service.`
+          : ""),
+    );
+  }
+  const shared = resultsOf(results, "steady", "shared").filter((r) => r.kind === "rollcall");
+  const drops = shared
+    .map((s) => {
+      const p = findResult(results, s.subject, "steady", "per-member");
+      const a = cpu(p);
+      const b = cpu(s);
+      return a !== undefined && b !== undefined && b > 0 ? `${s.backend} ${formatRatio(a / b)}` : undefined;
+    })
+    .filter((x): x is string => x !== undefined);
+  if (drops.length > 0) {
+    out.push(
+      `Putting the same ${members} members on ${formatNumber(settings.steady?.sharedSessions)} sessions cut server CPU by ` +
+        `${drops.join(", ")}: the cost follows sessions more than members.`,
+    );
+  }
+  return out;
+}
+
+function scaleReading(results: BenchResults): string[] {
+  const rows = resultsOf(results, "scale");
+  const snap = points(rows, "snapshotMs");
+  const list = points(rows, "membersMs");
+  if (snap.length === 0) return [];
+  const members = Number(rows.find((r) => r.values.members !== undefined)?.values.members ?? 0);
+  const bytes = points(rows, "viewBytes").map((p) => ({ ...p, value: p.value / members }));
+  const isUp = points(rows, "isUpPerSecond");
+  return [
+    `**Scale.** A new watcher's snapshot of ${formatNumber(members)} members took ${range(snap, formatMs)}; ` +
+      `\`members()\` ${range(list, formatMs)}; a view holds about ${range(bytes, (v) => `${formatNumber(v)} B`)} of heap per member, and ` +
+      `answers \`isUp()\` ${range(isUp, (v) => `${formatNumber(v / 1e6)} M`)} times a second — no I/O.`,
+  ];
+}
+
+function lossesReading(results: BenchResults, settings: BenchSettings): string[] {
+  const out: string[] = [];
+  const compare = (
+    scenario: "notify" | "detect" | "failover" | "churn",
+    metric: string,
+    higherIsBetter: boolean,
+    what: string,
+  ) => {
+    for (const t of resultsOf(results, scenario).filter((r) => r.kind === "tooz")) {
+      const r = findResult(results, `rollcall/${t.backend}`, scenario);
+      const a = stat(r, metric)?.median;
+      const b = stat(t, metric)?.median;
+      if (a === undefined || b === undefined) continue;
+      if (higherIsBetter ? b > a * 1.1 : b < a * 0.9) {
+        const f = metric.endsWith("PerSecond")
+          ? (v: number) => `${formatNumber(v)}/s`
+          : metric.endsWith("Ratio")
+            ? formatRatio
+            : formatMs;
+        out.push(`${what} on ${t.backend}: tooz ${f(b)} vs rollcall ${f(a)}.`);
+      }
+    }
+  };
+  compare("notify", "leaveMs", false, "Graceful leave → event");
+  compare(
+    "detect",
+    "detectRatio",
+    false,
+    "Crash detection (a TTL refreshed more often than every third of the timeout expires sooner after a crash)",
+  );
+  compare("failover", "resignMs", false, "Resign failover");
+  compare("failover", "killRatio", false, "Failover after a crash");
+  compare("churn", "opsPerSecond", true, "Churn throughput");
+  const pg = findResult(results, "rollcall/postgresql", "steady", "per-member");
+  const tuned = findResult(results, "nova-db/postgresql", "steady", settings.nova?.tuned.label);
+  const pgCpu = stat(pg, "serverCpuPerMinute")?.median;
+  const tunedCpu = stat(tuned, "serverCpuPerMinute")?.median;
+  if (pgCpu !== undefined && tunedCpu !== undefined && pgCpu > tunedCpu) {
+    out.push(
+      `rollcall's PostgreSQL backend cost the server more than the tuned Nova heartbeat (${formatNumber(pgCpu)} vs ${formatNumber(tunedCpu)} CPU-s/min).`,
+    );
+  }
+  if (pg?.values.serverProcesses !== undefined && tuned?.values.serverProcesses !== undefined) {
+    const a = Number(pg.values.serverProcesses);
+    const b = Number(tuned.values.serverProcesses);
+    if (a > 2 * b) {
+      out.push(
+        `rollcall's SQL backend keeps a connection per coordinator: ${formatNumber(settings.steady?.members)} members meant ${a} PostgreSQL ` +
+          `processes (${formatBytes(Number(pg.values.serverMemoryBytes))} PSS) against ${b} for the pooled Nova heartbeat.`,
+      );
+    }
+  }
+  for (const r of resultsOf(results, "churn").filter((x) => x.kind === "rollcall" && x.status === "ok")) {
+    const errors = Number(r.values.errors ?? 0);
+    if (errors === 0 && r.values.converged !== false) continue;
+    const why = r.notes[0]?.replace(/^churn error \(\d+ in round \d+\): /, "");
+    out.push(
+      `Churn on ${r.backend}: ${formatNumber(errors)} failed operations${why ? ` ("${why}")` : ""}` +
+        (r.values.converged === false
+          ? `, and the watcher's view still differed from \`members()\` ${formatMs(Number(r.values.settleMs))} after the churn stopped`
+          : "") +
+        ".",
+    );
+  }
+  const scaleRows = resultsOf(results, "scale").filter((x) => x.kind === "rollcall");
+  for (const metric of ["snapshotMs", "membersMs"] as const) {
+    const [worst, next] = points(scaleRows, metric).sort((a, b) => b.value - a.value);
+    if (worst && next && worst.value > 5 * next.value) {
+      out.push(
+        `${metric === "snapshotMs" ? "A new watcher's snapshot" : "`members()`"} of the large group on ${worst.result.backend}: ` +
+          `${formatMs(worst.value)}, ${formatRatio(worst.value / next.value)} the next slowest backend (${next.result.backend}).`,
+      );
+    }
+  }
+  for (const r of resultsOf(results, "notify").filter(
+    (x) => x.kind === "rollcall" && POLLING.has(x.backend),
+  )) {
+    const s = stat(r, "joinMs");
+    if (s)
+      out.push(
+        `${r.backend} has no push: its watchers poll, ${formatMs(s.median)} per change at the median.`,
+      );
+  }
+  const failed = results.results.filter((r) => r.kind === "rollcall" && r.status === "failed");
+  if (failed.length > 0) {
+    out.push(
+      `Failed in this run: ${failed.map((r) => `${r.backend} ${r.scenario}${r.variant ? ` (${r.variant})` : ""}`).join(", ")} (see below).`,
+    );
+  }
+  if (out.length === 0) return [];
+  return ["**Where rollcall loses or lacks.**", ...out.map((line) => `  - ${line}`)];
+}
+
+/** The page's short reading of the results: generated from the numbers, so it stays true on a re-run. */
+export function reading(results: BenchResults): string {
+  const settings = results.settings as unknown as BenchSettings;
+  const bullets = [
+    ...notifyReading(results, settings.tooz?.intervalMs ?? 1000),
+    ...detectReading(results, settings.sessionTimeoutMs),
+    ...failoverReading(results),
+    ...churnReading(results),
+    ...steadyReading(results, settings),
+    ...scaleReading(results),
+  ];
+  const losses = lossesReading(results, settings);
+  const lines = bullets.map((b) => `- ${b}`);
+  if (losses.length > 0) lines.push(`- ${losses[0]}`, ...losses.slice(1));
+  if (lines.length === 0) return "No scenario produced numbers in this run.";
+  return lines.join("\n");
+}

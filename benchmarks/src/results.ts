@@ -1,0 +1,44 @@
+import type { BackendName, ScenarioName } from "./args.js";
+
+/** Who is measured: rollcall on a backend, tooz on the same server, or the Nova DB heartbeat. */
+export type SubjectKind = "rollcall" | "tooz" | "nova";
+
+/** The outcome of one scenario on one subject. */
+export interface ScenarioResult {
+  /** `rollcall/zookeeper`, `tooz/redis`, `nova-db/postgresql`. */
+  subject: string;
+  kind: SubjectKind;
+  backend: BackendName;
+  scenario: ScenarioName;
+  /** A second axis where a scenario has one: the steady-cost shape, the Nova settings. */
+  variant?: string;
+  /** `unsupported`: the subject cannot do this at all (the reason is in `error`). */
+  status: "ok" | "failed" | "unsupported";
+  error?: string;
+  /** Anything the page should say next to the numbers. */
+  notes: string[];
+  /** The parameters this result was measured with. */
+  settings: Record<string, unknown>;
+  /** Raw samples per metric, in the order measured. */
+  samples: Record<string, number[]>;
+  /** Single values (counts, flags) per metric. */
+  values: Record<string, number | string | boolean>;
+  startedAt: string;
+  durationMs: number;
+}
+
+/** Everything one invocation measured, written to benchmarks/results/<date>-<host>.json. */
+export interface BenchResults {
+  schema: 1;
+  mode: "full" | "quick";
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  command: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+  /** Backends whose server or package could not be brought up, with the reason. */
+  backendFailures: { backend: BackendName; error: string }[];
+  results: ScenarioResult[];
+}

@@ -1,0 +1,25 @@
+import type { ScenarioResult } from "../results.js";
+import type { BenchSettings } from "../settings.js";
+import type { Scope } from "./scope.js";
+
+/** What a scenario function gets: settings, a scope for its agents, and the result to fill in. */
+export interface ScenarioContext {
+  readonly settings: BenchSettings;
+  readonly scope: Scope;
+  /** The result being built: add samples, values and notes; the runner sets status and timing. */
+  readonly result: ScenarioResult;
+  /** A progress line for this run. */
+  step(text: string): void;
+}
+
+/** Thrown by a scenario when the subject cannot do what it measures. */
+export class UnsupportedError extends Error {
+  override readonly name = "UnsupportedError";
+}
+
+/** Appends a sample to a metric of a result. */
+export function addSample(result: ScenarioResult, metric: string, value: number): void {
+  const list = result.samples[metric] ?? [];
+  list.push(value);
+  result.samples[metric] = list;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs } from "../src/args.js";
+import { planJobs, subjectId } from "../src/plan.js";
+import { FULL, QUICK } from "../src/settings.js";
+
+describe("planJobs()", () => {
+  it("runs tooz beside the backends it has a driver for, on its four scenarios only", () => {
+    const jobs = planJobs(parseArgs(["--backend", "zk,sqlite"]), FULL);
+    const tooz = jobs.filter((j) => j.kind === "tooz");
+    expect(tooz.map((j) => `${j.backend}/${j.scenario}`)).toEqual([
+      "zookeeper/notify",
+      "zookeeper/detect",
+      "zookeeper/failover",
+      "zookeeper/churn",
+    ]);
+    expect(jobs.filter((j) => j.backend === "sqlite").every((j) => j.kind === "rollcall")).toBe(true);
+  });
+
+  it("runs the Nova heartbeat on PostgreSQL for detect and steady, at both settings", () => {
+    const nova = planJobs(parseArgs(["--backend", "pg"]), FULL).filter((j) => j.kind === "nova");
+    expect(nova.map((j) => `${j.scenario}/${j.variant}`)).toEqual([
+      "detect/Nova defaults",
+      "detect/tuned to 4 s",
+      "steady/Nova defaults",
+      "steady/tuned to 4 s",
+    ]);
+    expect(subjectId(nova[0] as (typeof nova)[0])).toBe("nova-db/postgresql");
+  });
+
+  it("keeps a quick run small: one steady shape, tooz only on ZooKeeper, no Nova steady at defaults", () => {
+    const jobs = planJobs(parseArgs(["--quick"]), QUICK);
+    expect(
+      jobs
+        .filter((j) => j.scenario === "steady" && j.kind === "rollcall")
+        .every((j) => j.shape === "per-member"),
+    ).toBe(true);
+    expect(new Set(jobs.filter((j) => j.kind === "tooz").map((j) => j.backend))).toEqual(
+      new Set(["zookeeper"]),
+    );
+    expect(
+      jobs.some((j) => j.kind === "nova" && j.scenario === "steady" && j.variant === "Nova defaults"),
+    ).toBe(false);
+  });
+
+  it("leaves the peers out with --peers none", () => {
+    expect(planJobs(parseArgs(["--peers", "none"]), FULL).every((j) => j.kind === "rollcall")).toBe(true);
+  });
+});
