@@ -1,0 +1,322 @@
+import { RollcallError } from "@rollcall/core/driver";
+import { formatAddress, type ServerAddress } from "./server-address.js";
+import {
+  EXPIRED_SESSION_STATE,
+  isConnectionRc,
+  loadBinding,
+  type NativeZooKeeper,
+  Rc,
+  type ZkAcl,
+  type ZkStat,
+  type ZkWatcher,
+} from "./zk-binding.js";
+
+/** A reply of the C client: `rc` is 0 on success, a ZooKeeper error code otherwise. */
+export type Reply<T> = { ok: true; rc: 0; value: T } | { ok: false; rc: number; value?: undefined };
+
+/** The state of one ZooKeeper session as seen through its handle. */
+export type ZkSessionState = "connecting" | "connected" | "suspended" | "expired" | "closed";
+
+/** What {@link ZkSession.open} needs. */
+export interface ZkSessionOptions {
+  /** The ensemble's servers. */
+  addresses: readonly ServerAddress[];
+  /** Requested session timeout in ms; the server clamps it. */
+  sessionTimeout: number;
+  /** `user:password` for digest auth, if any. Never logged. */
+  digest?: string;
+  /** Names the servers in errors (no password). */
+  describe: string;
+  /** Called with the send time of every request the server answered. */
+  onAck(sentAt: number): void;
+  /** Aborts connecting. */
+  signal: AbortSignal;
+}
+
+/** The binding's `state` while connected (ZOO_CONNECTED_STATE). */
+const NATIVE_CONNECTED = 3;
+
+/**
+ * One ZooKeeper session: the binding's handle, its connection state, and promise-returning requests.
+ *
+ * The binding's `close` event does not say why the handle closed, so our own {@link close} is told
+ * apart from an expiry by our state (`closed` is set before the native close).
+ *
+ * A watchdog reads the handle's native state every few hundred ms and trusts it over the events:
+ * the binding delivers `connecting` only when it next drives the C client, which a handle that lost
+ * its socket may not do for a long while. Until the first connect, it also replaces a handle that
+ * gave up or never got going: the binding returns before starting the timer that drives the C client
+ * when its first attempt is refused at once (a server down on the same host), and a new session can
+ * be refused while the ensemble elects a leader.
+ */
+export class ZkSession {
+  private current: ZkSessionState = "connecting";
+  private handle: NativeZooKeeper;
+  private readonly listeners = new Set<(state: ZkSessionState) => void>();
+  private readonly watchdog: NodeJS.Timeout;
+  private disconnectedSince: number | undefined;
+  private handleFailed = false;
+  private authReply: Promise<Reply<void>> = Promise.resolve({ ok: true, rc: Rc.OK, value: undefined });
+
+  private constructor(private readonly options: ZkSessionOptions) {
+    this.handle = this.createHandle();
+    const tick = Math.max(50, Math.min(250, Math.floor(options.sessionTimeout / 10)));
+    // Not unref'd: an open session keeps the process alive, as the binding's own handles do (and a
+    // handle that never got going has none).
+    this.watchdog = setInterval(() => this.check(), tick);
+  }
+
+  /**
+   * Opens a session and resolves once it is connected (and authenticated, with `digest`).
+   * @throws RollcallError `CONNECTION` when the signal aborts first or the credentials are refused
+   */
+  static async open(options: ZkSessionOptions): Promise<ZkSession> {
+    let session: ZkSession | undefined;
+    try {
+      session = new ZkSession(options);
+      const opening = session;
+      await new Promise<void>((resolve, reject) => {
+        const onState = (state: ZkSessionState) => {
+          if (state === "connected") finish();
+          else if (state === "expired" || state === "closed")
+            finish(new Error("the session closed while connecting"));
+        };
+        const onAbort = () => finish(options.signal.reason ?? new Error("aborted"));
+        const finish = (error?: unknown) => {
+          opening.listeners.delete(onState);
+          options.signal.removeEventListener("abort", onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        opening.listeners.add(onState);
+        if (options.signal.aborted) onAbort();
+        else options.signal.addEventListener("abort", onAbort, { once: true });
+      });
+      const auth = await session.authReply;
+      if (!auth.ok) {
+        throw new RollcallError(
+          "CONNECTION",
+          `ZooKeeper at ${options.describe} refused the credentials (rc ${auth.rc})`,
+        );
+      }
+      return session;
+    } catch (error) {
+      session?.close();
+      if (RollcallError.isInstance(error)) throw error;
+      throw new RollcallError(
+        "CONNECTION",
+        `could not open a ZooKeeper session with ${options.describe}: ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private createHandle(): NativeZooKeeper {
+    const Native = loadBinding();
+    const handle = new Native({
+      connect: this.options.addresses.map(formatAddress).join(","),
+      timeout: this.options.sessionTimeout,
+      // The C client logs to stdout/stderr unless told not to.
+      debug_level: 0,
+      host_order_deterministic: false,
+      // The binding closes the session after this many partial reads of one reply (default 10),
+      // which a large children listing (tens of thousands of members) needs.
+      response_counter_limit: 100_000,
+    });
+    handle.on("connect", () => {
+      if (handle === this.handle) this.onNative("connect");
+    });
+    handle.on("connecting", () => {
+      if (handle === this.handle) this.onNative("connecting");
+    });
+    handle.on("close", () => {
+      if (handle === this.handle) this.onNative("expired");
+    });
+    handle.init({});
+    const digest = this.options.digest;
+    if (digest !== undefined) {
+      this.authReply = new Promise((resolve) => {
+        const ret = handle.add_auth("digest", digest, (rc) =>
+          resolve(rc === Rc.OK ? { ok: true, rc: Rc.OK, value: undefined } : { ok: false, rc }),
+        );
+        if (ret !== Rc.OK) resolve({ ok: false, rc: ret });
+      });
+    }
+    return handle;
+  }
+
+  /** The watchdog: trusts the handle's native state over its (possibly stuck) events. */
+  private check(): void {
+    if (this.current === "closed" || this.current === "expired") return;
+    if (this.handleFailed) {
+      this.handleFailed = false;
+      this.replaceHandle();
+      return;
+    }
+    const native = this.handle.state;
+    if (native === NATIVE_CONNECTED) {
+      this.disconnectedSince = undefined;
+      if (this.current !== "connected") this.onNative("connect");
+      return;
+    }
+    if (native === EXPIRED_SESSION_STATE) {
+      this.onNative("expired");
+      return;
+    }
+    if (this.current === "connected") this.onNative("connecting");
+    if (this.current !== "connecting") return;
+    const now = performance.now();
+    this.disconnectedSince ??= now;
+    if (now - this.disconnectedSince >= Math.max(500, this.options.sessionTimeout / 2)) {
+      this.disconnectedSince = now;
+      this.replaceHandle();
+    }
+  }
+
+  /** Before the first connect only: there is no session yet, so nothing is lost. */
+  private replaceHandle(): void {
+    const old = this.handle;
+    old.removeAllListeners();
+    old.close();
+    this.handle = this.createHandle();
+  }
+
+  /** The connection state. */
+  get state(): ZkSessionState {
+    return this.current;
+  }
+
+  /** The session timeout the server granted, in ms. */
+  get negotiatedTimeout(): number {
+    return this.handle.timeout;
+  }
+
+  /** Subscribes to state changes; returns the unsubscribe function. */
+  onState(listener: (state: ZkSessionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when connected; rejects once the session is expired or closed. */
+  whenConnected(): Promise<void> {
+    if (this.current === "connected") return Promise.resolve();
+    if (this.current === "expired" || this.current === "closed") {
+      return Promise.reject(new RollcallError("NOT_CONNECTED", `the ZooKeeper session is ${this.current}`));
+    }
+    return new Promise((resolve, reject) => {
+      const off = this.onState((state) => {
+        if (state === "connected") {
+          off();
+          resolve();
+        } else if (state === "expired" || state === "closed") {
+          off();
+          reject(new RollcallError("NOT_CONNECTED", `the ZooKeeper session is ${state}`));
+        }
+      });
+    });
+  }
+
+  private onNative(event: "connect" | "connecting" | "expired"): void {
+    if (this.current === "closed" || this.current === "expired") return;
+    let next: ZkSessionState;
+    if (event === "connect") {
+      next = "connected";
+    } else if (event === "connecting") {
+      // Reconnection attempts before the first connect are part of connecting.
+      if (this.current === "connecting") return;
+      next = "suspended";
+    } else if (this.current === "connecting") {
+      // A new session refused before it was ever connected (e.g. created on a follower while the
+      // ensemble was electing a leader): try again with a new handle at the next watchdog tick.
+      this.handleFailed = true;
+      return;
+    } else next = "expired";
+    if (next === this.current) return;
+    if (next === "expired") clearInterval(this.watchdog);
+    this.current = next;
+    for (const listener of [...this.listeners]) listener(next);
+  }
+
+  /**
+   * Closes the handle (the server then deletes the session's ephemeral znodes). Synchronous in the C
+   * client: when the server is frozen it waits a bounded time for the close reply. Idempotent.
+   */
+  close(): void {
+    if (this.current === "closed") return;
+    const wasOpen = this.current !== "expired";
+    this.current = "closed";
+    clearInterval(this.watchdog);
+    for (const listener of [...this.listeners]) listener("closed");
+    this.listeners.clear();
+    if (wasOpen) this.handle.close();
+  }
+
+  private call<T>(issue: (cb: (rc: number, value?: T) => void) => number): Promise<Reply<T>> {
+    if (this.current === "closed" || this.current === "expired")
+      return Promise.resolve({ ok: false, rc: Rc.INVALIDSTATE });
+    const sentAt = performance.now();
+    return new Promise((resolve) => {
+      const ret = issue((rc, value) => {
+        if (!isConnectionRc(rc)) this.options.onAck(sentAt);
+        resolve(rc === Rc.OK ? { ok: true, rc: Rc.OK, value: value as T } : { ok: false, rc });
+      });
+      // A non-zero synchronous return means the request was never queued: no callback will come.
+      if (ret !== Rc.OK) resolve({ ok: false, rc: ret });
+    });
+  }
+
+  /** Creates a znode; resolves with the created path (with the sequence suffix, if any). */
+  create(path: string, data: Buffer, flags: number): Promise<Reply<string>> {
+    return this.call((cb) => this.handle.a_create(path, data, flags, (rc, _e, created) => cb(rc, created)));
+  }
+
+  /** The znode's stat (`NONODE` if absent); with `watcher`, also a one-shot exists watch. */
+  exists(path: string, watcher?: ZkWatcher): Promise<Reply<ZkStat>> {
+    return this.call((cb) => {
+      const done = (rc: number, _e: string, stat: ZkStat | null) => cb(rc, stat ?? undefined);
+      return watcher ? this.handle.aw_exists(path, watcher, done) : this.handle.a_exists(path, false, done);
+    });
+  }
+
+  /** The znode's data and stat. */
+  get(path: string): Promise<Reply<{ stat: ZkStat; data: Buffer }>> {
+    return this.call((cb) =>
+      this.handle.a_get(path, false, (rc, _e, stat, data) =>
+        cb(rc, stat ? { stat, data: data ?? Buffer.alloc(0) } : undefined),
+      ),
+    );
+  }
+
+  /** The znode's children and its stat; with `watcher`, also a one-shot children watch. */
+  children(path: string, watcher?: ZkWatcher): Promise<Reply<{ children: string[]; stat: ZkStat }>> {
+    return this.call((cb) => {
+      const done = (rc: number, _e: string, children: string[], stat: ZkStat) =>
+        cb(rc, rc === Rc.OK ? { children, stat } : undefined);
+      return watcher
+        ? this.handle.aw_get_children2(path, watcher, done)
+        : this.handle.a_get_children2(path, false, done);
+    });
+  }
+
+  /** Replaces the znode's data (`version` -1 for any). */
+  set(path: string, data: Buffer, version: number): Promise<Reply<ZkStat>> {
+    return this.call((cb) =>
+      this.handle.a_set(path, data, version, (rc, _e, stat) => cb(rc, stat ?? undefined)),
+    );
+  }
+
+  /** Deletes the znode (`version` -1 for any). */
+  delete(path: string, version = -1): Promise<Reply<void>> {
+    return this.call((cb) => this.handle.a_delete_(path, version, (rc) => cb(rc)));
+  }
+
+  /** Replaces the znode's ACL (`version` is the ACL version, -1 for any). */
+  setAcl(path: string, version: number, acl: ZkAcl[]): Promise<Reply<void>> {
+    return this.call((cb) => this.handle.a_set_acl(path, version, acl, (rc) => cb(rc)));
+  }
+}
+
+/** A short description of an error. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

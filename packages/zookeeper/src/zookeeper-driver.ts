@@ -1,0 +1,517 @@
+import {
+  type Characteristics,
+  type Driver,
+  type DriverConfig,
+  delay,
+  type GroupSnapshot,
+  type Logger,
+  type Member,
+  type Metadata,
+  RollcallError,
+  type SessionListener,
+  type WatchHandle,
+  type WatchListener,
+} from "@rollcall/core/driver";
+import { awaitGone } from "./await-gone.js";
+import { type Failure, zkError } from "./errors.js";
+import { GroupWatch, snapshotRevision, type ViewEntry, type WatchBase } from "./group-watch.js";
+import { Journal, journalRetention } from "./journal.js";
+import { decodeMetadata, encodeMetadata, encodeRecord, Layout } from "./layout.js";
+import { formatAddress, type ServerAddress } from "./server-address.js";
+import { SnapshotCache } from "./snapshot-cache.js";
+import { CreateFlag, isConnectionRc, Rc } from "./zk-binding.js";
+import { ZkSession } from "./zk-session.js";
+import { ensureZnode, restrict } from "./znodes.js";
+
+/** The default port of a ZooKeeper server. */
+export const DEFAULT_PORT = 2181;
+
+/** A member this session holds. */
+interface Held {
+  group: string;
+  memberId: string;
+  czxid: number;
+  version: number;
+  /** The metadata it joined with: leave intents carry it, for watchers that never saw the member. */
+  initial: Metadata;
+  member: Member;
+  /** Serialises update and leave, so update records are written in version order. */
+  chain: Promise<unknown>;
+}
+
+/**
+ * The ZooKeeper backend: a session is a ZooKeeper session, a group a persistent znode, a member an
+ * ephemeral znode under it whose czxid is its `seq`; watches are children watches on the group and
+ * its journal (see {@link GroupWatch}); `awaitGone` is an exists watch.
+ */
+export class ZooKeeperDriver implements Driver {
+  readonly characteristics: Characteristics = {
+    scope: "cluster",
+    liveness: "session",
+    watch: "push",
+    leaveReason: true,
+    consistency: "sequential",
+  };
+  private readonly layout: Layout;
+  private readonly addresses: ServerAddress[];
+  private readonly servers: string;
+  private readonly digest: string | undefined;
+  private readonly logger: Logger;
+  private readonly journal: Journal;
+  private session: ZkSession | undefined;
+  private listener: SessionListener | undefined;
+  private negotiated: number | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private suspendedAt = 0;
+  private closing: Promise<void> | undefined;
+  private readonly held = new Map<string, Held>();
+  private readonly watches = new Set<GroupWatch>();
+  private readonly waiters = new Set<(error: RollcallError) => void>();
+  private readonly snapshots = new SnapshotCache<WatchBase>();
+
+  constructor(private readonly config: DriverConfig) {
+    const { url } = config;
+    if (url.hosts.length === 0) {
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `invalid URL ${url.redacted}: zookeeper:// needs at least one host`,
+      );
+    }
+    if (config.namespace.split("/")[0] === "zookeeper") {
+      throw new RollcallError(
+        "INVALID_ARGUMENT",
+        `invalid URL ${url.redacted}: /zookeeper is ZooKeeper's own tree; choose another namespace`,
+      );
+    }
+    this.addresses = url.hosts.map(({ host, port }) => ({ host, port: port ?? DEFAULT_PORT }));
+    this.servers = `zookeeper://${this.addresses.map(formatAddress).join(",")}`;
+    this.digest = url.username === undefined ? undefined : `${url.username}:${url.password ?? ""}`;
+    this.layout = new Layout(config.namespace);
+    this.logger = config.logger;
+    this.journal = new Journal(
+      this.layout,
+      this.owned,
+      journalRetention(url, config.sessionTimeout),
+      this.logger,
+    );
+  }
+
+  get sessionTimeout(): number {
+    return this.negotiated ?? this.config.sessionTimeout;
+  }
+
+  private get owned(): boolean {
+    return this.digest !== undefined;
+  }
+
+  async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
+    if (this.closing) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    this.endSession();
+    let opened: ZkSession | undefined;
+    const session = await ZkSession.open({
+      addresses: this.addresses,
+      sessionTimeout: this.config.sessionTimeout,
+      ...(this.digest === undefined ? {} : { digest: this.digest }),
+      describe: this.servers,
+      signal,
+      onAck: (sentAt) => {
+        if (opened !== undefined && opened === this.session) this.listener?.renewed(sentAt);
+      },
+    });
+    const rc = await this.ensureNamespace(session);
+    if (rc !== Rc.OK) {
+      session.close();
+      throw zkError(rc, { action: `create the namespace ${this.layout.root}`, servers: this.servers });
+    }
+    if (this.closing) {
+      session.close();
+      throw new RollcallError("NOT_CONNECTED", "the driver was closed while connecting");
+    }
+    opened = session;
+    this.session = session;
+    this.listener = listener;
+    this.negotiated = session.negotiatedTimeout;
+    session.onState((state) => this.onSessionState(session, state));
+    this.pingTimer = setInterval(
+      () => void this.ping(session),
+      Math.max(50, Math.floor(this.sessionTimeout / 3)),
+    );
+    this.pingTimer.unref();
+  }
+
+  private onSessionState(session: ZkSession, state: string): void {
+    if (session !== this.session) return;
+    if (state === "suspended") {
+      this.suspendedAt = performance.now();
+      this.listener?.state("suspended");
+    } else if (state === "connected") {
+      this.listener?.state("connected");
+      void this.ping(session);
+      // A watch that was away longer than the journal keeps records may have missed some.
+      if (this.suspendedAt > 0 && performance.now() - this.suspendedAt > this.journal.retention / 2) {
+        for (const watch of [...this.watches])
+          watch.resync("the connection was lost for longer than the journal is kept");
+      }
+    } else if (state === "expired") {
+      this.endSession(new RollcallError("SESSION_EXPIRED", "the ZooKeeper session expired"));
+      this.listener?.state("expired");
+    }
+  }
+
+  /** A cheap request every sessionTimeout/3: its reply proves the session alive (reported by onAck). */
+  private async ping(session: ZkSession): Promise<void> {
+    if (session.state === "connected") await session.exists(this.layout.root);
+  }
+
+  /** Forgets the current session: timers, watches, waiters and held members. Does not close it. */
+  private endSession(
+    reason = new RollcallError("NOT_CONNECTED", "the ZooKeeper session ended"),
+  ): ZkSession | undefined {
+    const session = this.session;
+    this.session = undefined;
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    for (const watch of this.watches) void watch.close();
+    this.watches.clear();
+    for (const reject of [...this.waiters]) reject(reason);
+    this.waiters.clear();
+    this.held.clear();
+    this.snapshots.clear();
+    this.journal.reset();
+    return session;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const held = [...this.held.entries()];
+    const session = this.endSession(new RollcallError("NOT_CONNECTED", "the coordinator is closed"));
+    if (!session) return;
+    if (session.state === "connected" && held.length > 0) {
+      // Leave intents first, so watchers report "left"; closing the session then deletes every
+      // member znode in one transaction. Bounded: a frozen server must not hold close() up.
+      const intents = Promise.all(held.map(([, h]) => this.writeLeaveIntent(session, h)));
+      const bound = new AbortController();
+      await Promise.race([intents.catch(() => {}), delay(this.sessionTimeout, bound.signal).catch(() => {})]);
+      bound.abort();
+    }
+    session.close();
+  }
+
+  private requireSession(action: string, group?: string): ZkSession {
+    const session = this.session;
+    if (!session || this.closing) {
+      throw new RollcallError(
+        "NOT_CONNECTED",
+        `${action}: no ZooKeeper session`,
+        group === undefined ? {} : { group },
+      );
+    }
+    return session;
+  }
+
+  private failure(action: string, group?: string, memberId?: string): Failure {
+    return {
+      action,
+      servers: this.servers,
+      ...(group === undefined ? {} : { group }),
+      ...(memberId === undefined ? {} : { memberId }),
+    };
+  }
+
+  async createGroup(group: string): Promise<void> {
+    const session = this.requireSession("createGroup", group);
+    const path = this.layout.group(group);
+    let created = await session.create(path, Buffer.alloc(0), CreateFlag.PERSISTENT);
+    if (created.rc === Rc.NONODE) {
+      // The namespace was removed under us: re-create it.
+      await this.ensureNamespace(session);
+      created = await session.create(path, Buffer.alloc(0), CreateFlag.PERSISTENT);
+    }
+    if (created.rc === Rc.NODEEXISTS)
+      throw new RollcallError("GROUP_EXISTS", `group "${group}" already exists`, { group });
+    if (!created.ok) throw zkError(created.rc, this.failure("create the group", group));
+    // One request (plus the ACL): the group's journal is created with its first record.
+    if (this.owned) {
+      const rc = await restrict(session, path);
+      if (rc !== Rc.OK) throw zkError(rc, this.failure("restrict the group's ACL", group));
+    }
+  }
+
+  /** Creates the namespace's znodes (the parents open, the namespace itself and its journal root owned). */
+  private async ensureNamespace(session: ZkSession): Promise<number> {
+    for (const path of [...this.layout.rootChain(), this.layout.journalRoot]) {
+      const owned = this.owned && (path === this.layout.root || path === this.layout.journalRoot);
+      const rc = await ensureZnode(session, path, owned);
+      if (rc !== Rc.OK) return rc;
+    }
+    return Rc.OK;
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    const session = this.requireSession("deleteGroup", group);
+    const deleted = await session.delete(this.layout.group(group));
+    if (deleted.rc === Rc.NONODE)
+      throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group });
+    if (deleted.rc === Rc.NOTEMPTY)
+      throw new RollcallError("GROUP_NOT_EMPTY", `group "${group}" still has members`, { group });
+    if (!deleted.ok) throw zkError(deleted.rc, this.failure("delete the group", group));
+    await this.journal.remove(session, group);
+  }
+
+  async listGroups(): Promise<string[]> {
+    const session = this.requireSession("groups");
+    const listed = await session.children(this.layout.root);
+    if (listed.rc === Rc.NONODE) return [];
+    if (!listed.ok) throw zkError(listed.rc, this.failure("list the groups"));
+    return listed.value.children.filter((name) => !name.startsWith("."));
+  }
+
+  async join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    const session = this.requireSession("join", group);
+    const path = this.layout.member(group, memberId);
+    const data = encodeMetadata(metadata);
+    const created = session.create(path, data, CreateFlag.EPHEMERAL);
+    // Pipelined: the server answers in order, so this stat is of the znode just created.
+    const pipelined = this.owned ? undefined : session.exists(path);
+    const reply = await created;
+    if (reply.rc === Rc.NODEEXISTS) {
+      throw new RollcallError("MEMBER_EXISTS", `member "${memberId}" is already in group "${group}"`, {
+        group,
+        memberId,
+      });
+    }
+    if (reply.rc === Rc.NONODE)
+      throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group, memberId });
+    if (!reply.ok) throw zkError(reply.rc, this.failure("join", group, memberId));
+    if (this.owned) {
+      const rc = await restrict(session, path);
+      if (rc !== Rc.OK) throw zkError(rc, this.failure("restrict the member's ACL", group, memberId));
+    }
+    const statted = await (pipelined ?? session.exists(path));
+    if (!statted.ok) throw zkError(statted.rc, this.failure("join", group, memberId));
+    let stat = statted.value;
+    if (stat.version !== 0) {
+      // Someone wrote to it in the instant before its ACL was restricted: put our data back.
+      const rewritten = await session.set(path, data, -1);
+      if (!rewritten.ok) throw zkError(rewritten.rc, this.failure("join", group, memberId));
+      stat = rewritten.value;
+    }
+    const member: Member = {
+      id: memberId,
+      group,
+      metadata,
+      seq: BigInt(stat.czxid),
+      joinedAt: stat.ctime,
+      updatedAt: stat.ctime,
+    };
+    this.held.set(heldKey(group, memberId), {
+      group,
+      memberId,
+      czxid: stat.czxid,
+      version: stat.version,
+      initial: metadata,
+      member,
+      chain: Promise.resolve(),
+    });
+    this.journal.sweepSoon(session, group, stat.ctime.getTime());
+    return member;
+  }
+
+  private holding(group: string, memberId: string, action: string): Held {
+    const held = this.held.get(heldKey(group, memberId));
+    if (!held) {
+      throw new RollcallError(
+        "MEMBER_NOT_JOINED",
+        `${action}: "${memberId}" has not joined group "${group}" in this session`,
+        { group, memberId },
+      );
+    }
+    return held;
+  }
+
+  /** Runs `task` after the member's previous update or leave. */
+  private serially<T>(held: Held, task: () => Promise<T>): Promise<T> {
+    const result = held.chain.then(task, task);
+    held.chain = result.catch(() => {});
+    return result;
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    const session = this.requireSession("leave", group);
+    const held = this.holding(group, memberId, "leave");
+    await this.serially(held, async () => {
+      if (this.held.get(heldKey(group, memberId)) !== held) {
+        throw new RollcallError("MEMBER_NOT_JOINED", `leave: "${memberId}" already left group "${group}"`, {
+          group,
+          memberId,
+        });
+      }
+      const rc = await this.writeLeaveIntent(session, held);
+      if (isConnectionRc(rc)) throw zkError(rc, this.failure("leave", group, memberId));
+      if (rc !== Rc.OK)
+        this.logger.warn("could not write a leave intent: watchers will see the leave as an expiry", {
+          group,
+          rc,
+        });
+      const deleted = await session.delete(this.layout.member(group, memberId));
+      if (!deleted.ok && deleted.rc !== Rc.NONODE)
+        throw zkError(deleted.rc, this.failure("leave", group, memberId));
+      this.held.delete(heldKey(group, memberId));
+      if (deleted.rc === Rc.NONODE) {
+        throw new RollcallError(
+          "MEMBER_NOT_JOINED",
+          `leave: "${memberId}" was no longer in group "${group}"`,
+          { group, memberId },
+        );
+      }
+      this.journal.sweepSoon(session, group);
+    });
+  }
+
+  /** Writes the leave intent a watcher reads to tell `left` from `expired`. Resolves with the rc. */
+  private async writeLeaveIntent(session: ZkSession, held: Held): Promise<number> {
+    const path = this.layout.leaveRecord(held.group, held.memberId, held.czxid);
+    const data = encodeRecord({ metadata: held.initial, joinedAt: held.member.joinedAt.getTime() });
+    return this.journal.append(session, held.group, path, data);
+  }
+
+  async update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    const session = this.requireSession("update", group);
+    const held = this.holding(group, memberId, "update");
+    return this.serially(held, async () => {
+      if (this.held.get(heldKey(group, memberId)) !== held) {
+        throw new RollcallError("MEMBER_NOT_JOINED", `update: "${memberId}" left group "${group}"`, {
+          group,
+          memberId,
+        });
+      }
+      const path = this.layout.member(group, memberId);
+      const set = await session.set(path, encodeMetadata(metadata), -1);
+      if (set.rc === Rc.NONODE) {
+        this.held.delete(heldKey(group, memberId));
+        throw new RollcallError(
+          "MEMBER_NOT_JOINED",
+          `update: "${memberId}" is no longer in group "${group}"`,
+          { group, memberId },
+        );
+      }
+      if (!set.ok) throw zkError(set.rc, this.failure("update", group, memberId));
+      const stat = set.value;
+      const member: Member = { ...held.member, metadata, updatedAt: stat.mtime };
+      held.version = stat.version;
+      held.member = member;
+      // The update record lets watchers replay every version in order; keep trying while the
+      // session lives (a later record must never appear before this one).
+      const record = encodeRecord({
+        metadata,
+        ...(stat.version === 1 ? { previous: held.initial } : {}),
+        mzxid: stat.mzxid,
+        updatedAt: stat.mtime.getTime(),
+      });
+      const recordPath = this.layout.updateRecord(group, memberId, held.czxid, stat.version);
+      for (;;) {
+        const rc = await this.journal.append(session, group, recordPath, record);
+        if (rc === Rc.OK) break;
+        if (!isConnectionRc(rc) || session.state === "expired" || session.state === "closed") {
+          this.logger.warn("could not write an update record: watchers may not see this update", {
+            group,
+            rc,
+          });
+          break;
+        }
+        await session.whenConnected().catch(() => {});
+      }
+      this.journal.sweepSoon(session, group, stat.mtime.getTime());
+      return member;
+    });
+  }
+
+  async members(group: string): Promise<GroupSnapshot> {
+    const session = this.requireSession("members", group);
+    const base = await this.readGroup(session, group);
+    if (!base) throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group });
+    const revision = snapshotRevision(base.pzxid);
+    this.snapshots.put(group, revision, base);
+    return { members: [...base.view.values()].map((entry) => entry.member), revision };
+  }
+
+  /** Lists the group and reads every member (pipelined); `undefined` if the group does not exist. */
+  private async readGroup(session: ZkSession, group: string): Promise<WatchBase | undefined> {
+    const listed = await session.children(this.layout.group(group));
+    if (listed.rc === Rc.NONODE) return undefined;
+    if (!listed.ok) throw zkError(listed.rc, this.failure("list the members", group));
+    const { children, stat } = listed.value;
+    const view = new Map<string, ViewEntry>();
+    await Promise.all(
+      children.map(async (id) => {
+        const got = await session.get(this.layout.member(group, id));
+        if (got.rc === Rc.NONODE) return; // left since the listing
+        if (!got.ok) throw zkError(got.rc, this.failure("read a member", group, id));
+        const s = got.value.stat;
+        const member: Member = {
+          id,
+          group,
+          metadata: decodeMetadata(got.value.data),
+          seq: BigInt(s.czxid),
+          joinedAt: s.ctime,
+          updatedAt: s.version === 0 ? s.ctime : s.mtime,
+        };
+        view.set(id, { czxid: s.czxid, mzxid: s.mzxid, version: s.version, member });
+      }),
+    );
+    return { pzxid: stat.pzxid, cversion: stat.cversion, children, view };
+  }
+
+  async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
+    const session = this.requireSession("watch", group);
+    let base = this.snapshots.take(group, fromRevision);
+    let resync: string | undefined;
+    if (!base) {
+      // Not started from our latest snapshot (e.g. core re-watches a group that was deleted).
+      base = await this.readGroup(session, group);
+      if (!base) {
+        base = { pzxid: Number(fromRevision >> 20n), cversion: 0, children: [], view: new Map() };
+      } else if (snapshotRevision(base.pzxid) !== fromRevision) {
+        resync = "the watch did not start from a snapshot of this driver";
+      }
+    }
+    const watch = new GroupWatch(session, this.layout, group, base, fromRevision, listener, {
+      gapTimeout: this.sessionTimeout,
+      servers: this.servers,
+      logger: this.logger,
+    });
+    this.watches.add(watch);
+    const handle: WatchHandle = {
+      close: async () => {
+        this.watches.delete(watch);
+        await watch.close();
+      },
+    };
+    if (resync !== undefined) {
+      const reason = resync;
+      queueMicrotask(() => watch.resync(reason));
+    }
+    return handle;
+  }
+
+  awaitGone(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void> {
+    return awaitGone(
+      {
+        session: () => this.requireSession("awaitGone", group),
+        waiters: this.waiters,
+        fail: (rc) => zkError(rc, this.failure("watch a member", group, memberId)),
+      },
+      this.layout.member(group, memberId),
+      signal,
+      seq,
+    );
+  }
+}
+
+function heldKey(group: string, memberId: string): string {
+  return `${group}/${memberId}`;
+}
