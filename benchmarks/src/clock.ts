@@ -7,24 +7,8 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+/** Resolves after `ms` (core's own delay, shared with the drivers). */
+export { delay as sleep } from "@rollcall/core/driver";
 
 /** A random integer in [0, max). */
 export function randomInt(max: number): number {

@@ -4,6 +4,7 @@ import {
   type Characteristics,
   type Driver,
   type DriverConfig,
+  delay,
   type GroupSnapshot,
   type Member,
   type Metadata,
@@ -34,21 +35,6 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
 };
 
 type SessionState = "idle" | "connected" | "suspended" | "expired";
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
