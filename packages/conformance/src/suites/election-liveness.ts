@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Harness, randomId } from "../harness.js";
-import type { Participant } from "../message-log.js";
+import type { ChildMessage, Participant } from "../message-log.js";
 
 interface Interval {
   memberId: string;
@@ -42,6 +42,18 @@ export function assertNoOverlap(all: Interval[]): void {
   }
 }
 
+/** Leader `a` elected (its `elected` message is `first`), then candidate `b` queued behind it. */
+async function leaderAndCandidate(
+  h: Harness,
+): Promise<{ a: Participant; b: Participant; first: ChildMessage }> {
+  const election = randomId("e");
+  const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
+  const first = await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
+  const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
+  await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
+  return { a, b, first };
+}
+
 /** Elections with real processes: crash failover, frozen leader, and the no-overlap check. */
 export function electionLivenessSuite(h: Harness): void {
   describe("election liveness", () => {
@@ -50,11 +62,7 @@ export function electionLivenessSuite(h: Harness): void {
     it(
       "a crashed leader is replaced within the detection bound, with a larger token",
       async () => {
-        const election = randomId("e");
-        const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
-        const first = await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
-        const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
+        const { a, b, first } = await leaderAndCandidate(h);
         const killedAt = Date.now();
         await a.kill();
         const second = await b.waitFor(
@@ -71,11 +79,7 @@ export function electionLivenessSuite(h: Harness): void {
     it(
       "a resigning leader hands over promptly and the intervals do not overlap",
       async () => {
-        const election = randomId("e");
-        const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
-        await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
-        const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
+        const { a, b } = await leaderAndCandidate(h);
         // a resigns and, as a campaigning member, queues again behind b.
         a.resign();
         await b.waitFor((m) => m.type === "elected", h.eventTimeout, "b elected after a resigned");
@@ -87,11 +91,7 @@ export function electionLivenessSuite(h: Harness): void {
     it(
       "a leader frozen past its timeout stops being leader before its successor is elected",
       async () => {
-        const election = randomId("e");
-        const a = h.participant(randomId("lead"), { campaign: { election } }, h.characteristics.scope);
-        await a.waitFor((m) => m.type === "elected", h.eventTimeout * 2, "a elected");
-        const b = h.participant(randomId("next"), { campaign: { election } }, h.characteristics.scope);
-        await b.waitFor((m) => m.type === "campaigning", h.eventTimeout * 2, "b campaigning");
+        const { a, b } = await leaderAndCandidate(h);
         a.freeze();
         await b.waitFor(
           (m) => m.type === "elected",
