@@ -52,6 +52,7 @@ export interface NativeZooKeeper {
   ): number;
   a_set(path: string, data: Buffer, version: number, cb: Callback<[stat: ZkStat | null]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
+  a_sync(path: string, cb: Callback<[path: string]>): number;
   a_set_acl(path: string, version: number, acl: ZkAcl[], cb: Callback<[]>): number;
   add_auth(scheme: string, auth: string, cb: Callback<[]>): number;
 }

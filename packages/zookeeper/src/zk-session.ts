@@ -298,6 +298,15 @@ export class ZkSession {
     });
   }
 
+  /**
+   * Brings the connected server up to date with the leader: reads sent after it on this session see
+   * every write the ensemble committed before it (ZooKeeper reads are otherwise served from a
+   * follower that may lag). Pipelined: there is no need to wait for it before sending the reads.
+   */
+  sync(path: string): Promise<Reply<void>> {
+    return this.call((cb) => this.handle.a_sync(path, (rc) => cb(rc)));
+  }
+
   /** Replaces the znode's data (`version` -1 for any). */
   set(path: string, data: Buffer, version: number): Promise<Reply<ZkStat>> {
     return this.call((cb) =>

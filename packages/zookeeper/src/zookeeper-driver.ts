@@ -264,7 +264,10 @@ export class ZooKeeperDriver implements Driver {
 
   async listGroups(): Promise<string[]> {
     const session = this.requireSession("groups");
-    const listed = await session.children(this.layout.root);
+    const [, listed] = await Promise.all([
+      session.sync(this.layout.root),
+      session.children(this.layout.root),
+    ]);
     if (listed.rc === Rc.NONODE) return [];
     if (!listed.ok) throw zkError(listed.rc, this.failure("list the groups"));
     return listed.value.children.filter((name) => !name.startsWith("."));
@@ -439,9 +442,14 @@ export class ZooKeeperDriver implements Driver {
     return { members: [...base.view.values()].map((entry) => entry.member), revision };
   }
 
-  /** Lists the group and reads every member (pipelined); `undefined` if the group does not exist. */
+  /**
+   * Lists the group and reads every member (pipelined), as of the moment of the call across the whole
+   * ensemble; `undefined` if the group does not exist.
+   */
   private async readGroup(session: ZkSession, group: string): Promise<WatchBase | undefined> {
-    const listed = await session.children(this.layout.group(group));
+    // sync first (pipelined), so that a listing after another client's write sees it.
+    const path = this.layout.group(group);
+    const [, listed] = await Promise.all([session.sync(path), session.children(path)]);
     if (listed.rc === Rc.NONODE) return undefined;
     if (!listed.ok) throw zkError(listed.rc, this.failure("list the members", group));
     const { children, stat } = listed.value;
