@@ -30,6 +30,8 @@ export class Session {
   private validUntilMono = 0;
   private validityTimer: NodeJS.Timeout | undefined;
   private reopening = false;
+  /** Suspended by this class because validity ran out, not by a driver report. */
+  private suspendedForValidity = false;
   private readonly closing = new AbortController();
   /** Emitted as (state, previous). */
   readonly stateChanged = new Listeners<[SessionState, SessionState]>();
@@ -107,6 +109,11 @@ export class Session {
     if (until <= this.validUntilMono) return;
     this.validUntilMono = until;
     this.armValidityTimer();
+    if (this.suspendedForValidity && this.current === "suspended" && performance.now() < until) {
+      // The driver never left `connected`: a renewal got through again, so the session is back.
+      this.suspendedForValidity = false;
+      this.setState("connected");
+    }
   }
 
   private armValidityTimer(): void {
@@ -117,7 +124,14 @@ export class Session {
       if (this.current === "closed") return;
       if (performance.now() >= this.validUntilMono) {
         this.options.logger.warn("session validity ran out without a renewal: leaderships end", {});
-        this.validityLost.emit(this.options.logger, "validity", "the session was not renewed in time");
+        if (this.current === "connected") {
+          // No renewal acknowledged for ¾ of the timeout: whatever the driver's connection says, the
+          // session may be lost (a partition drops packets without closing anything).
+          this.suspendedForValidity = true;
+          this.setState("suspended");
+        } else {
+          this.validityLost.emit(this.options.logger, "validity", "the session was not renewed in time");
+        }
       } else {
         this.armValidityTimer();
       }
@@ -134,12 +148,14 @@ export class Session {
       return;
     }
     if (this.current === "expired") return;
+    if (state === "suspended") this.suspendedForValidity = false; // now the driver's report
     this.setState(state);
   }
 
   private setState(state: SessionState): void {
     const previous = this.current;
     if (previous === state) return;
+    if (state !== "suspended") this.suspendedForValidity = false;
     this.current = state;
     if (state !== "connected") {
       if (previous === "connected")

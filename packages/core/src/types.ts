@@ -44,8 +44,10 @@ export type MembershipEvent =
 /**
  * The state of a coordinator's session.
  * - `connected` — the session is alive and the backend reachable.
- * - `suspended` — the backend is unreachable; the session may still be alive on the server.
- *   Leaderships are given up at this point.
+ * - `suspended` — the backend is unreachable, or no renewal has been acknowledged for ¾ of the session
+ *   timeout (a partition drops packets without closing any connection); the session may still be
+ *   alive on the server. Leaderships are given up at this point. Back to `connected` when a renewal
+ *   gets through; `expired` once the driver concludes the server has ended the session.
  * - `expired` — the session ended on the server; memberships are gone until core re-joins.
  * - `closed` — `close()` was called; terminal.
  */

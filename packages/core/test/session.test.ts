@@ -34,6 +34,24 @@ describe("session state machine", () => {
     expect(coord.state).toBe("closed");
   });
 
+  it("no renewal for ¾ of the timeout → suspended, though the driver still says connected; a renewal → connected", async () => {
+    const coord = await connect("testmanual://x?sessionTimeout=400", { memberId: id() });
+    const states: SessionState[] = [];
+    coord.on("session", (s) => states.push(s));
+    await until(() => coord.state === "suspended", "suspended after the validity ran out");
+    const driver = drivers.get(coord.memberId)!;
+    driver.renew();
+    expect(coord.state).toBe("connected");
+    expect(states).toEqual(["suspended", "connected"]);
+    // A driver's own suspension is not undone by a renewal: only its `connected` report does that.
+    driver.suspend();
+    driver.renew();
+    expect(coord.state).toBe("suspended");
+    driver.resume();
+    expect(coord.state).toBe("connected");
+    await coord.close();
+  });
+
   it("expired → re-opens after retryInterval and re-joins every group with its last metadata", async () => {
     const coord = await connect("test://x?sessionTimeout=1000&retryInterval=50", { memberId: id() });
     await coord.join("g2", { createGroup: true, metadata: { v: 1 } });
