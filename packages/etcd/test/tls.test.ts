@@ -1,35 +1,40 @@
 import { eventually } from "@rollcall/conformance";
 import { connect, RollcallError } from "@rollcall/core";
-import { type EtcdServer, startEtcd } from "@rollcall/servers";
+import { type Certificates, createCertificates, type EtcdServer, startEtcd } from "@rollcall/servers";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Coordinators, freshNamespace } from "./support/etcd.js";
-import { makePki, type TestPki, TlsRelay } from "./support/tls-relay.js";
 
+// A real TLS etcd: https client URLs with --client-cert-auth, certificates made by @rollcall/servers.
 let server: EtcdServer;
-let pki: TestPki;
-let relay: TlsRelay;
 const coords = new Coordinators();
 
 beforeAll(async () => {
-  server = await startEtcd({ nodes: 1 });
-  pki = makePki();
-  relay = await TlsRelay.start(server.nodes[0]?.port ?? 0, pki);
+  server = await startEtcd({ nodes: 1, tls: true });
 });
 afterAll(async () => {
-  await relay?.close();
-  pki?.remove();
   await server?.close();
 });
 afterEach(() => coords.closeAll());
 
+function certificates(): NonNullable<EtcdServer["certificates"]> {
+  const files = server.certificates;
+  if (files === undefined) throw new Error("startEtcd({ tls: true }) gave no certificates");
+  return files;
+}
+
 function tlsUrl(params: Record<string, string>): string {
   const query = new URLSearchParams({ namespace: freshNamespace(), sessionTimeout: "2000", ...params });
-  return `etcds://localhost:${relay.port}?${query}`;
+  return `${server.url}?${query}`;
 }
 
 describe("etcds:// (TLS)", () => {
+  it("the server URL is etcds://", () => {
+    expect(server.url).toMatch(/^etcds:\/\/127\.0\.0\.1:\d+$/);
+  });
+
   it("ca=, cert= and key= make a verified, client-authenticated connection", async () => {
-    const url = tlsUrl({ ca: pki.caFile, cert: pki.clientCertFile, key: pki.clientKeyFile });
+    const { caFile, clientCertFile, clientKeyFile } = certificates();
+    const url = tlsUrl({ ca: caFile, cert: clientCertFile, key: clientKeyFile });
     const a = await coords.connect(url, "a");
     const b = await coords.connect(url, "b");
     await a.join("g", { createGroup: true });
@@ -40,7 +45,9 @@ describe("etcds:// (TLS)", () => {
   });
 
   it("without the client certificate the server refuses: a CONNECTION error", async () => {
-    const error = await connect(`${tlsUrl({ ca: pki.caFile })}&connectTimeout=2000`, { memberId: "x" }).then(
+    const error = await connect(`${tlsUrl({ ca: certificates().caFile })}&connectTimeout=2000`, {
+      memberId: "x",
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -48,9 +55,10 @@ describe("etcds:// (TLS)", () => {
   });
 
   it("a server whose certificate the CA did not sign is refused: a CONNECTION error", async () => {
-    const other = makePki();
+    const other: Certificates = await createCertificates({ hosts: ["127.0.0.1"] });
     try {
-      const url = tlsUrl({ ca: other.caFile, cert: pki.clientCertFile, key: pki.clientKeyFile });
+      const { clientCertFile, clientKeyFile } = certificates();
+      const url = tlsUrl({ ca: other.caFile, cert: clientCertFile, key: clientKeyFile });
       const error = await connect(`${url}&connectTimeout=2000`, { memberId: "x" }).then(
         () => undefined,
         (e: unknown) => e,

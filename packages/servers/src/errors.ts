@@ -58,3 +58,19 @@ export class ServerStartError extends Error {
     this.logTail = logTail;
   }
 }
+
+/**
+ * Thrown by {@link createNetworkLab} (and by a lab's hosts) when a network lab cannot be created or changed
+ * here: not root, no `ip` command, network namespaces unsupported, or an `ip` command failing.
+ */
+export class NetworkLabError extends Error {
+  /** Why, without the "network lab:" prefix. */
+  readonly reason: string;
+
+  /** @param reason - why the lab cannot be created or changed. */
+  constructor(reason: string) {
+    super(`network lab: ${reason}`);
+    this.name = "NetworkLabError";
+    this.reason = reason;
+  }
+}

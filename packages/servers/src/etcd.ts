@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { etcdBinary } from "./binaries.js";
+import { type CertificateFiles, serverCertificates } from "./certificates.js";
+import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
-import { httpCall } from "./probes.js";
+import { clientFiles, type Endpoint, httpCall } from "./probes.js";
 import { launch, ManagedServer } from "./server.js";
 import type { CommonServerOptions, Server, ServerNode } from "./types.js";
 import { pollUntil } from "./wait.js";
@@ -18,13 +20,34 @@ export interface EtcdOptions extends CommonServerOptions {
   electionTimeoutMs?: number;
   /** Extra command-line flags for every member. */
   extraArgs?: readonly string[];
+  /**
+   * Run each member in its own host of this network lab ({@link NetworkLab.addHost}), bound to the host's
+   * address, so that peer traffic crosses the lab bridge and {@link ServerNode.partition} cuts a member off.
+   * Not together with `host`. Close the server before the lab.
+   */
+  lab?: NetworkLab;
+  /**
+   * Serve clients over TLS with client-certificate authentication: a throwaway PKI
+   * ({@link createCertificates}) is made in the server's directory, client URLs become `https://`
+   * (`--cert-file`, `--key-file`, `--client-cert-auth`, `--trusted-ca-file`), peers stay plain HTTP, and the
+   * server's `url` becomes `etcds://…`. Clients need {@link EtcdServer.certificates}. Default false.
+   */
+  tls?: boolean;
 }
 
 /** A running etcd member or cluster. */
 export interface EtcdServer extends Server {
   readonly kind: "etcd";
-  /** Client URLs of the members, `http://127.0.0.1:p` each: the `hosts` option of the `etcd3` npm client. */
+  /**
+   * Client URLs of the members, `http://host:p` each (`https://` with `tls`): the `hosts` option of the
+   * `etcd3` npm client.
+   */
   readonly hosts: readonly string[];
+  /**
+   * With `tls`, the PEM files: `caFile` verifies the members, `clientCertFile`/`clientKeyFile` authenticate
+   * a client (the rollcall URL parameters `ca=`, `cert=`, `key=`). Undefined without `tls`.
+   */
+  readonly certificates: CertificateFiles | undefined;
   /**
    * The member that is the Raft leader, from `/v3/maintenance/status` of each running member. Waits for an
    * election in progress, up to `timeoutMs` (default 10 000).
@@ -39,14 +62,14 @@ interface MaintenanceStatus {
   leader?: string;
 }
 
-async function status(port: number): Promise<MaintenanceStatus> {
-  const response = await httpCall(port, "POST", "/v3/maintenance/status", "{}", 1000);
+async function status(endpoint: Endpoint): Promise<MaintenanceStatus> {
+  const response = await httpCall(endpoint, "POST", "/v3/maintenance/status", "{}", 1000);
   if (response.status !== 200) throw new Error(`status ${response.status}`);
   return JSON.parse(response.body) as MaintenanceStatus;
 }
 
-async function healthy(port: number): Promise<boolean> {
-  const response = await httpCall(port, "GET", "/health", undefined, 1000);
+async function healthy(endpoint: Endpoint): Promise<boolean> {
+  const response = await httpCall(endpoint, "GET", "/health", undefined, 1000);
   return response.status === 200 && (JSON.parse(response.body) as { health?: string }).health === "true";
 }
 
@@ -54,7 +77,8 @@ class EtcdServerImpl extends ManagedServer implements EtcdServer {
   declare readonly kind: "etcd";
 
   get hosts(): readonly string[] {
-    return this.nodes.map((node) => `http://127.0.0.1:${node.port}`);
+    const scheme = this.certificates === undefined ? "http" : "https";
+    return this.nodes.map((node) => `${scheme}://${node.host}:${node.port}`);
   }
 
   leader(timeoutMs = 10_000): Promise<ServerNode> {
@@ -63,7 +87,7 @@ class EtcdServerImpl extends ManagedServer implements EtcdServer {
         for (const node of this.nodes) {
           if (!node.running || node.paused) continue;
           try {
-            const s = await status(node.port);
+            const s = await status({ host: node.host, port: node.port, tls: clientFiles(this.certificates) });
             if (s.leader !== undefined && s.leader !== "0" && s.leader === s.header?.member_id) return node;
           } catch {
             // down or without quorum
@@ -79,14 +103,17 @@ class EtcdServerImpl extends ManagedServer implements EtcdServer {
 }
 
 /**
- * Start a throwaway etcd member (or a 3-member cluster) from Debian's `etcd-server` package, listening on
- * 127.0.0.1 only, each member with its own data directory (etcd preallocates ~123 MB of WAL per member).
+ * Start a throwaway etcd member (or a 3-member cluster) from Debian's `etcd-server` package, listening only
+ * on the `host` address (127.0.0.1 by default), each member with its own data directory (etcd preallocates
+ * ~123 MB of WAL per member). With `lab`, each member runs in its own lab host (`ip netns exec`) on that
+ * host's address, and {@link ServerNode.partition} cuts it off.
  *
  * Resolves when every member answers `GET /health` with `{"health":"true"}` (the cluster has a leader).
  *
- * - `url`: `etcd://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`
- * - `connectionString`: `http://127.0.0.1:p1,http://127.0.0.1:p2,…` (split on `,` for the `etcd3` client's
- *   `hosts`, or use {@link EtcdServer.hosts})
+ * - `url`: `etcd://h1:p1,h2:p2,h3:p3` (every h is the `host`, or each member's lab address); with `tls`,
+ *   `etcds://h1:p1,…` (add `ca=`, `cert=`, `key=` from {@link EtcdServer.certificates})
+ * - `connectionString`: `http://h1:p1,http://h2:p2,…` (`https://` with `tls`; split on `,` for the `etcd3`
+ *   client's `hosts`, or use {@link EtcdServer.hosts})
  * - each node's `ports`: `client`, `peer`
  *
  * @throws {@link MissingBinaryError} when `etcd` is missing (package `etcd-server`).
@@ -96,20 +123,36 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
   const etcd = etcdBinary();
   const count = options.nodes ?? 1;
   if (count !== 1 && count !== 3) throw new RangeError("etcd: nodes must be 1 or 3");
+  const lab = options.lab;
+  if (lab !== undefined && options.host !== undefined) {
+    throw new RangeError("etcd: give either host or lab, not both");
+  }
   return launch(
     "etcd",
     options,
     { nodes: count, portsPerNode: 2 },
-    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+    async ({ root, host, ports, startTimeoutMs, stopTimeoutMs }) => {
+      const labHosts: LabHost[] = [];
+      if (lab !== undefined) {
+        for (let i = 0; i < count; i++) labHosts.push(await lab.addHost(`etcd-${i + 1}`));
+      }
+      const addresses = ports.map((_, i) => labHosts[i]?.address ?? host);
+      const certificates = options.tls ? await serverCertificates(join(root, "tls"), addresses) : undefined;
+      const probeTls = clientFiles(certificates);
+      const clientScheme = certificates === undefined ? "http" : "https";
       const token = `rollcall-${randomBytes(6).toString("hex")}`;
-      const initialCluster = ports.map(([, peer], i) => `node${i + 1}=http://127.0.0.1:${peer}`).join(",");
+      const initialCluster = ports
+        .map(([, peer], i) => `node${i + 1}=http://${addresses[i]}:${peer}`)
+        .join(",");
       const nodes = ports.map(([client = 0, peer = 0], i) => {
         const id = i + 1;
         const dir = join(root, `etcd-${id}`);
         mkdirSync(dir, { recursive: true });
         const logFile = join(dir, "etcd.log");
-        const clientUrl = `http://127.0.0.1:${client}`;
-        const peerUrl = `http://127.0.0.1:${peer}`;
+        const address = addresses[i] ?? host;
+        const labHost = labHosts[i];
+        const clientUrl = `${clientScheme}://${address}:${client}`;
+        const peerUrl = `http://${address}:${peer}`;
         const args = [
           `--name=node${id}`,
           `--data-dir=${join(dir, "data")}`,
@@ -123,6 +166,18 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
           "--logger=zap",
           "--log-outputs=stderr",
           "--log-level=info",
+          // Pre-vote (the default from etcd 3.5 on; 3.4 ships it off): a member cut off from the others
+          // does not bump its term while isolated, so healing the partition does not depose a healthy
+          // leader and stall every client a second time.
+          "--pre-vote=true",
+          ...(certificates === undefined
+            ? []
+            : [
+                `--cert-file=${certificates.serverCertFile}`,
+                `--key-file=${certificates.serverKeyFile}`,
+                "--client-cert-auth",
+                `--trusted-ca-file=${certificates.caFile}`,
+              ]),
           ...(options.heartbeatIntervalMs === undefined
             ? []
             : [`--heartbeat-interval=${options.heartbeatIntervalMs}`]),
@@ -134,22 +189,28 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
         return new ManagedNode({
           id,
           name: `etcd-${id}`,
+          host: address,
           port: client,
+          labHost,
           ports: { client, peer },
           dir,
           logFile,
-          spec: () => ({ command: etcd, args, cwd: dir, env: process.env, logFile }),
-          isReady: () => healthy(client),
+          spec: () => {
+            const run = labHost?.command(etcd, args) ?? { file: etcd, args };
+            return { command: run.file, args: run.args, cwd: dir, env: process.env, logFile };
+          },
+          isReady: () => healthy({ host: address, port: client, tls: probeTls }),
           stopSignal: "SIGTERM",
           startTimeoutMs,
           stopTimeoutMs,
         });
       });
-      const endpoints = nodes.map((node) => `127.0.0.1:${node.port}`);
+      const endpoints = nodes.map((node) => `${node.host}:${node.port}`);
       return {
-        url: `etcd://${endpoints.join(",")}`,
-        connectionString: endpoints.map((endpoint) => `http://${endpoint}`).join(","),
+        url: `${certificates === undefined ? "etcd" : "etcds"}://${endpoints.join(",")}`,
+        connectionString: endpoints.map((endpoint) => `${clientScheme}://${endpoint}`).join(","),
         nodes,
+        certificates,
       };
     },
     (dir, reservation, parts) => new EtcdServerImpl("etcd", dir, reservation, parts),

@@ -1,15 +1,29 @@
 /**
  * Throwaway real servers for tests and benchmarks: ZooKeeper, etcd, Redis, PostgreSQL and MariaDB started
- * from the Debian binaries as ordinary child processes on free 127.0.0.1 ports in temporary directories,
- * cleaned up even when the parent process is SIGKILLed.
+ * from the Debian binaries as ordinary child processes on free ports of 127.0.0.1 (or the `host` address) in
+ * temporary directories, cleaned up even when the parent process is SIGKILLed; optionally with passwords,
+ * TLS, and (as root) cluster nodes in a network lab whose hosts can be partitioned.
  *
  * @packageDocumentation
  */
 export { checkBinaries, DEBIAN_PACKAGES } from "./binaries.js";
-export { MissingBinaryError, ServerStartError } from "./errors.js";
+export {
+  type CertificateFiles,
+  type CertificateOptions,
+  type Certificates,
+  CLIENT_COMMON_NAME,
+  createCertificates,
+} from "./certificates.js";
+export { MissingBinaryError, NetworkLabError, ServerStartError } from "./errors.js";
 export { type EtcdOptions, type EtcdServer, startEtcd } from "./etcd.js";
 export { type InstallPlan, installMissing, installPlan } from "./install.js";
 export { type MariaDBOptions, type MariaDBServer, startMariaDB } from "./mariadb.js";
+export {
+  createNetworkLab,
+  type LabHost,
+  type NetworkLab,
+  networkLabUnavailable,
+} from "./network-lab.js";
 export { portLockDir, portRange } from "./ports.js";
 export { type PostgresOptions, type PostgresServer, startPostgres } from "./postgres.js";
 export { isAlive } from "./process-tree.js";

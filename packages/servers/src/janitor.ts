@@ -1,14 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import type { Socket } from "node:net";
 import { signalTree } from "./process-tree.js";
 
 /**
  * The watchdog program, run with `node -e`. It reads JSON lines from stdin: `{"op":"pid","add":true,"value":123}`
  * registers a server process, `{"op":"path",...}` a file or directory, `{"op":"shm",...}` a System V shared
- * memory id (PostgreSQL's) to remove once nothing is attached. When stdin reaches EOF (the parent
+ * memory id (PostgreSQL's) to remove once nothing is attached, `{"op":"cmd",...}` a command line (a JSON array)
+ * to run at cleanup, such as `ip netns del …`. When stdin reaches EOF (the parent
  * exited, crashed or was SIGKILLed: the kernel closes the pipe in every case), or when the watchdog itself gets
  * SIGTERM/SIGINT/SIGHUP, it SIGKILLs every registered process with its descendants, waits for them to die,
- * removes every registered path and orphaned segment, and exits.
+ * runs every registered command, removes every registered path and orphaned segment, and exits.
  */
 const WATCHDOG_SOURCE = String.raw`
 "use strict";
@@ -17,6 +18,7 @@ const childProcess = require("child_process");
 const pids = new Set();
 const paths = new Set();
 const shms = new Set();
+const cmds = new Set();
 let buffer = "";
 let done = false;
 function stat(pid) {
@@ -57,6 +59,9 @@ function cleanup() {
   const deadline = Date.now() + 10000;
   const finish = () => {
     if (victims.some(alive) && Date.now() < deadline) { setTimeout(finish, 10); return; }
+    for (const c of cmds) {
+      try { const argv = JSON.parse(c); childProcess.spawnSync(argv[0], argv.slice(1), { stdio: "ignore", timeout: 5000 }); } catch (e) {}
+    }
     for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true, maxRetries: 5 }); } catch (e) {} }
     for (const id of shms) removeShm(id);
     process.exit(0);
@@ -73,7 +78,7 @@ function removeShm(id) {
 function handle(line) {
   let m;
   try { m = JSON.parse(line); } catch (e) { return; }
-  const set = m.op === "pid" ? pids : m.op === "path" ? paths : m.op === "shm" ? shms : undefined;
+  const set = m.op === "pid" ? pids : m.op === "path" ? paths : m.op === "shm" ? shms : m.op === "cmd" ? cmds : undefined;
   if (!set) return;
   if (m.add) set.add(m.value); else set.delete(m.value);
 }
@@ -92,7 +97,7 @@ for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, cleanup);
 `;
 
 interface Message {
-  op: "pid" | "path" | "shm";
+  op: "pid" | "path" | "shm" | "cmd";
   add: boolean;
   value: number | string;
 }
@@ -111,6 +116,7 @@ class Janitor {
   readonly #pids = new Set<number>();
   readonly #paths = new Set<string>();
   readonly #shms = new Set<number>();
+  readonly #commands = new Set<string>();
   #exitHookInstalled = false;
 
   /** Register a server process (its descendants are found at cleanup time). */
@@ -149,6 +155,23 @@ class Janitor {
     this.#send({ op: "shm", add: false, value: shmid });
   }
 
+  /**
+   * Register a command line to run at cleanup, after the processes are killed (such as `ip netns del name`).
+   * On a normal exit of this process it runs synchronously too.
+   */
+  trackCommand(argv: readonly string[]): void {
+    const value = JSON.stringify(argv);
+    this.#commands.add(value);
+    this.#send({ op: "cmd", add: true, value });
+  }
+
+  /** Forget a cleanup command (its work was done another way). */
+  untrackCommand(argv: readonly string[]): void {
+    const value = JSON.stringify(argv);
+    this.#commands.delete(value);
+    this.#send({ op: "cmd", add: false, value });
+  }
+
   /** The watchdog's pid, for tests (undefined before anything was registered). */
   get pid(): number | undefined {
     return this.#child?.pid;
@@ -183,6 +206,7 @@ class Janitor {
       ...[...this.#pids].map((value): Message => ({ op: "pid", add: true, value })),
       ...[...this.#paths].map((value): Message => ({ op: "path", add: true, value })),
       ...[...this.#shms].map((value): Message => ({ op: "shm", add: true, value })),
+      ...[...this.#commands].map((value): Message => ({ op: "cmd", add: true, value })),
     ];
     for (const message of replay) stdin?.write(`${JSON.stringify(message)}\n`);
     return child;
@@ -193,6 +217,10 @@ class Janitor {
     this.#exitHookInstalled = true;
     process.on("exit", () => {
       for (const pid of this.#pids) signalTree(pid, "SIGKILL");
+      for (const command of this.#commands) {
+        const [file = "", ...args] = JSON.parse(command) as string[];
+        spawnSync(file, args, { stdio: "ignore", timeout: 5000 });
+      }
     });
   }
 }

@@ -17,6 +17,11 @@ export interface MariaDBOptions extends CommonServerOptions {
   maxConnections?: number;
   /** Extra server options, such as `["--innodb-buffer-pool-size=256M"]`. */
   extraArgs?: readonly string[];
+  /**
+   * Password of `root` (every usable root account: `localhost`, `127.0.0.1`, `::1` and `%`), put in the URL
+   * (percent-encoded). Default: none (root has an empty password).
+   */
+  password?: string;
 }
 
 /** A running MariaDB server. */
@@ -24,35 +29,74 @@ export interface MariaDBServer extends Server {
   readonly kind: "mariadb";
   /** The database named in the URL. */
   readonly database: string;
+  /** root's password, if one was set. */
+  readonly password: string | undefined;
 }
 
 class MariaDBServerImpl extends ManagedServer implements MariaDBServer {
   declare readonly kind: "mariadb";
   readonly database: string;
+  readonly password: string | undefined;
 
-  constructor(dir: string, reservation: PortReservation, parts: ServerParts, database: string) {
+  constructor(
+    dir: string,
+    reservation: PortReservation,
+    parts: ServerParts,
+    database: string,
+    password: string | undefined,
+  ) {
     super("mariadb", dir, reservation, parts);
     this.database = database;
+    this.password = password;
   }
 }
 
+/** A MariaDB string literal. */
+function sqlString(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+/**
+ * The init file run at every start: the database, `root@%` (so clients of other addresses, such as lab
+ * hosts, get in), and root's password everywhere when there is one.
+ */
+function initSql(database: string, password: string | undefined): string {
+  const lines = [
+    `CREATE DATABASE IF NOT EXISTS \`${database}\`;`,
+    "CREATE USER IF NOT EXISTS 'root'@'%';",
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;",
+  ];
+  if (password !== undefined) {
+    // mariadb-install-db also creates root@<hostname>, which --skip-name-resolve ignores (nobody can use it)
+    for (const host of ["localhost", "127.0.0.1", "::1", "%"]) {
+      lines.push(`ALTER USER IF EXISTS 'root'@${sqlString(host)} IDENTIFIED BY ${sqlString(password)};`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 /** Ready when the server sends its protocol-10 handshake (0xff would be an error packet). */
-async function sendsHandshake(port: number): Promise<boolean> {
-  const reply = await tcpExchange(port, "", { timeoutMs: 1000, until: (bytes) => bytes.length >= 5 });
+async function sendsHandshake(host: string, port: number): Promise<boolean> {
+  const reply = await tcpExchange({ host, port }, "", {
+    timeoutMs: 1000,
+    until: (bytes) => bytes.length >= 5,
+  });
   return reply[4] === 0x0a;
 }
 
 /**
  * Start a throwaway MariaDB server from Debian's `mariadb-server` package: `mariadb-install-db` then
- * `mariadbd`, both with `--no-defaults` (so /etc/mysql is never read), `--bind-address=127.0.0.1`,
+ * `mariadbd`, both with `--no-defaults` (so /etc/mysql is never read), `--bind-address=host` (127.0.0.1
+ * unless told),
  * `--innodb-log-file-size=16M`, `--innodb-flush-log-at-trx-commit=0`, `--skip-name-resolve` and
  * `--max-connections=300`. When the caller is root, both run with `--user=mysql` and the data directory
- * belongs to `mysql`. An init file creates the database (`rollcall` by default) at every start.
+ * belongs to `mysql`. An init file creates the database (`rollcall` by default), `root@'%'` and, given a
+ * `password`, sets root's password, at every start (the password is never logged).
  *
  * Resolves when the server sends its protocol handshake on the TCP port.
  *
- * - `url` and `connectionString`: `mysql://root@127.0.0.1:p/rollcall` (root has no password over TCP from
- *   127.0.0.1; the `mysql2` client takes the URL as `uri`)
+ * - `url` and `connectionString`: `mysql://root@host:p/rollcall`, or `mysql://root:password@host:p/rollcall`
+ *   with a password (the `mysql2` client takes the URL as `uri`)
  *
  * @throws {@link MissingBinaryError} when `mariadbd`/`mariadb-install-db` are missing (package `mariadb-server`).
  * @throws {@link ServerStartError} with the log tail when install-db or the server fails.
@@ -66,7 +110,7 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
     "mariadb",
     options,
     { nodes: 1, portsPerNode: 1 },
-    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+    async ({ root, host, ports, startTimeoutMs, stopTimeoutMs }) => {
       const port = ports[0]?.[0] ?? 0;
       const dir = join(root, "mariadb-1");
       const dataDir = join(dir, "data");
@@ -74,7 +118,8 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
       mkdirSync(dataDir, { mode: 0o750 });
       chownTo(user, dataDir);
       const initFile = join(dir, "init.sql");
-      writeFileSync(initFile, `CREATE DATABASE IF NOT EXISTS \`${database}\`;\n`, { mode: 0o644 });
+      writeFileSync(initFile, initSql(database, options.password), { mode: 0o600 });
+      chownTo(user, initFile);
       const logFile = join(dir, "mariadb.log");
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, LANG: "C", TZ: "UTC" };
       const userArgs = user === undefined ? [] : [`--user=${user.name}`];
@@ -103,7 +148,7 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
         `--socket=${join(dataDir, "mysqld.sock")}`,
         `--pid-file=${join(dataDir, "mysqld.pid")}`,
         `--port=${port}`,
-        "--bind-address=127.0.0.1",
+        `--bind-address=${host}`,
         "--skip-name-resolve",
         "--innodb-log-file-size=16M",
         "--innodb-flush-log-at-trx-commit=0",
@@ -114,19 +159,22 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
       const node = new ManagedNode({
         id: 1,
         name: "mariadb-1",
+        host,
+        secrets: options.password === undefined ? [] : [options.password],
         port,
         ports: { client: port },
         dir,
         logFile,
         spec: () => ({ command: binaries.mariadbd, args, cwd: dir, env, logFile }),
-        isReady: () => sendsHandshake(port),
+        isReady: () => sendsHandshake(host, port),
         stopSignal: "SIGTERM",
         startTimeoutMs,
         stopTimeoutMs,
       });
-      const url = `mysql://root@127.0.0.1:${port}/${database}`;
+      const auth = options.password === undefined ? "" : `:${encodeURIComponent(options.password)}`;
+      const url = `mysql://root${auth}@${host}:${port}/${database}`;
       return { url, connectionString: url, nodes: [node] };
     },
-    (dir, reservation, parts) => new MariaDBServerImpl(dir, reservation, parts, database),
+    (dir, reservation, parts) => new MariaDBServerImpl(dir, reservation, parts, database, options.password),
   );
 }

@@ -1,5 +1,6 @@
 import { ServerStartError } from "./errors.js";
 import { readLogTail } from "./log-tail.js";
+import type { LabHost } from "./network-lab.js";
 import { describeExit, ManagedProcess, type ProcessSpec } from "./process.js";
 import type { ServerNode } from "./types.js";
 import { PollError, pollUntil } from "./wait.js";
@@ -10,14 +11,20 @@ export interface NodeDefinition {
   id: number;
   /** Name for logs and errors. */
   name: string;
+  /** The address the node listens on. */
+  host: string;
   /** The client port. */
   port: number;
+  /** The lab host the node runs in, if any (its `spec` must then run the program through it). */
+  labHost?: LabHost;
   /** All ports by role. */
   ports: Readonly<Record<string, number>>;
   /** The node's directory. */
   dir: string;
   /** The log file. */
   logFile: string;
+  /** Strings (passwords) replaced by `***` in {@link ManagedNode.logTail} and so in errors. */
+  secrets?: readonly string[];
   /** The program to run (computed at each start). */
   spec: () => ProcessSpec;
   /** Readiness probe; exceptions count as "not ready". */
@@ -39,7 +46,9 @@ export interface NodeDefinition {
 export class ManagedNode implements ServerNode {
   readonly id: number;
   readonly name: string;
+  readonly host: string;
   readonly port: number;
+  readonly labHost: LabHost | undefined;
   readonly ports: Readonly<Record<string, number>>;
   readonly dir: string;
   readonly logFile: string;
@@ -53,7 +62,9 @@ export class ManagedNode implements ServerNode {
     this.#definition = definition;
     this.id = definition.id;
     this.name = definition.name;
+    this.host = definition.host;
     this.port = definition.port;
+    this.labHost = definition.labHost;
     this.ports = definition.ports;
     this.dir = definition.dir;
     this.logFile = definition.logFile;
@@ -71,8 +82,30 @@ export class ManagedNode implements ServerNode {
     return this.running && this.#paused;
   }
 
+  get partitioned(): boolean {
+    return this.labHost?.isCut ?? false;
+  }
+
+  async partition(): Promise<void> {
+    await this.#lab().cut();
+  }
+
+  async heal(): Promise<void> {
+    await this.#lab().heal();
+  }
+
+  #lab(): LabHost {
+    if (this.labHost === undefined) {
+      throw new Error(`${this.name} does not run in a network lab: start its server with the \`lab\` option`);
+    }
+    return this.labHost;
+  }
+
   logTail(lines = 20): string {
-    return readLogTail(this.logFile, lines);
+    let tail = readLogTail(this.logFile, lines);
+    for (const secret of this.#definition.secrets ?? [])
+      if (secret !== "") tail = tail.split(secret).join("***");
+    return tail;
   }
 
   async start(): Promise<void> {

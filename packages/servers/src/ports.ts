@@ -48,11 +48,11 @@ export function portRange(): [number, number] {
   return [LOW_PORT, 32_768];
 }
 
-function canBind(port: number): Promise<boolean> {
+function canBind(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 
@@ -81,15 +81,16 @@ function lockPort(dir: string, port: number): string | undefined {
 }
 
 /**
- * Reserve `count` free ports on 127.0.0.1 that no other process using this package (in any process on the
+ * Reserve `count` free ports on `host` (127.0.0.1 unless told) that no other process using this package (in any process on the
  * machine) will hand out until released: a random port below the ephemeral range is checked with a bind and
  * locked with a lock file created with O_EXCL in {@link portLockDir}. The lock files are registered with the
  * watchdog, so they go away even if this process is SIGKILLed; a lock whose owner pid is dead is taken over.
  * See {@link portRange} for the range.
  *
  * @param count - how many ports.
+ * @param host - the address the ports are checked on (the address the server will bind).
  */
-export async function reservePorts(count: number): Promise<PortReservation> {
+export async function reservePorts(count: number, host = "127.0.0.1"): Promise<PortReservation> {
   const dir = portLockDir();
   mkdirSync(dir, { recursive: true });
   try {
@@ -117,7 +118,7 @@ export async function reservePorts(count: number): Promise<PortReservation> {
       if (file === undefined) continue;
       janitor.trackPath(file);
       files.push(file);
-      if (await canBind(port)) {
+      if (await canBind(port, host)) {
         ports.push(port);
       } else {
         files.pop();

@@ -1,5 +1,49 @@
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import type { CertificateFiles } from "./certificates.js";
+
+/** Where a probe connects. */
+export interface Endpoint {
+  /** IPv4 address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Speak TLS (HTTPS) with these PEM files (CA to verify the server, client certificate and key). */
+  tls?: TlsFiles;
+}
+
+/** PEM files of a TLS client. */
+export interface TlsFiles {
+  /** The CA that signed the server certificate. */
+  caFile: string;
+  /** The client certificate. */
+  certFile: string;
+  /** Its key. */
+  keyFile: string;
+}
+
+/** The client side of a server's certificates, for probes (undefined without TLS). */
+export function clientFiles(certificates: CertificateFiles | undefined): TlsFiles | undefined {
+  return certificates === undefined
+    ? undefined
+    : {
+        caFile: certificates.caFile,
+        certFile: certificates.clientCertFile,
+        keyFile: certificates.clientKeyFile,
+      };
+}
+
+/** Node's TLS options for {@link TlsFiles}. */
+export function tlsOptions(files: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return {
+    ca: readFileSync(files.caFile),
+    cert: readFileSync(files.certFile),
+    key: readFileSync(files.keyFile),
+  };
+}
 
 /** Options of {@link tcpExchange}. */
 export interface TcpExchangeOptions {
@@ -10,20 +54,22 @@ export interface TcpExchangeOptions {
 }
 
 /**
- * Connect to 127.0.0.1:`port`, send `payload`, and collect the reply.
+ * Connect to `endpoint`, send `payload`, and collect the reply.
  *
  * @returns the bytes received.
  * @throws on connection errors and timeout.
  */
 export function tcpExchange(
-  port: number,
+  endpoint: Endpoint,
   payload: Buffer | string,
   options: TcpExchangeOptions = {},
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
-    const socket = connect({ host: "127.0.0.1", port });
+    const { host, port, tls } = endpoint;
+    const socket =
+      tls === undefined ? connect({ host, port }) : tlsConnect({ host, port, ...tlsOptions(tls) });
     const finish = (error?: Error): void => {
       if (settled) return;
       settled = true;
@@ -31,8 +77,10 @@ export function tcpExchange(
       if (error) reject(error);
       else resolve(Buffer.concat(chunks));
     };
-    socket.setTimeout(options.timeoutMs ?? 2000, () => finish(new Error(`timeout talking to port ${port}`)));
-    socket.on("connect", () => {
+    socket.setTimeout(options.timeoutMs ?? 2000, () =>
+      finish(new Error(`timeout talking to ${host}:${port}`)),
+    );
+    socket.on(tls === undefined ? "connect" : "secureConnect", () => {
       if (payload.length > 0) socket.write(payload);
     });
     socket.on("data", (chunk: Buffer) => {
@@ -53,22 +101,25 @@ export interface HttpResponse {
 }
 
 /**
- * Make an HTTP request to 127.0.0.1:`port`.
+ * Make an HTTP request to `endpoint` (HTTPS when it has `tls`).
  *
  * @throws on connection errors and timeout.
  */
 export function httpCall(
-  port: number,
+  endpoint: Endpoint,
   method: "GET" | "POST",
   path: string,
   body?: string,
   timeoutMs = 2000,
 ): Promise<HttpResponse> {
+  const { host, port, tls } = endpoint;
+  const secure = tls === undefined ? undefined : tlsOptions(tls);
   return new Promise((resolve, reject) => {
-    const request = httpRequest(
+    const request = (secure === undefined ? httpRequest : httpsRequest)(
       {
-        host: "127.0.0.1",
+        host,
         port,
+        ...secure,
         method,
         path,
         timeout: timeoutMs,
@@ -84,7 +135,7 @@ export function httpCall(
         response.on("error", reject);
       },
     );
-    request.on("timeout", () => request.destroy(new Error(`timeout talking to port ${port}`)));
+    request.on("timeout", () => request.destroy(new Error(`timeout talking to ${host}:${port}`)));
     request.on("error", reject);
     request.end(body);
   });

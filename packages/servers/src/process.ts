@@ -20,6 +20,15 @@ export interface ProcessSpec {
   gid?: number;
   /** File that receives stdout and stderr (appended). */
   logFile: string;
+  /** Strings (passwords) replaced by `***` where the command line is written to the log. */
+  secrets?: readonly string[];
+}
+
+/** The command line as written to the log: every secret replaced by `***`. */
+function redactedCommandLine(spec: ProcessSpec): string {
+  let line = `${spec.command} ${spec.args.join(" ")}`;
+  for (const secret of spec.secrets ?? []) if (secret !== "") line = line.split(secret).join("***");
+  return line;
 }
 
 /** How a process ended. */
@@ -72,7 +81,7 @@ export class ManagedProcess {
    * @throws when it cannot be executed (missing, not executable).
    */
   static async spawn(spec: ProcessSpec): Promise<ManagedProcess> {
-    appendFileSync(spec.logFile, `--- rollcall-servers: ${spec.command} ${spec.args.join(" ")}\n`);
+    appendFileSync(spec.logFile, `--- rollcall-servers: ${redactedCommandLine(spec)}\n`);
     const fd = openSync(spec.logFile, "a");
     try {
       const child = spawn(spec.command, [...spec.args], {

@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { redisBinary } from "./binaries.js";
+import { type CertificateFiles, serverCertificates } from "./certificates.js";
 import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
-import { tcpExchange } from "./probes.js";
+import { clientFiles, type TlsFiles, tcpExchange } from "./probes.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import type { CommonServerOptions, Server } from "./types.js";
 
@@ -25,6 +26,14 @@ export interface RedisOptions extends CommonServerOptions {
   aclUsers?: readonly RedisAclUser[];
   /** Extra command-line configuration, such as `["--maxmemory", "64mb"]`. */
   extraArgs?: readonly string[];
+  /**
+   * Serve only TLS: a throwaway PKI ({@link createCertificates}) is made in the server's directory, the
+   * server listens with `--tls-port` (plain `--port 0`) with its certificate and `--tls-auth-clients optional`
+   * (a client certificate is verified when presented, not required), and the URL becomes `rediss://…`.
+   * Clients trust {@link RedisServer.certificates}' `caFile` (the rollcall URL parameter `tlsCaFile`).
+   * Default false.
+   */
+  tls?: boolean;
 }
 
 /** A running Redis server. */
@@ -32,6 +41,8 @@ export interface RedisServer extends Server {
   readonly kind: "redis";
   /** The `default` user's password, if one was set. */
   readonly password: string | undefined;
+  /** With `tls`, the PEM files (`caFile` verifies the server); undefined without `tls`. */
+  readonly certificates: CertificateFiles | undefined;
 }
 
 class RedisServerImpl extends ManagedServer implements RedisServer {
@@ -45,21 +56,25 @@ class RedisServerImpl extends ManagedServer implements RedisServer {
 }
 
 /** Ready when it answers PING (NOAUTH also means it is up and serving); LOADING means not yet. */
-async function answersPing(port: number): Promise<boolean> {
+async function answersPing(host: string, port: number, tls: TlsFiles | undefined): Promise<boolean> {
   const reply = (
-    await tcpExchange(port, "PING\r\n", { timeoutMs: 1000, until: (bytes) => bytes.includes("\r\n") })
+    await tcpExchange({ host, port, tls }, "PING\r\n", {
+      timeoutMs: 1000,
+      until: (bytes) => bytes.includes("\r\n"),
+    })
   ).toString("utf8");
   return reply.startsWith("+PONG") || reply.startsWith("-NOAUTH");
 }
 
 /**
  * Start a throwaway Redis server from Debian's `redis-server` package. All configuration is on the command
- * line (redis.conf is never read): `--bind 127.0.0.1`, no RDB snapshots, and an append-only file with
+ * line (redis.conf is never read): `--bind host` (127.0.0.1 unless told), no RDB snapshots, and an append-only file with
  * `appendfsync no`, so the data survives {@link ServerNode.restart} (and even {@link ServerNode.kill}).
  *
  * Resolves when the server answers `PING`.
  *
- * - `url` and `connectionString`: `redis://127.0.0.1:p`, or `redis://:password@127.0.0.1:p` with a password
+ * - `url` and `connectionString`: `redis://host:p`, or `redis://:password@host:p` with a password
+ *   (`rediss://` with `tls`)
  *   (ioredis takes either)
  *
  * @throws {@link MissingBinaryError} when `redis-server` is missing (package `redis-server`).
@@ -71,17 +86,33 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     "redis",
     options,
     { nodes: 1, portsPerNode: 1 },
-    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+    async ({ root, host, ports, startTimeoutMs, stopTimeoutMs }) => {
       const port = ports[0]?.[0] ?? 0;
       const dir = join(root, "redis-1");
       const dataDir = join(dir, "data");
       mkdirSync(dataDir, { recursive: true });
       const logFile = join(dir, "redis.log");
+      const certificates = options.tls ? await serverCertificates(join(root, "tls"), [host]) : undefined;
+      const listen =
+        certificates === undefined
+          ? ["--port", String(port)]
+          : [
+              ...["--port", "0", "--tls-port", String(port)],
+              ...[
+                "--tls-cert-file",
+                certificates.serverCertFile,
+                "--tls-key-file",
+                certificates.serverKeyFile,
+              ],
+              ...["--tls-ca-cert-file", certificates.caFile, "--tls-auth-clients", "optional"],
+            ];
       const args = [
-        "--port",
-        String(port),
+        ...listen,
         "--bind",
-        "127.0.0.1",
+        host,
+        // Protected mode refuses every client that is not on loopback while the default user has no
+        // password: a lab gateway is an address of this machine that only its own lab hosts can reach.
+        ...(host === "127.0.0.1" ? [] : ["--protected-mode", "no"]),
         "--dir",
         dataDir,
         "--daemonize",
@@ -104,22 +135,28 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
         ]),
         ...(options.extraArgs ?? []),
       ];
+      const secrets = [
+        ...(options.password === undefined ? [] : [options.password]),
+        ...(options.aclUsers ?? []).map((user) => user.password),
+      ];
       const node = new ManagedNode({
         id: 1,
         name: "redis-1",
+        host,
+        secrets,
         port,
         ports: { client: port },
         dir,
         logFile,
-        spec: () => ({ command: redis, args, cwd: dir, env: process.env, logFile }),
-        isReady: () => answersPing(port),
+        spec: () => ({ command: redis, args, cwd: dir, env: process.env, logFile, secrets }),
+        isReady: () => answersPing(host, port, clientFiles(certificates)),
         stopSignal: "SIGTERM",
         startTimeoutMs,
         stopTimeoutMs,
       });
       const auth = options.password === undefined ? "" : `:${encodeURIComponent(options.password)}@`;
-      const url = `redis://${auth}127.0.0.1:${port}`;
-      return { url, connectionString: url, nodes: [node] };
+      const url = `${certificates === undefined ? "redis" : "rediss"}://${auth}${host}:${port}`;
+      return { url, connectionString: url, nodes: [node], certificates };
     },
     (dir, reservation, parts) => new RedisServerImpl(dir, reservation, parts, options.password),
   );

@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CertificateFiles } from "./certificates.js";
+import { listenHost } from "./host.js";
 import { janitor } from "./janitor.js";
 import type { ManagedNode } from "./node.js";
 import { type PortReservation, reservePorts } from "./ports.js";
@@ -15,6 +17,8 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 export interface LaunchContext {
   /** The server's temporary directory (mode 0711, so server users can reach their own subdirectories). */
   root: string;
+  /** The address to listen on (the checked `host` option, 127.0.0.1 by default). */
+  host: string;
   /** The reserved ports, `portsPerNode` for each node. */
   ports: readonly (readonly number[])[];
   /** Readiness deadline in milliseconds. */
@@ -35,6 +39,8 @@ export interface ServerParts {
   gracefulClose?: boolean;
   /** Called on close once every node is down, before the directory is removed. */
   afterStop?: () => void;
+  /** The TLS files, for kinds started with `tls`. */
+  certificates?: CertificateFiles;
 }
 
 /**
@@ -46,6 +52,8 @@ export class ManagedServer implements Server {
   readonly connectionString: string;
   readonly nodes: readonly ManagedNode[];
   readonly dir: string;
+  /** The TLS files (in the server's directory) when it was started with `tls`, else undefined. */
+  readonly certificates: CertificateFiles | undefined;
   readonly #reservation: PortReservation;
   readonly #gracefulClose: boolean;
   readonly #afterStop: (() => void) | undefined;
@@ -64,6 +72,7 @@ export class ManagedServer implements Server {
     this.url = parts.url;
     this.connectionString = parts.connectionString;
     this.nodes = parts.nodes;
+    this.certificates = parts.certificates;
     this.#gracefulClose = parts.gracefulClose ?? false;
     this.#afterStop = parts.afterStop;
   }
@@ -128,19 +137,21 @@ export async function launch<S extends ManagedServer>(
   setup: (context: LaunchContext) => Promise<ServerParts>,
   make: (dir: string, reservation: PortReservation, parts: ServerParts) => S,
 ): Promise<S> {
+  const host = listenHost(options.host);
   const root = mkdtempSync(join(options.tmpDir ?? tmpdir(), `rollcall-${kind}-`));
   janitor.trackPath(root);
   chmodSync(root, 0o711);
   let reservation: PortReservation | undefined;
   let server: S | undefined;
   try {
-    reservation = await reservePorts(layout.nodes * layout.portsPerNode);
+    reservation = await reservePorts(layout.nodes * layout.portsPerNode, host);
     const all = reservation.ports;
     const ports = Array.from({ length: layout.nodes }, (_, i) =>
       all.slice(i * layout.portsPerNode, (i + 1) * layout.portsPerNode),
     );
     const parts = await setup({
       root,
+      host,
       ports,
       startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,

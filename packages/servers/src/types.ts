@@ -1,3 +1,5 @@
+import type { LabHost, NetworkLab } from "./network-lab.js";
+
 /**
  * The kinds of server this package can start.
  */
@@ -20,7 +22,9 @@ export interface ServerNode {
    * (0 before the first start).
    */
   readonly pid: number;
-  /** The client port on 127.0.0.1. */
+  /** The IPv4 address the node listens on: the `host` option (default 127.0.0.1), or its lab host's address. */
+  readonly host: string;
+  /** The client port on {@link ServerNode.host}. */
   readonly port: number;
   /** Every port this node owns, by role (`client`, `peer`, `quorum`, `election`). */
   readonly ports: Readonly<Record<string, number>>;
@@ -53,6 +57,23 @@ export interface ServerNode {
   start(): Promise<void>;
   /** {@link ServerNode.stop} then {@link ServerNode.start}. */
   restart(): Promise<void>;
+  /** The network-lab host the node runs in (servers started with `lab`), else undefined. */
+  readonly labHost: LabHost | undefined;
+  /** Whether the node's lab host is cut off by {@link ServerNode.partition}. */
+  readonly partitioned: boolean;
+  /**
+   * Cut the node off the network ({@link LabHost.cut}): packets to and from it are dropped, while the process
+   * keeps running with its sockets. Idempotent.
+   *
+   * @throws Error when the node does not run in a network lab (start the server with `lab`).
+   */
+  partition(): Promise<void>;
+  /**
+   * Undo {@link ServerNode.partition} ({@link LabHost.heal}). Idempotent.
+   *
+   * @throws Error when the node does not run in a network lab.
+   */
+  heal(): Promise<void>;
   /** Last lines of the node's log (20 unless told), for diagnostics. */
   logTail(lines?: number): string;
 }
@@ -63,7 +84,7 @@ export interface ServerNode {
 export interface Server extends AsyncDisposable {
   /** Which kind of server this is. */
   readonly kind: ServerKind;
-  /** The URL a rollcall backend takes, such as `redis://127.0.0.1:23456`. */
+  /** The URL a rollcall backend takes, such as `redis://127.0.0.1:23456` (it names the `host` option's address). */
   readonly url: string;
   /** The connection string the kind's npm client takes (see each `start…` function). */
   readonly connectionString: string;
@@ -85,6 +106,12 @@ export interface Server extends AsyncDisposable {
  * Options every `start…` function takes.
  */
 export interface CommonServerOptions {
+  /**
+   * The IPv4 address the server listens on, and names in its `url` and `connectionString`: 127.0.0.1 unless
+   * told, such as a {@link NetworkLab.gateway} to make the server reachable from lab hosts. Must be an
+   * address of this machine; the wildcard 0.0.0.0 is refused.
+   */
+  host?: string;
   /**
    * How long to wait for the server (every node) to become ready, in milliseconds. Default 30 000.
    */

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { zookeeperBinaries } from "./binaries.js";
+import { DEFAULT_HOST } from "./host.js";
+import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
 import { tcpExchange } from "./probes.js";
 import { launch, ManagedServer } from "./server.js";
@@ -21,6 +23,12 @@ export interface ZooKeeperOptions extends CommonServerOptions {
   jvmOptions?: readonly string[];
   /** Extra zoo.cfg settings, added after (and overriding) the generated ones. */
   config?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Run each node in its own host of this network lab ({@link NetworkLab.addHost}), bound to the host's
+   * address, so that quorum traffic crosses the lab bridge and {@link ServerNode.partition} cuts a node off.
+   * Not together with `host`. Close the server before the lab.
+   */
+  lab?: NetworkLab;
 }
 
 /** The role a ZooKeeper server reports in its `srvr` answer. */
@@ -57,15 +65,25 @@ log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-
 `;
 
 /**
- * Send a four-letter word (such as `srvr`, `ruok`, `mntr`) to a ZooKeeper server on 127.0.0.1 and return
- * its answer. Every word is allowed by the servers this package starts.
+ * Send a four-letter word (such as `srvr`, `ruok`, `mntr`) to a ZooKeeper server and return its answer.
+ * Every word is allowed by the servers this package starts.
+ *
+ * @param port - the client port.
+ * @param word - the four-letter word.
+ * @param timeoutMs - deadline. Default 2000.
+ * @param host - the server's address ({@link ServerNode.host}). Default 127.0.0.1.
  */
-export async function zookeeperFourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
-  return (await tcpExchange(port, word, { timeoutMs })).toString("utf8");
+export async function zookeeperFourLetterWord(
+  port: number,
+  word: string,
+  timeoutMs = 2000,
+  host = DEFAULT_HOST,
+): Promise<string> {
+  return (await tcpExchange({ host, port }, word, { timeoutMs })).toString("utf8");
 }
 
-async function modeOf(port: number): Promise<ZooKeeperMode | undefined> {
-  const answer = await zookeeperFourLetterWord(port, "srvr", 1000);
+async function modeOf(host: string, port: number): Promise<ZooKeeperMode | undefined> {
+  const answer = await zookeeperFourLetterWord(port, "srvr", 1000, host);
   const mode = /^Mode: (\w+)/m.exec(answer)?.[1];
   return mode === "leader" || mode === "follower" || mode === "observer" || mode === "standalone"
     ? mode
@@ -78,7 +96,7 @@ class ZooKeeperServerImpl extends ManagedServer implements ZooKeeperServer {
   async mode(node: ServerNode): Promise<ZooKeeperMode | undefined> {
     if (!node.running || node.paused) return undefined;
     try {
-      return await modeOf(node.port);
+      return await modeOf(node.host, node.port);
     } catch {
       return undefined;
     }
@@ -100,7 +118,13 @@ class ZooKeeperServerImpl extends ManagedServer implements ZooKeeperServer {
   }
 }
 
-function zooCfg(dataDir: string, clientPort: number, options: ZooKeeperOptions, servers: string[]): string {
+function zooCfg(
+  dataDir: string,
+  clientPortAddress: string,
+  clientPort: number,
+  options: ZooKeeperOptions,
+  servers: string[],
+): string {
   const tickTime = options.tickTime ?? 500;
   const settings: Record<string, string | number | boolean> = {
     tickTime,
@@ -108,7 +132,7 @@ function zooCfg(dataDir: string, clientPort: number, options: ZooKeeperOptions, 
     syncLimit: 5,
     dataDir,
     clientPort,
-    clientPortAddress: "127.0.0.1",
+    clientPortAddress,
     minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
     maxSessionTimeout: options.maxSessionTimeout ?? 60_000,
     "admin.enableServer": false,
@@ -124,12 +148,14 @@ function zooCfg(dataDir: string, clientPort: number, options: ZooKeeperOptions, 
 /**
  * Start a throwaway ZooKeeper server (or a 3-node ensemble) from Debian's `zookeeper` package: the JVM runs
  * `QuorumPeerMain` directly (not zkServer.sh) with a small heap, `tickTime=500`, `minSessionTimeout=1000`,
- * `forceSync=no`, the admin server disabled and every four-letter word allowed, listening on 127.0.0.1 only.
+ * `forceSync=no`, the admin server disabled and every four-letter word allowed, listening only on the `host`
+ * address (127.0.0.1 by default). With `lab`, each node runs in its own lab host (`ip netns exec`) on that
+ * host's address, and {@link ServerNode.partition} cuts it off.
  *
  * Resolves when every node answers `srvr` with a `Mode:` line (it serves requests).
  *
- * - `url`: `zookeeper://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`
- * - `connectionString`: `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (the `connect` option of the `zookeeper` npm client)
+ * - `url`: `zookeeper://h1:p1,h2:p2,h3:p3` (every h is the `host`, or each node's lab address)
+ * - `connectionString`: `h1:p1,h2:p2,h3:p3` (the `connect` option of the `zookeeper` npm client)
  * - each node's `ports`: `client`, `quorum`, `election`
  *
  * @throws {@link MissingBinaryError} when java or the ZooKeeper jars are missing (package `zookeeper`).
@@ -139,15 +165,24 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
   const binaries = zookeeperBinaries();
   const count = options.nodes ?? 1;
   if (count !== 1 && count !== 3) throw new RangeError("zookeeper: nodes must be 1 or 3");
+  const lab = options.lab;
+  if (lab !== undefined && options.host !== undefined) {
+    throw new RangeError("zookeeper: give either host or lab, not both");
+  }
   return launch(
     "zookeeper",
     options,
     { nodes: count, portsPerNode: 3 },
-    async ({ root, ports, startTimeoutMs, stopTimeoutMs }) => {
+    async ({ root, host, ports, startTimeoutMs, stopTimeoutMs }) => {
+      const labHosts: LabHost[] = [];
+      if (lab !== undefined) {
+        for (let i = 0; i < count; i++) labHosts.push(await lab.addHost(`zookeeper-${i + 1}`));
+      }
+      const addresses = ports.map((_, i) => labHosts[i]?.address ?? host);
       const servers =
         count === 1
           ? []
-          : ports.map(([, quorum, election], i) => `server.${i + 1}=127.0.0.1:${quorum}:${election}`);
+          : ports.map(([, quorum, election], i) => `server.${i + 1}=${addresses[i]}:${quorum}:${election}`);
       const nodes = ports.map(([client = 0, quorum = 0, election = 0], i) => {
         const id = i + 1;
         const dir = join(root, `zookeeper-${id}`);
@@ -155,37 +190,39 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
         const dataDir = join(dir, "data");
         mkdirSync(confDir, { recursive: true });
         mkdirSync(dataDir, { recursive: true });
-        writeFileSync(join(confDir, "zoo.cfg"), zooCfg(dataDir, client, options, servers));
+        const address = addresses[i] ?? host;
+        const labHost = labHosts[i];
+        writeFileSync(join(confDir, "zoo.cfg"), zooCfg(dataDir, address, client, options, servers));
         writeFileSync(join(confDir, "log4j.properties"), LOG4J_PROPERTIES);
         writeFileSync(join(dataDir, "myid"), `${id}\n`);
         const logFile = join(dir, "zookeeper.log");
         return new ManagedNode({
           id,
           name: `zookeeper-${id}`,
+          host: address,
           port: client,
+          labHost,
           ports: { client, quorum, election },
           dir,
           logFile,
-          spec: () => ({
-            command: binaries.java,
-            args: [
+          spec: () => {
+            const args = [
               ...(options.jvmOptions ?? ZOOKEEPER_JVM_OPTIONS),
               "-cp",
               [confDir, ...binaries.classPath].join(":"),
               "org.apache.zookeeper.server.quorum.QuorumPeerMain",
               join(confDir, "zoo.cfg"),
-            ],
-            cwd: dir,
-            env: process.env,
-            logFile,
-          }),
-          isReady: async () => (await modeOf(client)) !== undefined,
+            ];
+            const run = labHost?.command(binaries.java, args) ?? { file: binaries.java, args };
+            return { command: run.file, args: run.args, cwd: dir, env: process.env, logFile };
+          },
+          isReady: async () => (await modeOf(address, client)) !== undefined,
           stopSignal: "SIGTERM",
           startTimeoutMs,
           stopTimeoutMs,
         });
       });
-      const hosts = nodes.map((node) => `127.0.0.1:${node.port}`).join(",");
+      const hosts = nodes.map((node) => `${node.host}:${node.port}`).join(",");
       return { url: `zookeeper://${hosts}`, connectionString: hosts, nodes };
     },
     (dir, reservation, parts) => new ZooKeeperServerImpl("zookeeper", dir, reservation, parts),
