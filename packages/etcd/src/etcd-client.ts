@@ -5,7 +5,7 @@ import { countsAgainstHost } from "./errors.js";
 import { type EtcdOptions, readTlsFiles } from "./etcd-options.js";
 
 /**
- * The etcd3 client of a driver: every URL host, TLS from the `ca`/`cert`/`key` files, auth from the
+ * The etcd3 client of a driver: every URL host (or just `endpoints`), TLS from the `ca`/`cert`/`key` files, auth from the
  * URL's user info, a deadline on every unary call, and no retries of etcd3's own (the driver
  * retries, so that each operation knows when it is being retried).
  */
@@ -13,10 +13,11 @@ export async function createEtcdClient(
   options: EtcdOptions,
   url: ConnectionUrl,
   callTimeout: () => number,
+  endpoints: readonly string[] = options.endpoints,
 ): Promise<Etcd3> {
   const scheme = options.tls ? "https" : "http";
   const config: IOptions = {
-    hosts: options.endpoints.map((endpoint) => `${scheme}://${endpoint}`),
+    hosts: endpoints.map((endpoint) => `${scheme}://${endpoint}`),
     // Reconnect within a second after a node comes back (gRPC's default backoff grows to 120 s).
     grpcOptions: { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1000 },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeout() }),

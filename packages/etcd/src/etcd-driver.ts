@@ -57,6 +57,8 @@ export class EtcdDriver implements Driver {
   private readonly callTimeout: number;
   private clientPromise: Promise<Etcd3> | undefined;
   private client: Etcd3 | undefined;
+  /** One client per cluster member for keep-alive streams, when the URL names several. */
+  private keepAliveClients: Etcd3[] | undefined;
   private session: LeaseSession | undefined;
   private grantedTtlMs: number;
   /** Leases of sessions declared expired locally that etcd may still hold; revoked on the next open. */
@@ -134,6 +136,7 @@ export class EtcdDriver implements Driver {
     }
     const session: LeaseSession = new LeaseSession(
       client,
+      this.keepAliveClients ?? [client],
       { leaseId, ttlMs, sentAt, graceMs: 3 * this.options.electionTimeout },
       {
         state: (state) => {
@@ -181,6 +184,7 @@ export class EtcdDriver implements Driver {
     this.watches.clear();
     if (client !== undefined) await this.revokeStaleLeases(client, CLOSE_REQUEST_TIMEOUT);
     client?.close();
+    for (const other of this.keepAliveClients ?? []) if (other !== client) other.close();
   }
 
   async createGroup(group: string): Promise<void> {
@@ -495,7 +499,15 @@ export class EtcdDriver implements Driver {
 
   private ensureClient(): Promise<Etcd3> {
     this.clientPromise ??= createEtcdClient(this.options, this.config.url, () => this.callTimeout).then(
-      (client) => {
+      async (client) => {
+        if (this.options.endpoints.length > 1) {
+          // One client per member for the keep-alive stream (see LeaseSession).
+          this.keepAliveClients = await Promise.all(
+            this.options.endpoints.map((endpoint) =>
+              createEtcdClient(this.options, this.config.url, () => this.callTimeout, [endpoint]),
+            ),
+          );
+        }
         this.client = client;
         return client;
       },

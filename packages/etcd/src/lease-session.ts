@@ -55,8 +55,18 @@ export class LeaseSession {
   private expiryTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
 
+  /** Which of {@link streamClients} the next keep-alive stream goes through. */
+  private streamIndex: number;
+
+  /**
+   * @param client the driver's client, for unary calls
+   * @param streamClients clients the keep-alive stream may use, one per cluster member when there are
+   *   several: a stream that stalls (its member cut off from the cluster, or frozen) moves to the next
+   *   member, rather than to one picked at random that may be the same
+   */
   constructor(
     private readonly client: Etcd3,
+    private readonly streamClients: readonly Etcd3[],
     grant: { leaseId: string; ttlMs: number; sentAt: number; graceMs: number },
     private readonly hooks: LeaseSessionHooks,
     private readonly logger: Logger,
@@ -65,6 +75,7 @@ export class LeaseSession {
     this.ttlMs = grant.ttlMs;
     this.graceMs = grant.graceMs;
     this.lastAckSentAt = grant.sentAt;
+    this.streamIndex = Math.floor(Math.random() * Math.max(1, streamClients.length));
     this.armExpiry();
     this.tick = setInterval(() => this.onTick(), Math.max(100, Math.floor(this.ttlMs / 4)));
     void this.openStream();
@@ -138,6 +149,7 @@ export class LeaseSession {
     if (oldest !== undefined && performance.now() - oldest > this.ttlMs / 3) {
       this.suspend(`keep-alive unanswered for ${Math.round(performance.now() - oldest)} ms`);
       this.dropStream();
+      this.streamIndex++;
       this.hooks.stalled();
       this.scheduleReconnect();
       return;
@@ -156,7 +168,7 @@ export class LeaseSession {
     this.connecting = true;
     let stream: KeepAliveStream;
     try {
-      stream = await this.client.leaseClient.leaseKeepAlive();
+      stream = await this.streamClient().leaseClient.leaseKeepAlive();
     } catch (error) {
       this.connecting = false;
       this.suspend(`cannot open the keep-alive stream: ${(error as Error).message}`);
@@ -199,6 +211,7 @@ export class LeaseSession {
   private onStreamFailure(stream: KeepAliveStream, reason: string, invalidToken: boolean): void {
     if (stream !== this.stream || this.ended !== undefined) return;
     this.dropStream();
+    this.streamIndex++;
     this.suspend(reason);
     this.scheduleReconnect(invalidToken);
   }
@@ -209,12 +222,18 @@ export class LeaseSession {
       () => {
         // A unary call renews an expired auth token (see isInvalidAuthToken).
         const renewal = renewToken
-          ? this.client.leaseClient.leaseTimeToLive({ ID: this.leaseId }).catch(() => undefined)
+          ? this.streamClient()
+              .leaseClient.leaseTimeToLive({ ID: this.leaseId })
+              .catch(() => undefined)
           : Promise.resolve();
         void renewal.then(() => this.openStream());
       },
       Math.min(200, this.ttlMs / 8),
     );
+  }
+
+  private streamClient(): Etcd3 {
+    return this.streamClients[this.streamIndex % this.streamClients.length] ?? this.client;
   }
 
   private dropStream(): void {

@@ -1,4 +1,5 @@
 import { RollcallError } from "@rollcall/core/driver";
+import { anyReachable } from "./reachability.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import {
   EXPIRED_SESSION_STATE,
@@ -54,6 +55,10 @@ export class ZkSession {
   private handle: NativeZooKeeper;
   private readonly listeners = new Set<(state: ZkSessionState) => void>();
   private readonly watchdog: NodeJS.Timeout;
+  /** When the latest request that got an answer was sent (`performance.now()`). */
+  private lastAckSentAt = performance.now();
+  private probing = false;
+  private nextProbeAt = 0;
   private disconnectedSince: number | undefined;
   private handleFailed = false;
   private authReply: Promise<Reply<void>> = Promise.resolve({ ok: true, rc: Rc.OK, value: undefined });
@@ -70,7 +75,11 @@ export class ZkSession {
    * Opens a session and resolves once it is connected (and authenticated, with `digest`).
    * @throws RollcallError `CONNECTION` when the signal aborts first or the credentials are refused
    */
-  static async open(options: ZkSessionOptions): Promise<ZkSession> {
+  static async open(given: ZkSessionOptions): Promise<ZkSession> {
+    // The digest holds a password: non-enumerable, so `util.inspect()` and JSON of a session never show it.
+    const { digest, ...rest } = given;
+    const options: ZkSessionOptions = rest;
+    if (digest !== undefined) Object.defineProperty(options, "digest", { value: digest, enumerable: false });
     let session: ZkSession | undefined;
     try {
       session = new ZkSession(options);
@@ -164,6 +173,10 @@ export class ZkSession {
       return;
     }
     if (this.current === "connected") this.onNative("connecting");
+    if (this.current === "suspended") {
+      this.expireIfSilent();
+      return;
+    }
     if (this.current !== "connecting") return;
     const now = performance.now();
     this.disconnectedSince ??= now;
@@ -171,6 +184,33 @@ export class ZkSession {
       this.disconnectedSince = now;
       this.replaceHandle();
     }
+  }
+
+  /**
+   * ZooKeeper tells a client its session expired only when it reconnects; cut off from every server, a
+   * client would stay `suspended` for as long as the partition lasts. Once nothing the client sent in
+   * the last negotiated timeout, plus a third of it, has been answered (the C client's own pings, which
+   * we cannot see, may have reached the server a little later than our last answered request: hence
+   * the third), the client checks whether it can reach any server of the ensemble at all. If none
+   * accepts a TCP connection, the client is partitioned off and the ensemble has expired the session:
+   * it is declared expired here, without the server's help, and the handle is closed; core then
+   * re-opens and re-joins. If a server is reachable, the ensemble decides — it keeps sessions alive
+   * while it elects a new leader, however long that takes — and the client keeps waiting to reconnect.
+   */
+  private expireIfSilent(): void {
+    if (this.probing) return;
+    const timeout = this.handle.timeout > 0 ? this.handle.timeout : this.options.sessionTimeout;
+    const now = performance.now();
+    if (now - this.lastAckSentAt < timeout * (4 / 3) || now < this.nextProbeAt) return;
+    this.probing = true;
+    void anyReachable(this.options.addresses, Math.max(200, timeout / 3)).then((reachable) => {
+      this.probing = false;
+      this.nextProbeAt = performance.now() + timeout / 3;
+      if (reachable || this.current !== "suspended") return;
+      this.onNative("expired");
+      this.handle.removeAllListeners();
+      this.handle.close();
+    });
   }
 
   /** Before the first connect only: there is no session yet, so nothing is lost. */
@@ -257,7 +297,10 @@ export class ZkSession {
     const sentAt = performance.now();
     return new Promise((resolve) => {
       const ret = issue((rc, value) => {
-        if (!isConnectionRc(rc)) this.options.onAck(sentAt);
+        if (!isConnectionRc(rc)) {
+          if (sentAt > this.lastAckSentAt) this.lastAckSentAt = sentAt;
+          this.options.onAck(sentAt);
+        }
         resolve(rc === Rc.OK ? { ok: true, rc: Rc.OK, value: value as T } : { ok: false, rc });
       });
       // A non-zero synchronous return means the request was never queued: no callback will come.
