@@ -1,5 +1,5 @@
 import { RollcallError } from "@rollcall/core/driver";
-import { anyReachable } from "./reachability.js";
+import { anyAnswers } from "./reachability.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import {
   EXPIRED_SESSION_STATE,
@@ -191,11 +191,12 @@ export class ZkSession {
    * client would stay `suspended` for as long as the partition lasts. Once nothing the client sent in
    * the last negotiated timeout, plus a third of it, has been answered (the C client's own pings, which
    * we cannot see, may have reached the server a little later than our last answered request: hence
-   * the third), the client checks whether it can reach any server of the ensemble at all. If none
-   * accepts a TCP connection, the client is partitioned off and the ensemble has expired the session:
-   * it is declared expired here, without the server's help, and the handle is closed; core then
-   * re-opens and re-joins. If a server is reachable, the ensemble decides — it keeps sessions alive
-   * while it elects a new leader, however long that takes — and the client keeps waiting to reconnect.
+   * the third), the client checks whether any server of the ensemble answers at all. If none does
+   * (every connection attempt goes unanswered: no accept, no refusal), the client is partitioned off
+   * and the ensemble has expired the session: it is declared expired here, without the server's help,
+   * and the handle is closed; core then re-opens and re-joins. If a server answers, the ensemble decides — it keeps
+   * sessions alive while it elects a new leader or restarts, however long that takes — and the client
+   * keeps waiting to reconnect.
    */
   private expireIfSilent(): void {
     if (this.probing) return;
@@ -203,7 +204,7 @@ export class ZkSession {
     const now = performance.now();
     if (now - this.lastAckSentAt < timeout * (4 / 3) || now < this.nextProbeAt) return;
     this.probing = true;
-    void anyReachable(this.options.addresses, Math.max(200, timeout / 3)).then((reachable) => {
+    void anyAnswers(this.options.addresses, Math.max(200, timeout / 3)).then((reachable) => {
       this.probing = false;
       this.nextProbeAt = performance.now() + timeout / 3;
       if (reachable || this.current !== "suspended") return;
