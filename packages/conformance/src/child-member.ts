@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { LabHost } from "@rollcall/servers";
 import type { MemberScript } from "./member-script.js";
 import { type ChildMessage, MessageLog, type Participant } from "./message-log.js";
 
@@ -10,6 +11,8 @@ export interface ChildMemberConfig extends MemberScript {
   memberId: string;
   /** Modules the child imports before connecting (e.g. a backend package), resolved from the cwd. */
   modules?: string[];
+  /** A network-lab host to run the process in (its link can then be cut: a real partition). */
+  host?: LabHost;
 }
 
 const script = fileURLToPath(new URL("./member-process.js", import.meta.url));
@@ -26,9 +29,14 @@ export class ChildMember extends MessageLog implements Participant {
 
   constructor(readonly config: ChildMemberConfig) {
     super(config.memberId);
-    this.process = spawn(process.execPath, [script], {
+    const { host, ...memberConfig } = config;
+    const argv = host ? host.command(process.execPath, [script]) : { file: process.execPath, args: [script] };
+    this.process = spawn(argv.file, argv.args, {
       cwd: process.cwd(),
-      env: { ...process.env, ROLLCALL_MEMBER_CONFIG: JSON.stringify({ modules: [], join: [], ...config }) },
+      env: {
+        ...process.env,
+        ROLLCALL_MEMBER_CONFIG: JSON.stringify({ modules: [], join: [], ...memberConfig }),
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on("line", (line) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Characteristics, type Coordinator, connect, type MembershipEvent } from "@rollcall/core";
+import type { LabHost } from "@rollcall/servers";
 import { ChildMember } from "./child-member.js";
 import { LocalMember } from "./local-member.js";
 import type { MemberScript } from "./member-script.js";
@@ -185,9 +186,15 @@ export class Harness {
 
   /**
    * A member that can be crashed, frozen and closed: a real child process, or — for backends whose
-   * scope is `process` — an in-process member driven through `sessionControl`. Disposed after the test.
+   * scope is `process` — an in-process member driven through `sessionControl`. With `host`, the process
+   * runs in that network-lab host. Disposed after the test.
    */
-  participant(memberId: string, script: MemberScript, scope: "process" | "host" | "cluster"): Participant {
+  participant(
+    memberId: string,
+    script: MemberScript,
+    scope: "process" | "host" | "cluster",
+    host?: LabHost,
+  ): Participant {
     let member: Participant;
     if (scope === "process") {
       const control = this.options.sessionControl;
@@ -197,7 +204,13 @@ export class Harness {
         );
       member = new LocalMember(this.url(), memberId, script, control);
     } else {
-      member = new ChildMember({ url: this.url(), memberId, modules: this.options.modules ?? [], ...script });
+      member = new ChildMember({
+        url: this.url(),
+        memberId,
+        modules: this.options.modules ?? [],
+        ...script,
+        ...(host ? { host } : {}),
+      });
     }
     this.children.push(member);
     return member;

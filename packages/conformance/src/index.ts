@@ -14,21 +14,28 @@ import { groupsSuite } from "./suites/groups.js";
 import { inputSuite } from "./suites/input.js";
 import { livenessSuite } from "./suites/liveness.js";
 import { membershipSuite } from "./suites/membership.js";
+import { partitionSuite } from "./suites/partition.js";
+import { securitySuite } from "./suites/security.js";
 import { sessionsSuite } from "./suites/sessions.js";
 import { watchSuite } from "./suites/watch.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
-export type { MemberScript } from "./member-script.js";
+export type { MemberScript, WatchedEvent } from "./member-script.js";
 export type { ChildMessage, Participant } from "./message-log.js";
 export type {
   ConformanceOptions,
   ConformanceTarget,
   ConformanceTiming,
   Fault,
+  SecurityTarget,
   SessionControl,
+  SetupOptions,
 } from "./options.js";
+export { ESCAPING_NAMES, TRICKY_VALID_NAMES } from "./suites/escape.js";
 export { BAD_NAMES } from "./suites/input.js";
+export { REQUIRE_PARTITION_ENV } from "./suites/partition.js";
+export { Exposure, MIN_SECRET_LENGTH, secretForms, securitySuite } from "./suites/security.js";
 
 /**
  * Registers the conformance suites for one backend: groups, membership, watch and view, sessions,
@@ -90,5 +97,9 @@ export function runConformance(options: ConformanceOptions): void {
     electionLivenessSuite(h);
     if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");
     if (options.faults?.includes("killNode")) faultsSuite(h, "killNode", "cluster node loss");
+    if (options.faults?.includes("partitionNode"))
+      faultsSuite(h, "partitionNode", "a cluster node partitioned from the others");
   });
+  if (options.partition) partitionSuite(options);
+  if (options.security) securitySuite(options);
 }

@@ -4,6 +4,22 @@ import type { Coordinator, Leadership } from "@rollcall/core";
 export interface MemberScript {
   join?: { group: string; metadata?: Record<string, string | number> }[];
   campaign?: { election: string; seats?: number };
+  /**
+   * A group to watch: every event is reported as a `watch` message carrying a {@link WatchedEvent}
+   * (sent before `ready`, once the watch has started).
+   */
+  watch?: string;
+}
+
+/** A watch event as a member process reports it (JSON-safe: no bigint, no Date). */
+export interface WatchedEvent {
+  type: "snapshot" | "join" | "leave" | "update";
+  /** The member of a join / update / leave. */
+  memberId?: string;
+  /** Its metadata (join, update). */
+  metadata?: unknown;
+  /** Every member of a snapshot, with metadata. */
+  members?: { id: string; metadata: unknown }[];
 }
 
 /** A running member script: resign the current leadership, or stop campaigning. */
@@ -26,6 +42,30 @@ export async function runMemberScript(
   coord.on("rejoined", (groups) => send({ type: "rejoined", groups }));
   for (const { group, metadata } of script.join ?? []) {
     await coord.join(group, { createGroup: true, ...(metadata ? { metadata } : {}) });
+  }
+  if (script.watch !== undefined) {
+    let resolveStarted = () => {};
+    const started = new Promise<void>((resolve) => {
+      resolveStarted = resolve;
+    });
+    void (async () => {
+      try {
+        for await (const event of coord.watch(script.watch as string)) {
+          const watched: WatchedEvent =
+            event.type === "snapshot"
+              ? { type: "snapshot", members: event.members.map((m) => ({ id: m.id, metadata: m.metadata })) }
+              : event.type === "leave"
+                ? { type: "leave", memberId: event.memberId }
+                : { type: event.type, memberId: event.member.id, metadata: event.member.metadata };
+          send({ type: "watch", event: watched });
+          resolveStarted();
+        }
+      } catch (error) {
+        send({ type: "watch-error", message: String(error) });
+        resolveStarted();
+      }
+    })();
+    await started;
   }
   send({ type: "ready", sessionTimeout: coord.sessionTimeout });
   let current: Leadership | undefined;

@@ -1,3 +1,5 @@
+import type { NetworkLab } from "@rollcall/servers";
+
 /** A fault the backend's test can inject, for the kit's `faults` suite. */
 export interface Fault {
   /** Injects the fault and returns once the server side is back (e.g. restarted). */
@@ -20,6 +22,47 @@ export interface SessionControl {
   thaw(memberId: string): void;
 }
 
+/**
+ * What the kit asks of `setup()`. Without options (every suite but `partition`), the server listens on
+ * 127.0.0.1 as usual.
+ */
+export interface SetupOptions {
+  /**
+   * For the `partition` suite: the network lab the test hosts live in. The server must listen on
+   * `lab.gateway` (the `host` option of every `@rollcall/servers` start function) and the URL must name
+   * that address, so member processes running in the lab's hosts can reach it over their links.
+   * A cluster backend starts its nodes in hosts of their own (the `lab` option of `startZooKeeper` and
+   * `startEtcd`) and returns a `partitionNode` fault.
+   */
+  lab?: NetworkLab;
+  /**
+   * For the `security` suite: start a server of its own that requires authentication (and TLS where the
+   * backend has it), and return {@link ConformanceTarget.security}.
+   */
+  secure?: boolean;
+}
+
+/**
+ * Credentials for the `security` suite: a URL that authenticates (password, token, client
+ * certificate…), the secrets it carries, and URLs that must be refused.
+ */
+export interface SecurityTarget {
+  /** A URL that connects with credentials; the kit adds `namespace=` and `sessionTimeout=`. */
+  url: string;
+  /**
+   * Every secret that must never appear in a log line, error, `toString()`, `inspect()` or JSON of a
+   * public object: passwords, tokens, private-key contents.
+   */
+  secrets: string[];
+  /** URLs with wrong credentials; each must fail with a `CONNECTION` error naming the host, not the secret. */
+  refused: { why: string; url: string }[];
+  /**
+   * Names of environment variables the backend reads secrets from, if any (they are set for the run,
+   * besides `ROLLCALL_URL`, which the kit sets to `url`; their values count as secrets).
+   */
+  env?: Record<string, string>;
+}
+
 /** What a backend's `setup()` returns. */
 export interface ConformanceTarget {
   /** The base URL; the kit adds `namespace=` (fresh per test) and `sessionTimeout=`. */
@@ -27,7 +70,9 @@ export interface ConformanceTarget {
   /** Tears the server down. */
   close?(): Promise<void>;
   /** Faults for the `faults` suite. */
-  faults?: { restartServer?: Fault; killNode?: Fault };
+  faults?: { restartServer?: Fault; killNode?: Fault; partitionNode?: Fault };
+  /** Credentials for the `security` suite: returned when `setup({ secure: true })` was asked. */
+  security?: SecurityTarget;
 }
 
 /** Timing of the backend under test, in ms. */
@@ -48,7 +93,7 @@ export interface ConformanceOptions {
   /** Shown in the suite names, e.g. `"zookeeper (3 nodes)"`. */
   name: string;
   /** Starts what the backend needs (once, before all suites) and says how to reach it. */
-  setup(): Promise<ConformanceTarget>;
+  setup(options?: SetupOptions): Promise<ConformanceTarget>;
   /** Timing of the backend. */
   timing?: ConformanceTiming;
   /** Modules a member child process imports before connecting (default: resolved from the URL scheme). */
@@ -59,7 +104,17 @@ export interface ConformanceOptions {
    * Which faults `setup()`'s target provides; a `faults` suite is registered for each (vitest
    * registers tests before `setup()` runs, so they are named here).
    */
-  faults?: ("restartServer" | "killNode")[];
+  faults?: ("restartServer" | "killNode" | "partitionNode")[];
+  /**
+   * Register the `partition` suite: it creates a network lab (Linux network namespaces; needs root),
+   * calls `setup({ lab })` for a server of its own on the lab's gateway, and runs members in lab hosts
+   * whose links it cuts. Where namespaces cannot be created, the suite says so and why (one failing
+   * test naming the reason with `ROLLCALL_REQUIRE_PARTITION=1`, otherwise skipped with the reason
+   * in its name). `scope: "process"` backends (memory) have no network to cut.
+   */
+  partition?: boolean;
+  /** Register the `security` suite: it calls `setup({ secure: true })`, which must return {@link ConformanceTarget.security}. */
+  security?: boolean;
   /** Calls per seed of the property-based hostile-input suite (default 200; memory runs 10,000). */
   fuzzRuns?: number;
 }

@@ -425,6 +425,10 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     return `Coordinator(${this.backend} ${this.redactedUrl} as ${this.memberId}, ${this.state})`;
   }
 
+  toJSON(): string {
+    return this.toString();
+  }
+
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }

@@ -74,6 +74,14 @@ export class CoordinatorElection implements Election {
   toString(): string {
     return `Election(${this.name}, ${this.seats} seat${this.seats === 1 ? "" : "s"})`;
   }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }
 
 /** Thrown when an election is asked for with a different seat count than its live candidacy. */

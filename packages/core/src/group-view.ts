@@ -65,4 +65,12 @@ export class FeedGroupView implements GroupView {
   toString(): string {
     return `GroupView(${this.group}, ${this.size} members)`;
   }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }

@@ -55,4 +55,12 @@ export class HeldLeadership implements Leadership {
   toString(): string {
     return `Leadership(${this.name}, token ${this.token}${this.signal.aborted ? ", ended" : ""})`;
   }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }

@@ -87,4 +87,12 @@ export class CoordinatorLock implements Lock {
   toString(): string {
     return `Lock(${this.name})`;
   }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }

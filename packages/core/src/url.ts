@@ -34,7 +34,8 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]*)$/;
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,7}$/;
 
 function redactUserinfo(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_match, scheme: string, userinfo: string) => {
+  // Up to the last "@" before any "?" or "#": a password with an unescaped "/" or "@" is hidden too.
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^?#]*)@/i, (_match, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(":");
     return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
   });
@@ -104,9 +105,13 @@ export function parseUrl(input: string | URL): ConnectionUrl {
       const host = portMatch?.[1] ?? "";
       const port = portMatch?.[2];
       if (!HOST.test(host) || host === "") {
+        // An "@" after the host means user info with an unescaped "/": the "host" may hold a password.
+        const shown = rawPath.includes("@")
+          ? "(percent-encode / ? # @ in the user name and password)"
+          : JSON.stringify(part);
         throw new RollcallError(
           "INVALID_ARGUMENT",
-          `invalid URL ${JSON.stringify(redacted)}: bad host ${JSON.stringify(part)}`,
+          `invalid URL ${JSON.stringify(redacted)}: bad host ${shown}`,
         );
       }
       const entry: HostPort = { host: host.startsWith("[") ? host.slice(1, -1) : host };

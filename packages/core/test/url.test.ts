@@ -61,6 +61,27 @@ describe("URLs", () => {
     expect(redactUrl("redis://u:topsecret@h:1/0")).toBe("redis://u:***@h:1/0");
   });
 
+  it("hides a password with unescaped / or @ in it, in redactUrl() and in errors", () => {
+    expect(redactUrl("redis://u:top/se@cret@h:1/0?x=1")).toBe("redis://u:***@h:1/0?x=1");
+    for (const bad of [
+      "zk://alice:wrong/secret@h:1",
+      "zk://alice:s3cret/x@h:1/ns",
+      "redis://:p/assw0rd@h:1/0",
+    ]) {
+      let error: unknown;
+      try {
+        parseUrl(bad);
+      } catch (e) {
+        error = e;
+      }
+      expect(RollcallError.hasCode(error, "INVALID_ARGUMENT")).toBe(true);
+      for (const part of ["wrong", "secret", "s3cret", "p/assw0rd", "assw0rd"]) {
+        expect((error as Error).message).not.toContain(part);
+      }
+      expect((error as Error).message).toContain("percent-encode");
+    }
+  });
+
   it("reads the common options with the backend's defaults; the path is the namespace where declared", () => {
     const options = readCommonOptions(parseUrl("zk://h/prefix/sub?retryInterval=250"), backend);
     expect(options).toMatchObject({

@@ -1,21 +1,29 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runConformance } from "@rollcall/conformance";
-import { startEtcd } from "@rollcall/servers";
+import { createNetworkLab, type NetworkLab, networkLabUnavailable, startEtcd } from "@rollcall/servers";
 import "@rollcall/etcd";
 
 const SESSION_TIMEOUT = 2000;
 
-// Killing the Raft leader of a 3-node cluster: the survivors elect a new leader, which extends every
-// lease, so no session may expire and no member may leave. The node stays down for three session
-// timeouts (any lease that was not kept alive through the new leader would have expired by then),
-// then comes back for the rest of the suites.
+// A 3-node cluster, each node in a host of its own in a network lab when one can be created (root).
+// Killing the Raft leader: the survivors elect a new leader, which extends every lease, so no session
+// may expire and no member may leave. The node stays down for three session timeouts (any lease that
+// was not kept alive through the new leader would have expired by then), then comes back for the rest
+// of the suites. Partitioning the leader from the others and from its clients is held to the same bar.
+let lab: NetworkLab | undefined;
 runConformance({
   name: "etcd (3-node cluster)",
   setup: async () => {
-    const server = await startEtcd({ nodes: 3 });
+    const unavailable = await networkLabUnavailable();
+    if (unavailable === undefined) lab = await createNetworkLab();
+    else console.warn(`the cluster runs without a network lab, so no partitionNode fault: ${unavailable}`);
+    const server = await startEtcd({ nodes: 3, ...(lab ? { lab } : {}) });
     return {
       url: server.url,
-      close: () => server.close(),
+      close: async () => {
+        await server.close();
+        await lab?.close();
+      },
       faults: {
         killNode: {
           run: async () => {
@@ -27,9 +35,23 @@ runConformance({
           },
           preservesSessions: true,
         },
+        ...(lab
+          ? {
+              partitionNode: {
+                run: async () => {
+                  const leader = await server.leader();
+                  await leader.partition();
+                  await sleep(SESSION_TIMEOUT * 3);
+                  await leader.heal();
+                  await server.leader();
+                },
+                preservesSessions: true,
+              },
+            }
+          : {}),
       },
     };
   },
   timing: { sessionTimeout: SESSION_TIMEOUT, detectionSlack: 1500 },
-  faults: ["killNode"],
+  faults: ["killNode", "partitionNode"],
 });

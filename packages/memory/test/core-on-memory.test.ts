@@ -127,3 +127,22 @@ describe("sessions on memory://", () => {
     await done;
   });
 });
+
+describe("public objects", () => {
+  it("show their toString() in util.inspect() and JSON, never the driver behind them", async () => {
+    const { inspect } = await import("node:util");
+    const a = await coordinator();
+    await a.join("g", { createGroup: true });
+    const view = await a.view("g");
+    const election = a.election("e");
+    const leadership = await election.campaign();
+    const lock = a.lock("l");
+    for (const object of [a, view, election, leadership, lock]) {
+      expect(inspect(object, { depth: 10 })).toBe(String(object));
+      expect(JSON.stringify(object)).toBe(JSON.stringify(String(object)));
+    }
+    expect(String(a)).toMatch(/^Coordinator\(memory /);
+    await leadership.resign();
+    await view.close();
+  });
+});

@@ -284,13 +284,26 @@ export class RedisDriver implements Driver {
             { cause: sanitize(this.lastError) },
           ),
         );
+      // Refused credentials will not get better by retrying: fail now, not at the connect timeout.
+      const onError = (error: Error) => {
+        if (!/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(error.message)) return;
+        finish(
+          new RollcallError(
+            "CONNECTION",
+            `Redis at ${this.target.where} refused the credentials: ${error.message}`,
+            { cause: sanitize(error) },
+          ),
+        );
+      };
       const finish = (error?: RollcallError) => {
         client.off("ready", onReady);
+        client.off("error", onError);
         signal.removeEventListener("abort", onAbort);
         if (error) reject(error);
         else resolve();
       };
       client.on("ready", onReady);
+      client.on("error", onError);
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });

@@ -55,6 +55,8 @@ export function knexClient(dialect: Dialect): string {
 export interface KnexSettings {
   poolSize: number;
   ssl: false | "verify" | "insecure";
+  /** PEM text of the CA certificates that verify the server, from `ca=` (default: the system's). */
+  ca?: string;
   /** Bound on connecting and acquiring a pooled connection, in ms. */
   connectTimeout: number;
 }
@@ -138,7 +140,7 @@ export function knexConfig(dialect: Dialect, url: ConnectionUrl, settings: KnexS
       connectionTimeoutMillis: settings.connectTimeout,
     };
     if (url.password !== undefined) connection.password = url.password;
-    if (settings.ssl) connection.ssl = { rejectUnauthorized: settings.ssl === "verify" };
+    if (settings.ssl) connection.ssl = tlsOptions(settings);
     return {
       client: "pg",
       connection,
@@ -164,7 +166,7 @@ export function knexConfig(dialect: Dialect, url: ConnectionUrl, settings: KnexS
     enableKeepAlive: true,
   };
   if (url.password !== undefined) connection.password = url.password;
-  if (settings.ssl) connection.ssl = { rejectUnauthorized: settings.ssl === "verify" };
+  if (settings.ssl) connection.ssl = tlsOptions(settings);
   return {
     client: "mysql2",
     connection,
@@ -187,5 +189,13 @@ export function knexConfig(dialect: Dialect, url: ConnectionUrl, settings: KnexS
       },
     },
     acquireConnectionTimeout: settings.connectTimeout,
+  };
+}
+
+/** The `ssl` connection option of pg and mysql2. */
+function tlsOptions(settings: KnexSettings): Record<string, unknown> {
+  return {
+    rejectUnauthorized: settings.ssl === "verify",
+    ...(settings.ca === undefined ? {} : { ca: settings.ca }),
   };
 }

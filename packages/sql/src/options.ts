@@ -12,6 +12,7 @@ export const SQL_PARAMS = [
   "changeRetention",
   "poolSize",
   "ssl",
+  "ca",
 ] as const;
 
 /** Default session timeout (ms) when neither `sessionTimeout` nor the Nova options are given. */
@@ -38,6 +39,8 @@ export interface SqlOptions {
   poolSize: number;
   /** TLS for PostgreSQL / MySQL: `ssl=true` (verify) or `ssl=insecure` (no verification). */
   ssl: false | "verify" | "insecure";
+  /** `ca=<PEM file>`: the CA certificates that verify the server (default: the system's). Implies `ssl=true`. */
+  caFile: string | undefined;
   /** Where the Nova options came from, for the README's table and the log. */
   novaCompatible: boolean;
 }
@@ -128,6 +131,14 @@ export function readSqlOptions(dialect: Dialect, config: DriverConfig): SqlOptio
     else if (sslRaw !== "false")
       throw invalid(config, `ssl must be true, insecure or false, got ${JSON.stringify(sslRaw)}`);
   }
+  const caFile = config.url.params.get("ca") ?? undefined;
+  if (caFile !== undefined) {
+    if (dialect === "sqlite") throw invalid(config, "ca does not apply to sqlite");
+    if (caFile === "") throw invalid(config, "ca must name a PEM file");
+    if (sslRaw !== null && ssl !== "verify")
+      throw invalid(config, `ca= verifies the server's certificate: it needs ssl=true, not ssl=${sslRaw}`);
+    ssl = "verify";
+  }
   return {
     dialect,
     tablePrefix,
@@ -136,6 +147,7 @@ export function readSqlOptions(dialect: Dialect, config: DriverConfig): SqlOptio
     changeRetention,
     poolSize,
     ssl,
+    caFile,
     novaCompatible,
   };
 }

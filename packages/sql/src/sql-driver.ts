@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import {
   type ChangeBatch,
   type Characteristics,
@@ -141,6 +142,9 @@ export class SqlDriver implements Driver {
           ...knexConfig(this.dialect, this.config.url, {
             poolSize: this.options.poolSize,
             ssl: this.options.ssl,
+            ...(this.options.caFile === undefined
+              ? {}
+              : { ca: readCa(this.options.caFile, this.config.url.redacted) }),
             connectTimeout: Math.max(1000, Math.min(this.options.sessionTimeout, 10_000)),
           }),
           log: {
@@ -219,6 +223,8 @@ export class SqlDriver implements Driver {
         return;
       } catch (error) {
         if (RollcallError.isInstance(error) && error.code === "INVALID_ARGUMENT") throw error;
+        // Refused credentials will not get better by retrying: fail now, not at the connect timeout.
+        if (refusedCredentials(error)) throw this.connectionError(error);
         lastError = error;
         this.config.logger.debug("opening a session failed; retrying", {
           target: this.target,
@@ -492,5 +498,35 @@ export class SqlDriver implements Driver {
         this.releaseKnex().catch(() => {}),
         bound,
       );
+  }
+}
+
+/**
+ * Whether the server refused the credentials: PostgreSQL SQLSTATE class 28 (invalid authorization:
+ * 28000, 28P01 wrong password) or a password asked for and not given; MySQL/MariaDB access denied
+ * (1044, 1045, 1698).
+ */
+function refusedCredentials(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    const { code, errno } = e as { code?: unknown; errno?: unknown };
+    if (typeof code === "string" && /^28[0-9A-Z]{3}$/.test(code)) return true;
+    if (code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR") return true;
+    if (errno === 1044 || errno === 1045 || errno === 1698) return true;
+    // node-postgres, asked for a SCRAM password when the URL has none.
+    if (e instanceof Error && /^SASL: .*password/.test(e.message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Reads the `ca=` file. @throws RollcallError `INVALID_ARGUMENT` naming the file and why. */
+function readCa(path: string, redactedUrl: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid URL ${redactedUrl}: cannot read the ca file ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }

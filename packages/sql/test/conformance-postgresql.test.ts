@@ -1,11 +1,50 @@
+import { randomBytes } from "node:crypto";
 import { runConformance } from "@rollcall/conformance";
 import { startPostgres } from "@rollcall/servers";
 import "@rollcall/sql";
 
+/**
+ * `setup({ secure: true })`: PostgreSQL that only accepts TLS (`hostssl`) with scram-sha-256 password
+ * authentication; the client verifies the server with the test CA (`ca=`).
+ */
+async function secureSetup() {
+  const password = `sql/${randomBytes(8).toString("hex")}@%:`;
+  const server = await startPostgres({ password, tls: true });
+  const files = server.certificates;
+  if (!files) throw new Error("startPostgres({ tls: true }) returned no certificates");
+  const host = `127.0.0.1:${server.nodes[0]?.port}`;
+  const ca = `ca=${encodeURIComponent(files.caFile)}`;
+  const url = `postgresql://postgres:${encodeURIComponent(password)}@${host}/postgres?${ca}`;
+  return {
+    url,
+    close: () => server.close(),
+    security: {
+      url,
+      secrets: [password],
+      refused: [
+        {
+          why: "a wrong password",
+          url: `postgresql://postgres:${encodeURIComponent(`wrong-${password}`)}@${host}/postgres?${ca}`,
+        },
+        {
+          why: "an unknown user",
+          url: `postgresql://nobody:${encodeURIComponent(password)}@${host}/postgres?${ca}`,
+        },
+        { why: "no password", url: `postgresql://postgres@${host}/postgres?${ca}` },
+        {
+          why: "no TLS (the server only accepts TLS sessions)",
+          url: `postgresql://postgres:${encodeURIComponent(password)}@${host}/postgres`,
+        },
+      ],
+    },
+  };
+}
+
 runConformance({
   name: "postgresql",
-  setup: async () => {
-    const server = await startPostgres();
+  setup: async (options) => {
+    if (options?.secure) return secureSetup();
+    const server = await startPostgres(options?.lab ? { host: options.lab.gateway } : {});
     return {
       url: server.url,
       close: () => server.close(),
@@ -15,4 +54,6 @@ runConformance({
   },
   timing: { sessionTimeout: 2000, detectionSlack: 1500 },
   faults: ["restartServer"],
+  security: true,
+  partition: true,
 });

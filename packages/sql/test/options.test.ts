@@ -79,6 +79,25 @@ describe("Nova's report_interval and service_down_time", () => {
     }
   });
 
+  it("ca= names the PEM file that verifies the server and implies ssl=true", async () => {
+    expect(options("?ca=%2Fetc%2Fca.pem")).toMatchObject({ ssl: "verify", caFile: "/etc/ca.pem" });
+    expect(options("?ssl=true&ca=%2Fetc%2Fca.pem")).toMatchObject({ ssl: "verify", caFile: "/etc/ca.pem" });
+    expect(options("?ssl=true")).toMatchObject({ ssl: "verify", caFile: undefined });
+    for (const query of ["?ssl=insecure&ca=%2Fca.pem", "?ssl=false&ca=%2Fca.pem", "?ca="]) {
+      expect(() => options(query), query).toThrow(RollcallError);
+    }
+    expect(() =>
+      readSqlOptions("sqlite", driverConfig(`sqlite://${join(dir, "x.db")}?ca=%2Fca.pem`, "m", "ns", 10_000)),
+    ).toThrow(/ca does not apply to sqlite/);
+    const missing = await connect(
+      `postgresql://u:s3cret-pw@127.0.0.1:1/db?ca=${encodeURIComponent(join(dir, "missing.pem"))}&connectTimeout=2000`,
+      { memberId: "m" },
+    ).catch((e: unknown) => e);
+    expect(RollcallError.hasCode(missing, "INVALID_ARGUMENT")).toBe(true);
+    expect(String(missing)).toContain("missing.pem");
+    expect(String(missing)).not.toContain("s3cret-pw");
+  });
+
   it("reach the coordinator: sessionTimeout is the Nova down time", async () => {
     const coord = await connect(`sqlite://${join(dir, "nova.db")}?report_interval=10&service_down_time=60`, {
       memberId: "compute-1",

@@ -23,6 +23,9 @@ import { CreateFlag, isConnectionRc, Rc } from "./zk-binding.js";
 import { ZkSession } from "./zk-session.js";
 import { ensureZnode, restrict } from "./znodes.js";
 
+/** How many znodes a namespace opened for the first time looks at below itself for a nested namespace. */
+const NESTING_SCAN = 200;
+
 /** The default port of a ZooKeeper server. */
 export const DEFAULT_PORT = 2181;
 
@@ -55,7 +58,8 @@ export class ZooKeeperDriver implements Driver {
   private readonly layout: Layout;
   private readonly addresses: ServerAddress[];
   private readonly servers: string;
-  private readonly digest: string | undefined;
+  /** `user:password`: a private field, so `util.inspect()` and JSON never show it. */
+  readonly #digest: string | undefined;
   private readonly logger: Logger;
   private readonly journal: Journal;
   private session: ZkSession | undefined;
@@ -85,7 +89,7 @@ export class ZooKeeperDriver implements Driver {
     }
     this.addresses = url.hosts.map(({ host, port }) => ({ host, port: port ?? DEFAULT_PORT }));
     this.servers = `zookeeper://${this.addresses.map(formatAddress).join(",")}`;
-    this.digest = url.username === undefined ? undefined : `${url.username}:${url.password ?? ""}`;
+    this.#digest = url.username === undefined ? undefined : `${url.username}:${url.password ?? ""}`;
     this.layout = new Layout(config.namespace);
     this.logger = config.logger;
     this.journal = new Journal(
@@ -101,7 +105,7 @@ export class ZooKeeperDriver implements Driver {
   }
 
   private get owned(): boolean {
-    return this.digest !== undefined;
+    return this.#digest !== undefined;
   }
 
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
@@ -111,13 +115,19 @@ export class ZooKeeperDriver implements Driver {
     const session = await ZkSession.open({
       addresses: this.addresses,
       sessionTimeout: this.config.sessionTimeout,
-      ...(this.digest === undefined ? {} : { digest: this.digest }),
+      ...(this.#digest === undefined ? {} : { digest: this.#digest }),
       describe: this.servers,
       signal,
       onAck: (sentAt) => {
         if (opened !== undefined && opened === this.session) this.listener?.renewed(sentAt);
       },
     });
+    try {
+      await this.refuseNesting(session);
+    } catch (error) {
+      session.close();
+      throw error;
+    }
     const rc = await this.ensureNamespace(session);
     if (rc !== Rc.OK) {
       session.close();
@@ -238,6 +248,42 @@ export class ZooKeeperDriver implements Driver {
     if (this.owned) {
       const rc = await restrict(session, path);
       if (rc !== Rc.OK) throw zkError(rc, this.failure("restrict the group's ACL", group));
+    }
+  }
+
+  /**
+   * Refuses a namespace that lies inside another rollcall namespace (`a/g` inside `a`, where it would be
+   * the group `g`) or around one (`a` around an existing `a/g`, whose root it would list as a group):
+   * their groups and members would mix. A namespace root is recognised by its `.journal` child. Opening
+   * an existing namespace costs one `exists` per parent; only a namespace opened for the first time looks
+   * below itself (at most {@link NESTING_SCAN} znodes).
+   * @throws RollcallError `INVALID_ARGUMENT`
+   */
+  private async refuseNesting(session: ZkSession): Promise<void> {
+    const chain = this.layout.rootChain();
+    for (const parent of chain.slice(0, -1)) {
+      const marker = await session.exists(`${parent}/.journal`);
+      if (marker.ok) {
+        throw new RollcallError(
+          "INVALID_ARGUMENT",
+          `invalid URL ${this.config.url.redacted}: the namespace ${this.layout.root.slice(1)} lies inside the rollcall namespace ${parent.slice(1)}, where it would be a group; choose one that is neither inside nor around another`,
+        );
+      }
+    }
+    if ((await session.exists(this.layout.journalRoot)).rc !== Rc.NONODE) return;
+    // A namespace opened for the first time: is another one below it?
+    const queue = [this.layout.root];
+    for (let visited = 0; queue.length > 0 && visited < NESTING_SCAN; visited++) {
+      const path = queue.shift() as string;
+      const listed = await session.children(path);
+      if (!listed.ok) continue;
+      if (path !== this.layout.root && listed.value.children.includes(".journal")) {
+        throw new RollcallError(
+          "INVALID_ARGUMENT",
+          `invalid URL ${this.config.url.redacted}: the namespace ${this.layout.root.slice(1)} holds the rollcall namespace ${path.slice(1)}, whose root it would list as a group; choose one that is neither inside nor around another`,
+        );
+      }
+      for (const child of listed.value.children) queue.push(`${path}/${child}`);
     }
   }
 

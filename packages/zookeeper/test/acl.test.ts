@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { connect, RollcallError } from "@rollcall/core";
 import { startZooKeeper, type ZooKeeperServer } from "@rollcall/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,5 +75,62 @@ describe("digest auth from zookeeper://user:secret@…", () => {
     await alice2.leave("compute");
     await alice.leave("compute");
     await alice.deleteGroup("compute");
+  });
+
+  it("another identity reads only membership (data and children), and nothing it reads holds the password", async () => {
+    const namespace = fresh("acl");
+    const password = "only-alice-knows-this";
+    await using alice = await connect(withUser("alice", password, namespace), { memberId: "a" });
+    await alice.join("compute", { createGroup: true, metadata: { cpus: 8 } });
+    await alice.updateMetadata("compute", { cpus: 16 });
+    const leadership = await alice.election("scheduler").campaign();
+    const lock = await alice.lock("resource").acquire();
+    const aliceId = `alice:${createHash("sha1").update(`alice:${password}`).digest("base64")}`;
+    const bob = await rawClient(server.connectionString, "bob:other");
+    try {
+      const seen: string[] = [];
+      const walk = async (path: string): Promise<void> => {
+        const acl = await bob.call("a_get_acl", path);
+        expect(acl.rc, `bob reads the ACL of ${path}`).toBe(0);
+        const entries = (acl.value[0] as { perms: number; scheme: string; auth: string }[]).map(
+          (e) => `${e.scheme}:${e.auth}=${e.perms}`,
+        );
+        expect(entries.join(" "), path).not.toContain(aliceId);
+        if (/\/\.journal\/[^/]+\/[LU]\./.test(path)) {
+          // Journal records keep the binding's open ACL (one request less per record); they are guarded by
+          // their journal's ACL (deleting one needs DELETE there) and by their data version (a record
+          // changed after it was written is not trusted).
+          expect((await bob.call("a_delete_", path, -1)).rc, `bob deletes ${path}`).toBe(ZNOAUTH);
+        } else {
+          // All permissions for alice's digest identity, only READ for everybody else — and the server
+          // masks alice's password hash from other identities (it shows "alice:x").
+          expect(entries.sort(), path).toEqual(["digest:alice:x=31", "world:anyone=1"]);
+        }
+        const data = await bob.call("a_get", path, false);
+        expect(data.rc, `bob reads ${path}`).toBe(0);
+        const text = data.value[1] instanceof Buffer ? data.value[1].toString("utf8") : "";
+        seen.push(`${path} ${text}`);
+        expect(text, path).not.toContain(password);
+        const stat = data.value[0] as { ephemeralOwner?: unknown; ephemeral_owner?: unknown } | undefined;
+        const children = await bob.call("a_get_children", path, false);
+        expect(children.rc).toBe(0);
+        if ((children.value[0] as string[]).length === 0 && stat !== undefined) return;
+        expect(
+          (await bob.call("a_create", `${path}/bob-was-here`, "x", 0)).rc,
+          `bob creates under ${path}`,
+        ).toBe(ZNOAUTH);
+        for (const child of children.value[0] as string[]) await walk(`${path}/${child}`);
+      };
+      await walk(`/${namespace}`);
+      expect(seen.length).toBeGreaterThan(4);
+      expect(seen.join("\n")).toMatch(/_election.scheduler/);
+      expect(seen.join("\n")).toMatch(/_lock.resource/);
+      expect(seen.join("\n")).toMatch(/\.journal\/compute\/U/);
+      expect(seen.join("\n")).toContain("compute");
+    } finally {
+      bob.close();
+      await leadership.resign();
+      await lock.resign();
+    }
   });
 });

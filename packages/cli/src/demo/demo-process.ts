@@ -13,6 +13,8 @@ export class DemoProcess {
     readonly name: string,
     private readonly args: string[],
     private readonly onLine: (name: string, line: string) => void,
+    /** Extra environment, e.g. `ROLLCALL_URL`: a URL with a password never goes on a command line. */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   get pid(): number | undefined {
@@ -24,7 +26,10 @@ export class DemoProcess {
   }
 
   start(): void {
-    const child = spawn(process.execPath, [bin, ...this.args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...this.args], {
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream)

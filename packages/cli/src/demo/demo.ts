@@ -86,12 +86,16 @@ export async function demoCommand(args: Args, io: CliIo, baseUrl: string): Promi
     };
 
     phase("starting compute services and scheduler candidates");
+    // The URL may carry a password: children get it in their environment, never on their command line
+    // (which every user of the host can read).
+    const childEnv = { ROLLCALL_URL: url };
     const computeProcs = Array.from({ length: computes }, (_, i) => {
       const id = `compute-${i + 1}`;
       return new DemoProcess(
         id,
-        ["join", "compute", "--url", url, "--id", id, "--meta", `cpus=${16 * (i + 1)}`],
+        ["join", "compute", "--id", id, "--meta", `cpus=${16 * (i + 1)}`],
         onLine,
+        childEnv,
       );
     });
     const task =
@@ -101,8 +105,9 @@ export async function demoCommand(args: Args, io: CliIo, baseUrl: string): Promi
       (id) =>
         new DemoProcess(
           id,
-          ["campaign", "scheduler", "--url", url, "--id", id, "--", process.execPath, "-e", task],
+          ["campaign", "scheduler", "--id", id, "--", process.execPath, "-e", task],
           onLine,
+          childEnv,
         ),
     );
     for (const p of [...computeProcs, ...schedulers]) {

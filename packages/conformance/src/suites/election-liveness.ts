@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Harness, randomId } from "../harness.js";
 import type { ChildMessage, Participant } from "../message-log.js";
 
-interface Interval {
+export interface Interval {
   memberId: string;
   token: bigint;
   start: number;
@@ -10,7 +10,7 @@ interface Interval {
 }
 
 /** Every leadership interval reported, closed ones with their real end, open ones ending now. */
-function intervals(members: Participant[]): Interval[] {
+export function intervals(members: Participant[]): Interval[] {
   const result: Interval[] = [];
   for (const member of members) {
     for (const elected of member.messages.filter((m) => m.type === "elected")) {

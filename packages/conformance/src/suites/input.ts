@@ -1,6 +1,7 @@
 import { type Coordinator, connect, type ErrorCode, RollcallError } from "@rollcall/core";
 import { describe, expect, it } from "vitest";
 import { type Harness, randomId } from "../harness.js";
+import { escapeSuite } from "./escape.js";
 
 /** Names that must be refused everywhere: empty, too long, path and glob characters, control characters, reserved. */
 export const BAD_NAMES: unknown[] = [
@@ -43,7 +44,10 @@ function cyclic(): Record<string, unknown> {
   return value;
 }
 
-/** Bad input: every public method refuses it with a typed error, and nothing is written. */
+/**
+ * Bad input: every public method refuses it with a typed error, and nothing is written; hostile names
+ * cannot reach outside the namespace (see {@link escapeSuite}).
+ */
 export function inputSuite(h: Harness): void {
   describe("bad input", () => {
     async function state(coord: Coordinator): Promise<string> {
@@ -174,4 +178,5 @@ export function inputSuite(h: Harness): void {
       expect(String(coord)).not.toContain(secret);
     });
   });
+  escapeSuite(h);
 }
