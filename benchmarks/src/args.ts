@@ -3,7 +3,7 @@ export const BACKENDS = ["memory", "zookeeper", "etcd", "redis", "postgresql", "
 export type BackendName = (typeof BACKENDS)[number];
 
 /** The scenarios, in the order they run and the page lists them. */
-export const SCENARIOS = ["notify", "detect", "failover", "churn", "steady", "scale"] as const;
+export const SCENARIOS = ["notify", "detect", "failover", "churn", "steady", "scale", "partition"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The peers run beside rollcall on the same servers. */
@@ -20,6 +20,7 @@ const BACKEND_ALIASES: Record<string, BackendName> = {
 const SCENARIO_ALIASES: Record<string, ScenarioName> = {
   "steady-cost": "steady",
   cost: "steady",
+  netsplit: "partition",
 };
 
 /** What one invocation of the harness does. */
@@ -34,7 +35,7 @@ export interface BenchArgs {
   peers: PeerName[];
   /**
    * Whether to regenerate docs/benchmarks.md. Default: only for a full run of everything (a quick or
-   * filtered run writes its page next to its results instead).
+   * filtered run, and `--render` without `--docs`, write the page next to the results instead).
    */
   docs: boolean;
   /** `--render FILE`: only regenerate the page from a results file, run nothing. */
@@ -173,7 +174,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     backends: BACKENDS.filter((b) => backends === undefined || backends.includes(b)),
     scenarios: SCENARIOS.filter((s) => scenarios === undefined || scenarios.includes(s)),
     peers: PEERS.filter((p) => peers === undefined || peers.includes(p)),
-    docs: docs ?? (!quick && !filtered),
+    // `--render FILE` writes its page beside the file unless told `--docs`, as the README shows.
+    docs: docs ?? (!quick && !filtered && render === undefined),
     render,
     toozInterval,
   };

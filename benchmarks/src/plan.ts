@@ -13,6 +13,8 @@ export interface Job {
   nova?: NovaSettings;
   /** For steady jobs: which shape. */
   shape?: "per-member" | "shared";
+  /** Whether the job needs its server in a network lab (started on the lab's gateway address). */
+  lab?: boolean;
 }
 
 /** The subject id of a job, as results and the page name it. */
@@ -21,6 +23,22 @@ export function subjectId(job: Pick<Job, "kind" | "backend">): string {
 }
 
 const PEER_SCENARIOS: readonly ScenarioName[] = ["notify", "detect", "failover", "churn"];
+
+/**
+ * The backends a partition can be measured on: those with a server reached over the network (memory:// is
+ * in-process, SQLite a local file).
+ */
+export const PARTITION_BACKENDS: readonly BackendName[] = [
+  "zookeeper",
+  "etcd",
+  "redis",
+  "postgresql",
+  "mysql",
+];
+
+/** The partition scenario's variants: a cut-off member, a cut-off leader. */
+export const PARTITION_VARIANTS = ["member", "leader"] as const;
+export type PartitionVariant = (typeof PARTITION_VARIANTS)[number];
 
 /** Every job of an invocation, in the order they run (backend by backend, so each server starts once). */
 export function planJobs(
@@ -35,6 +53,14 @@ export function planJobs(
       (settings.tooz.backends as readonly string[]).includes(backend);
     const nova = args.peers.includes("nova") && backend === "postgresql";
     for (const scenario of args.scenarios) {
+      if (scenario === "partition") {
+        // Rollcall only: the peers' agents have no session states to report; not applicable without a network.
+        if (PARTITION_BACKENDS.includes(backend)) {
+          for (const variant of PARTITION_VARIANTS)
+            jobs.push({ backend, kind: "rollcall", scenario, variant, lab: true });
+        }
+        continue;
+      }
       if (scenario === "steady") {
         for (const shape of settings.steady.shapes)
           jobs.push({ backend, kind: "rollcall", scenario, variant: shape, shape });

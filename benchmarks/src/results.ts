@@ -12,8 +12,11 @@ export interface ScenarioResult {
   scenario: ScenarioName;
   /** A second axis where a scenario has one: the steady-cost shape, the Nova settings. */
   variant?: string;
-  /** `unsupported`: the subject cannot do this at all (the reason is in `error`). */
-  status: "ok" | "failed" | "unsupported";
+  /**
+   * `unsupported`: the subject cannot do this at all; `skipped`: this machine cannot run the scenario
+   * (no network lab: not root, no `ip`). The reason is in `error`.
+   */
+  status: "ok" | "failed" | "unsupported" | "skipped";
   error?: string;
   /** Anything the page should say next to the numbers. */
   notes: string[];

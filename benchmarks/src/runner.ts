@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createNetworkLab, type NetworkLab, networkLabUnavailable } from "@rollcall/servers";
 import type { BackendName, BenchArgs } from "./args.js";
 import type { RunningBackend } from "./backends/backend-spec.js";
 import { BACKEND_SPECS } from "./backends/backends.js";
@@ -12,6 +13,7 @@ import { failover } from "./scenarios/failover.js";
 import { notify } from "./scenarios/notify.js";
 import { novaDetect } from "./scenarios/nova-detect.js";
 import { novaSteady } from "./scenarios/nova-steady.js";
+import { partitionLeader, partitionMember } from "./scenarios/partition.js";
 import { scale } from "./scenarios/scale.js";
 import { type ScenarioContext, UnsupportedError } from "./scenarios/scenario.js";
 import { Scope } from "./scenarios/scope.js";
@@ -69,6 +71,7 @@ async function runJob(
   job: Job,
   settings: BenchSettings,
   progress: Progress,
+  lab: NetworkLab | undefined,
   run: (ctx: ScenarioContext) => Promise<void>,
 ): Promise<ScenarioResult> {
   const result = skeleton(job, settings);
@@ -79,6 +82,7 @@ async function runJob(
     scope,
     result,
     step: (text) => progress.step(result.subject, label, text),
+    ...(lab ? { lab } : {}),
   };
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -101,6 +105,8 @@ async function runJob(
   }
   await Promise.race([scope.closeAll(), new Promise((r) => setTimeout(r, 60_000).unref())]);
   await scope.killAll();
+  // A partition the scenario did not get to heal (it failed or timed out) ends with it.
+  await Promise.all((lab?.hosts ?? []).filter((h) => h.isCut).map((h) => h.heal().catch(() => {})));
   result.durationMs = performance.now() - started;
   progress.finished(
     result.subject,
@@ -112,14 +118,21 @@ async function runJob(
   return result;
 }
 
-function failedResult(job: Job, settings: BenchSettings, error: string, progress: Progress): ScenarioResult {
+/** A result for a job that did not run: `failed` (its server or package did not come up) or `skipped`. */
+function notRunResult(
+  job: Job,
+  settings: BenchSettings,
+  error: string,
+  progress: Progress,
+  status: "failed" | "skipped" = "failed",
+): ScenarioResult {
   const result = skeleton(job, settings);
-  result.status = "failed";
+  result.status = status;
   result.error = error;
   progress.finished(
     result.subject,
     job.variant ? `${job.scenario} (${job.variant})` : job.scenario,
-    `failed: ${error}`,
+    `${status}: ${error}`,
   );
   return result;
 }
@@ -141,52 +154,102 @@ export async function runAll(
   const outcome: RunOutcome = { results: [], backendFailures: [], servers: {} };
   for (const backendName of args.backends) {
     const mine = jobs.filter((j) => j.backend === backendName);
-    if (mine.length === 0) continue;
-    progress.info(`── ${backendName}: starting the server`);
-    let running: RunningBackend;
-    try {
-      running = await BACKEND_SPECS[backendName].start({ maxConnections: 2 * settings.steady.members + 300 });
-    } catch (error) {
-      const text = `server did not start: ${message(error)}`;
-      outcome.backendFailures.push({ backend: backendName, error: text });
-      for (const job of mine) outcome.results.push(failedResult(job, settings, text, progress));
-      continue;
-    }
-    outcome.servers[backendName] = running.server;
-    progress.info(`── ${backendName}: ${running.server}`);
-    let loadError: string | undefined;
-    let hooks: SessionHooks | undefined;
-    try {
-      const loaded = (await import(running.module)) as { memorySessions?: SessionHooks };
-      hooks = loaded.memorySessions;
-    } catch (error) {
-      loadError = `${running.module} failed to load: ${message(error)}`;
-      outcome.backendFailures.push({ backend: backendName, error: loadError });
-    }
-    const rollcall = rollcallSubject(running, settings.sessionTimeoutMs, hooks);
-    const tooz = toozSubject(running, settings.sessionTimeoutMs, settings.tooz.intervalMs);
-    const toozError = mine.some((j) => j.kind === "tooz") ? toozUnavailable(backendName) : undefined;
-    try {
-      for (const job of mine) {
-        if (job.kind === "rollcall" && loadError) {
-          outcome.results.push(failedResult(job, settings, loadError, progress));
-          continue;
-        }
-        if (job.kind === "tooz" && (toozError || !tooz)) {
-          outcome.results.push(failedResult(job, settings, toozError ?? "no tooz driver", progress));
-          continue;
-        }
-        const subject: Subject = job.kind === "tooz" ? (tooz as Subject) : rollcall;
-        outcome.results.push(
-          await runJob(job, settings, progress, (ctx) => dispatch(job, subject, running, ctx)),
-        );
-      }
-    } finally {
-      progress.info(`── ${backendName}: stopping the server`);
-      await running.close().catch((error) => progress.info(`closing ${backendName}: ${message(error)}`));
-    }
+    const plain = mine.filter((j) => !j.lab);
+    const inLab = mine.filter((j) => j.lab);
+    if (plain.length > 0) await runOnServer(backendName, plain, settings, progress, outcome, undefined);
+    if (inLab.length > 0) await runInLab(backendName, inLab, settings, progress, outcome);
   }
   return outcome;
+}
+
+/**
+ * Runs jobs that cut hosts off the network: in a network lab of their own, on a server of their own that
+ * listens on the lab's gateway (so lab hosts reach it). Skipped, with the reason, where labs cannot be made.
+ */
+async function runInLab(
+  backendName: BackendName,
+  jobs: Job[],
+  settings: BenchSettings,
+  progress: Progress,
+  outcome: RunOutcome,
+): Promise<void> {
+  const reason = await networkLabUnavailable();
+  if (reason !== undefined) {
+    for (const job of jobs)
+      outcome.results.push(notRunResult(job, settings, `no network lab: ${reason}`, progress, "skipped"));
+    return;
+  }
+  let lab: NetworkLab;
+  try {
+    lab = await createNetworkLab();
+  } catch (error) {
+    for (const job of jobs)
+      outcome.results.push(notRunResult(job, settings, `no network lab: ${message(error)}`, progress));
+    return;
+  }
+  try {
+    await runOnServer(backendName, jobs, settings, progress, outcome, lab);
+  } finally {
+    await lab.close().catch((error) => progress.info(`closing the network lab: ${message(error)}`));
+  }
+}
+
+/** Starts a backend's server (on the lab's gateway, given a lab), runs the jobs on it and stops it. */
+async function runOnServer(
+  backendName: BackendName,
+  mine: Job[],
+  settings: BenchSettings,
+  progress: Progress,
+  outcome: RunOutcome,
+  lab: NetworkLab | undefined,
+): Promise<void> {
+  const where = lab ? ` on ${lab.gateway} (network lab)` : "";
+  progress.info(`── ${backendName}: starting the server${where}`);
+  let running: RunningBackend;
+  try {
+    running = await BACKEND_SPECS[backendName].start({
+      maxConnections: 2 * settings.steady.members + 300,
+      ...(lab ? { host: lab.gateway } : {}),
+    });
+  } catch (error) {
+    const text = `server did not start${where}: ${message(error)}`;
+    outcome.backendFailures.push({ backend: backendName, error: text });
+    for (const job of mine) outcome.results.push(notRunResult(job, settings, text, progress));
+    return;
+  }
+  outcome.servers[backendName] ??= running.server;
+  progress.info(`── ${backendName}: ${running.server}${where}`);
+  let loadError: string | undefined;
+  let hooks: SessionHooks | undefined;
+  try {
+    const loaded = (await import(running.module)) as { memorySessions?: SessionHooks };
+    hooks = loaded.memorySessions;
+  } catch (error) {
+    loadError = `${running.module} failed to load: ${message(error)}`;
+    outcome.backendFailures.push({ backend: backendName, error: loadError });
+  }
+  const rollcall = rollcallSubject(running, settings.sessionTimeoutMs, hooks);
+  const tooz = toozSubject(running, settings.sessionTimeoutMs, settings.tooz.intervalMs);
+  const toozError = mine.some((j) => j.kind === "tooz") ? toozUnavailable(backendName) : undefined;
+  try {
+    for (const job of mine) {
+      if (job.kind === "rollcall" && loadError) {
+        outcome.results.push(notRunResult(job, settings, loadError, progress));
+        continue;
+      }
+      if (job.kind === "tooz" && (toozError || !tooz)) {
+        outcome.results.push(notRunResult(job, settings, toozError ?? "no tooz driver", progress));
+        continue;
+      }
+      const subject: Subject = job.kind === "tooz" ? (tooz as Subject) : rollcall;
+      outcome.results.push(
+        await runJob(job, settings, progress, lab, (ctx) => dispatch(job, subject, running, ctx)),
+      );
+    }
+  } finally {
+    progress.info(`── ${backendName}: stopping the server`);
+    await running.close().catch((error) => progress.info(`closing ${backendName}: ${message(error)}`));
+  }
 }
 
 function dispatch(job: Job, subject: Subject, running: RunningBackend, ctx: ScenarioContext): Promise<void> {
@@ -218,5 +281,7 @@ function dispatch(job: Job, subject: Subject, running: RunningBackend, ctx: Scen
       return steady(subject, running, job.shape ?? "per-member", ctx);
     case "scale":
       return scale(running, ctx);
+    case "partition":
+      return job.variant === "leader" ? partitionLeader(subject, ctx) : partitionMember(subject, ctx);
   }
 }

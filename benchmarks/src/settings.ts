@@ -40,6 +40,13 @@ export interface BenchSettings {
     /** Client processes the 1,000 services' heartbeats come from. */
     processes: number;
   };
+  /**
+   * A member (and, in the leader variant, a leader) runs in a network lab host whose link is cut, then
+   * healed. `holdRatio`: the longest a cut lasts, as a multiple of the session timeout (it ends sooner
+   * once everything measured was seen); `settleMs`: pause after joining or being elected, before the
+   * cut, which then falls at a random moment within one session timeout.
+   */
+  partition: { repetitions: number; leaderRepetitions: number; holdRatio: number; settleMs: number };
   tooz: {
     intervalMs: number;
     /** Backends tooz runs on (of those it has a driver for). */
@@ -104,6 +111,7 @@ export const FULL: BenchSettings = {
     tunedDetectServices: 6,
     processes: 10,
   },
+  partition: { repetitions: 6, leaderRepetitions: 6, holdRatio: 3, settleMs: TIMEOUT / 2 },
   tooz: { intervalMs: 1000, backends: ["zookeeper", "etcd", "redis"] },
   scenarioTimeoutMs: 6 * 60_000,
 };
@@ -137,6 +145,7 @@ export const QUICK: BenchSettings = {
     tunedDetectServices: 2,
     processes: 2,
   },
+  partition: { repetitions: 2, leaderRepetitions: 2, holdRatio: 3, settleMs: 300 },
   tooz: { intervalMs: 1000, backends: ["zookeeper"] },
   scenarioTimeoutMs: 90_000,
 };

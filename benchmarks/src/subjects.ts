@@ -1,5 +1,6 @@
+import type { LabHost } from "@rollcall/servers";
 import type { Agent } from "./agents/agent.js";
-import { ChildAgent } from "./agents/child-agent.js";
+import { ChildAgent, type ChildAgentSpec } from "./agents/child-agent.js";
 import { LocalAgent } from "./agents/local-agent.js";
 import type { BackendName } from "./args.js";
 import type { RunningBackend } from "./backends/backend-spec.js";
@@ -22,8 +23,11 @@ export interface Subject {
   readonly sessionTimeoutMs: number;
   /** A URL for a fresh namespace. */
   url(namespace: string): string;
-  /** Starts one participant (a process, or an in-process agent for memory://). */
-  spawn(label: string): Promise<Agent>;
+  /**
+   * Starts one participant (a process, or an in-process agent for memory://); with `host`, its process
+   * runs inside that network lab host.
+   */
+  spawn(label: string, host?: LabHost): Promise<Agent>;
   readonly unsupported: Unsupported;
   /**
    * How often its watchers look for changes when they poll (tooz's run_watchers loop, rollcall's
@@ -63,6 +67,13 @@ const LIVENESS_NOTES: Record<BackendName, string> = {
   sqlite: "session row heartbeat every sessionTimeout/3",
 };
 
+/** The spec run inside a lab host (`ip netns exec`, which execs the program: the pid stays the agent's). */
+function inHost(spec: ChildAgentSpec, host: LabHost | undefined): ChildAgentSpec {
+  if (!host) return spec;
+  const { file, args } = host.command(spec.command, spec.args);
+  return { ...spec, label: `${spec.label}@${host.address}`, command: file, args };
+}
+
 /** rollcall on a running backend. */
 export function rollcallSubject(
   backend: RunningBackend,
@@ -81,16 +92,15 @@ export function rollcallSubject(
       : {}),
     watchNote: WATCH_NOTES[backend.name],
     livenessNote: LIVENESS_NOTES[backend.name],
-    async spawn(label) {
+    async spawn(label, host) {
       if (backend.inProcess) {
         if (!hooks) throw new Error("memory:// needs the backend's session hooks");
+        if (host) throw new Error("memory:// agents live in the harness's process: no lab host");
         return new LocalAgent(label, hooks.freeze, hooks.thaw);
       }
-      const agent = await ChildAgent.start({
-        label: `${backend.name}:${label}`,
-        command: process.execPath,
-        args: [AGENT_MAIN],
-      });
+      const agent = await ChildAgent.start(
+        inHost({ label: `${backend.name}:${label}`, command: process.execPath, args: [AGENT_MAIN] }, host),
+      );
       await agent.request("import", { modules: [backend.module] });
       return agent;
     },
@@ -128,13 +138,18 @@ export function toozSubject(
       backend.name === "zookeeper"
         ? "kazoo session"
         : `heartbeat thread (start_heart=True), ${TOOZ_DRIVERS[backend.name] ?? backend.name}`,
-    spawn: (label) =>
-      ChildAgent.start({
-        label: `tooz-${backend.name}:${label}`,
-        command: DEBIAN_PYTHON,
-        args: [TOOZ_AGENT],
-        env: { TOOZ_INTERVAL_MS: String(intervalMs), PYTHONUNBUFFERED: "1" },
-      }),
+    spawn: (label, host) =>
+      ChildAgent.start(
+        inHost(
+          {
+            label: `tooz-${backend.name}:${label}`,
+            command: DEBIAN_PYTHON,
+            args: [TOOZ_AGENT],
+            env: { TOOZ_INTERVAL_MS: String(intervalMs), PYTHONUNBUFFERED: "1" },
+          },
+          host,
+        ),
+      ),
   };
 }
 

@@ -38,6 +38,7 @@ describe("parseArgs()", () => {
   it("accepts mariadb, postgres and steady-cost as aliases and all as everything", () => {
     expect(parseArgs(["--backend", "mariadb,postgres"]).backends).toEqual(["postgresql", "mysql"]);
     expect(parseArgs(["--scenario", "steady-cost"]).scenarios).toEqual(["steady"]);
+    expect(parseArgs(["--scenario", "partition,netsplit"]).scenarios).toEqual(["partition"]);
     expect(parseArgs(["--backend", "all"]).backends).toEqual([...BACKENDS]);
   });
 
@@ -49,6 +50,9 @@ describe("parseArgs()", () => {
 
   it("reads --render, --tooz-interval, --no-docs and --help", () => {
     expect(parseArgs(["--render", "r.json", "--no-docs"])).toMatchObject({ render: "r.json", docs: false });
+    // Rendering a results file writes beside it unless --docs asks for docs/benchmarks.md.
+    expect(parseArgs(["--render", "r.json"])).toMatchObject({ render: "r.json", docs: false });
+    expect(parseArgs(["--render", "r.json", "--docs"])).toMatchObject({ docs: true });
     expect(parseArgs(["--tooz-interval=250"]).toozInterval).toBe(250);
     expect(parseArgs(["-h"]).help).toBe(true);
     expect(parseArgs(["--", "--quick"]).quick).toBe(true);

@@ -118,6 +118,11 @@ export class AgentHost {
     await mapLimit(memberIds, concurrency, async (memberId) => {
       const coord = await connect(url, { memberId });
       this.coords.set(memberId, coord);
+      // Session states as the member itself sees them (a partition: suspended, then expired, re-opened).
+      coord.on("session", (state, previous) =>
+        this.emit({ event: "session", memberId, state, previous, at: now() }),
+      );
+      coord.on("rejoined", (groups) => this.emit({ event: "rejoined", memberId, groups, at: now() }));
       sessionTimeout = coord.sessionTimeout;
     });
     return { startedAt, endedAt: now(), sessionTimeout };

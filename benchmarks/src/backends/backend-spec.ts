@@ -28,6 +28,9 @@ export interface RunningBackend {
 export interface BackendSpec {
   readonly name: BackendName;
   readonly module: string;
-  /** Starts the server (if any). `maxConnections` sizes SQL servers for the steady-cost scenario. */
-  start(options: { maxConnections: number }): Promise<RunningBackend>;
+  /**
+   * Starts the server (if any). `maxConnections` sizes SQL servers for the steady-cost scenario; `host` is
+   * the address it listens on (127.0.0.1 unless told, such as a network lab's gateway).
+   */
+  start(options: { maxConnections: number; host?: string }): Promise<RunningBackend>;
 }

@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEtcd, startMariaDB, startPostgres, startRedis, startZooKeeper } from "@rollcall/servers";
+import {
+  type Server,
+  startEtcd,
+  startMariaDB,
+  startPostgres,
+  startRedis,
+  startZooKeeper,
+} from "@rollcall/servers";
 import type { BackendName } from "../args.js";
 import { etcdCounter } from "../counters/etcd-counter.js";
 import { mariadbCounter } from "../counters/mariadb-counter.js";
@@ -12,6 +19,12 @@ import type { BackendSpec, RunningBackend } from "./backend-spec.js";
 
 function query(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
+}
+
+/** The address and client port of a standalone server's node. */
+function endpoint(server: Server): { host: string; port: number } {
+  const node = server.nodes[0];
+  return { host: node?.host ?? "127.0.0.1", port: node?.port ?? 0 };
 }
 
 const memory: BackendSpec = {
@@ -34,10 +47,10 @@ const memory: BackendSpec = {
 const zookeeper: BackendSpec = {
   name: "zookeeper",
   module: "@rollcall/zookeeper",
-  async start() {
-    const server = await startZooKeeper();
-    const port = server.nodes[0]?.port ?? 0;
-    const counter = zookeeperCounter(port);
+  async start({ host }) {
+    const server = await startZooKeeper({ host });
+    const { host: address, port } = endpoint(server);
+    const counter = zookeeperCounter(address, port);
     return {
       name: "zookeeper",
       module: "@rollcall/zookeeper",
@@ -46,7 +59,7 @@ const zookeeper: BackendSpec = {
       url: (ns, timeout, extra = {}) =>
         `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), ...extra })}`,
       toozUrl: (ns, seconds) =>
-        `zookeeper://127.0.0.1:${port}?${query({ namespace: ns, timeout: String(seconds) })}`,
+        `zookeeper://${address}:${port}?${query({ namespace: ns, timeout: String(seconds) })}`,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
       close: () => server.close(),
@@ -57,8 +70,8 @@ const zookeeper: BackendSpec = {
 const etcd: BackendSpec = {
   name: "etcd",
   module: "@rollcall/etcd",
-  async start() {
-    const server = await startEtcd();
+  async start({ host }) {
+    const server = await startEtcd({ host });
     const client = server.hosts[0] ?? "";
     const counter = etcdCounter(client);
     return {
@@ -80,10 +93,10 @@ const etcd: BackendSpec = {
 const redis: BackendSpec = {
   name: "redis",
   module: "@rollcall/redis",
-  async start() {
-    const server = await startRedis();
-    const port = server.nodes[0]?.port ?? 0;
-    const counter = redisCounter(port);
+  async start({ host }) {
+    const server = await startRedis({ host });
+    const { host: address, port } = endpoint(server);
+    const counter = redisCounter(address, port);
     return {
       name: "redis",
       module: "@rollcall/redis",
@@ -92,7 +105,7 @@ const redis: BackendSpec = {
       url: (ns, timeout, extra = {}) =>
         `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), ...extra })}`,
       toozUrl: (ns, seconds) =>
-        `redis://127.0.0.1:${port}?${query({ namespace: ns, membership_timeout: String(seconds), lock_timeout: String(seconds) })}`,
+        `redis://${address}:${port}?${query({ namespace: ns, membership_timeout: String(seconds), lock_timeout: String(seconds) })}`,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
       close: () => server.close(),
@@ -103,8 +116,8 @@ const redis: BackendSpec = {
 const postgresql: BackendSpec = {
   name: "postgresql",
   module: "@rollcall/sql",
-  async start({ maxConnections }) {
-    const server = await startPostgres({ maxConnections });
+  async start({ maxConnections, host }) {
+    const server = await startPostgres({ maxConnections, host });
     const counter = postgresCounter(server.connectionString);
     const version = await counter.version();
     return {
@@ -128,8 +141,8 @@ const postgresql: BackendSpec = {
 const mysql: BackendSpec = {
   name: "mysql",
   module: "@rollcall/sql",
-  async start({ maxConnections }) {
-    const server = await startMariaDB({ maxConnections });
+  async start({ maxConnections, host }) {
+    const server = await startMariaDB({ maxConnections, host });
     const counter = mariadbCounter(server.connectionString);
     const version = await counter.version();
     return {

@@ -4,9 +4,14 @@ import { connect } from "node:net";
  * Sends one Redis command on a fresh connection and returns its bulk-string (or simple-string) reply.
  * Enough for `INFO`: the harness reads counters without a client library.
  */
-export function respCommand(port: number, args: readonly string[], timeoutMs = 5000): Promise<string> {
+export function respCommand(
+  host: string,
+  port: number,
+  args: readonly string[],
+  timeoutMs = 5000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const socket = connect({ host, port });
     let buffer = Buffer.alloc(0);
     const fail = (error: Error) => {
       socket.destroy();

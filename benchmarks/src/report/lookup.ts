@@ -34,7 +34,8 @@ export function statusText(result: ScenarioResult): string | undefined {
   if (result.status === "ok") return undefined;
   const reason = (result.error ?? "").split("\n")[0] ?? "";
   const short = reason.length > 90 ? `${reason.slice(0, 87)}…` : reason;
-  return result.status === "unsupported" ? `not supported: ${short}` : `**failed**: ${short}`;
+  if (result.status === "unsupported") return `not supported: ${short}`;
+  return result.status === "skipped" ? `skipped: ${short}` : `**failed**: ${short}`;
 }
 
 /** Finds the result of a subject in a scenario (and variant). */

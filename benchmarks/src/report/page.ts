@@ -4,7 +4,7 @@ import { formatBytes, formatMs, formatNumber, formatRatio } from "./format.js";
 import { label, resultsOf, stat, statusText } from "./lookup.js";
 import { reading } from "./reading.js";
 import type { Summary } from "./stats.js";
-import { type Bar, barChart, COLORS } from "./svg-chart.js";
+import { type Bar, type BarChartOptions, barChart, COLORS } from "./svg-chart.js";
 
 /** Where the page links to. */
 export interface PageLinks {
@@ -42,7 +42,9 @@ function bar(
           ? "not supported"
           : result.status === "failed"
             ? "failed"
-            : "no samples",
+            : result.status === "skipped"
+              ? "skipped"
+              : "no samples",
     };
   }
   const b: Bar = {
@@ -68,9 +70,20 @@ function spread(summary: Summary | undefined, format: (v: number) => string): st
   return summary ? `${format(summary.p25)} – ${format(summary.p75)}` : "–";
 }
 
-interface Section {
+/** A section of the page: its markdown and its charts (file name → SVG). */
+export interface Section {
   markdown: string;
   charts: Record<string, string>;
+}
+
+/** Options of a chart of multiples of the timeout, with a reference line at 1×. */
+function ratioChart(title: string, axisLabel = "multiple of the session timeout"): BarChartOptions {
+  return {
+    title,
+    axisLabel,
+    reference: { value: 1, label: "1× timeout" },
+    format: (v) => `${Number(v.toPrecision(3))}×`,
+  };
 }
 
 function chartRef(links: PageLinks, name: string, alt: string): string {
@@ -182,12 +195,13 @@ function detectSection(results: BenchResults, links: PageLinks): Section | undef
     }
     return b;
   });
-  const svg = barChart(bars, {
-    title: "detect: SIGKILL → leave at a watcher, ÷ the configured detection bound (median, IQR)",
-    axisLabel: "multiple of sessionTimeout (tooz: timeout; Nova: service_down_time)",
-    reference: { value: 1, label: "1× timeout" },
-    format: (v) => `${Number(v.toPrecision(3))}×`,
-  });
+  const svg = barChart(
+    bars,
+    ratioChart(
+      "detect: SIGKILL → leave at a watcher, ÷ the configured detection bound (median, IQR)",
+      "multiple of sessionTimeout (tooz: timeout; Nova: service_down_time)",
+    ),
+  );
   const absolute = barChart(
     rows.map((r) => {
       const b = bar(r, stat(r, "detectMs"), (s) => formatMs(s.median));
@@ -268,12 +282,7 @@ function failoverSection(results: BenchResults, links: PageLinks): Section | und
   );
   const killChart = barChart(
     rows.map((r) => bar(r, stat(r, "killRatio"), (s) => formatRatio(s.median))),
-    {
-      title: "failover: SIGKILL of the leader → another candidate leads, ÷ timeout (median, IQR)",
-      axisLabel: "multiple of the session timeout",
-      reference: { value: 1, label: "1× timeout" },
-      format: (v) => `${Number(v.toPrecision(3))}×`,
-    },
+    ratioChart("failover: SIGKILL of the leader → another candidate leads, ÷ timeout (median, IQR)"),
   );
   return {
     markdown: [
@@ -539,6 +548,145 @@ function scaleSection(results: BenchResults, links: PageLinks): Section | undefi
   };
 }
 
+/**
+ * Two cells, median and max, of a metric pair `<name>Ms` / `<name>Ratio`: each a duration and its multiple of
+ * the session timeout, `1.23 s (0.62×)`.
+ */
+function medianAndMax(r: ScenarioResult, name: string): [string, string] {
+  const ms = stat(r, `${name}Ms`);
+  const ratio = stat(r, `${name}Ratio`);
+  if (!ms || !ratio) return ["–", "–"];
+  return [
+    `${formatMs(ms.median)} (${formatRatio(ratio.median)})`,
+    `${formatMs(ms.max)} (${formatRatio(ratio.max)})`,
+  ];
+}
+
+/** How many cuts a result tallied under a counter (see partition-samples.ts). */
+function tally(r: ScenarioResult, counter: string): number {
+  return Number(r.values[counter] ?? 0);
+}
+
+/** The note of a result's tallies: `text: n` for each counter (→ text) it counted, joined. */
+function tallyNote(r: ScenarioResult, texts: Record<string, string>): string {
+  return Object.entries(texts)
+    .filter(([counter]) => tally(r, counter) > 0)
+    .map(([counter, text]) => `${text}: ${tally(r, counter)}`)
+    .join("; ");
+}
+
+/** Two cells of a duration metric: its median and its `max` or `min`. */
+function medianAnd(r: ScenarioResult, metric: string, other: "max" | "min"): [string, string] {
+  const summary = stat(r, metric);
+  return [cell(summary, formatMs, (s) => s.median), cell(summary, formatMs, (s) => s[other])];
+}
+
+/** What the partition tables say of the member cuts' and the leader cuts' tallies. */
+const MEMBER_TALLIES: Record<string, string> = {
+  expiredAfterHeal: "expired reported only after the heal",
+  noExpired: "no expired",
+  noSuspended: "no suspended",
+  noLeave: "**no leave seen**",
+  noRejoin: "**not back after the heal**",
+};
+const LEADER_TALLIES: Record<string, string> = {
+  overlap: "**two leaders at once (gap ≤ 0)**",
+  noAbort: "**old leader's signal never aborted**",
+  noElection: "no new leader during the cut",
+};
+
+/** The partition scenario's two tables: the cut-off member, the cut-off leader. */
+export function partitionSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const members = resultsOf(results, "partition", "member");
+  const leaders = resultsOf(results, "partition", "leader");
+  if (members.length === 0 && leaders.length === 0) return undefined;
+  /** A row: subject, timeout, the variant's cells, cuts, the note of its tallies (or why it has no numbers). */
+  const row = (r: ScenarioResult, cells: Row, notes: Record<string, string>): Row => {
+    const head = [
+      label(r, false),
+      formatMs(Number(r.values.sessionTimeoutMs ?? r.settings.sessionTimeoutMs)),
+    ];
+    const status = statusText(r);
+    return status ? [...head, status] : [...head, ...cells, tally(r, "cuts"), tallyNote(r, notes)];
+  };
+  const memberRows = members.map((r) =>
+    row(
+      r,
+      [
+        ...medianAndMax(r, "leave"),
+        ...medianAndMax(r, "suspended"),
+        ...medianAndMax(r, "expired"),
+        ...medianAnd(r, "rejoinMs", "max"),
+      ],
+      MEMBER_TALLIES,
+    ),
+  );
+  const leaderRows = leaders.map((r) =>
+    row(
+      r,
+      [...medianAndMax(r, "aborted"), ...medianAndMax(r, "elected"), ...medianAnd(r, "gapMs", "min")],
+      LEADER_TALLIES,
+    ),
+  );
+  const svg = barChart(
+    members.map((r) => bar(r, stat(r, "leaveRatio"), (s) => formatRatio(s.median), false)),
+    ratioChart("partition: member's host cut off → leave at a watcher, ÷ the session timeout (median, IQR)"),
+  );
+  return {
+    markdown: [
+      "## partition: a member or a leader cut off the network",
+      "",
+      "The server listens on the bridge of a network lab (Linux network namespaces); one participant runs in a lab host whose link " +
+        "is then cut at a random moment (`ip link set … down`: packets are dropped both ways, nothing is closed, the process keeps running), " +
+        "and healed once everything measured was seen (or after " +
+        `${(results.settings as unknown as BenchSettings).partition?.holdRatio ?? "?"}× the timeout). ` +
+        "*Member*: a watcher outside the cut sees the member leave; the member itself reports its session `suspended`, then `expired`; " +
+        "after the heal its re-opened session re-joins and the watcher sees it again (*heal → back*). " +
+        "*Leader*: the old leader reports its leadership's signal aborted; a candidate outside the cut is elected; the gap " +
+        "(elected − aborted) must be positive — the old leader stops first. All times are from the cut, on the one host clock; " +
+        "in parentheses ÷ the session timeout. Not applicable: memory:// (in-process) and SQLite (a local file) have no network to cut; " +
+        "tooz and the Nova heartbeat are not run.",
+      "",
+      chartRef(links, "partition-leave.svg", "partition: leave at a watcher chart"),
+      "",
+      table(
+        [
+          "member cut off",
+          "timeout",
+          "leave at watcher, median",
+          "max",
+          "member: suspended, median",
+          "max",
+          "member: expired, median",
+          "max",
+          "heal → back, median",
+          "max",
+          "cuts",
+          "note",
+        ],
+        memberRows,
+      ),
+      "",
+      table(
+        [
+          "leader cut off",
+          "timeout",
+          "old leader's signal aborted, median",
+          "max",
+          "candidate elected, median",
+          "max",
+          "gap, median",
+          "gap, min",
+          "cuts",
+          "note",
+        ],
+        leaderRows,
+      ),
+    ].join("\n"),
+    charts: { "partition-leave.svg": svg },
+  };
+}
+
 function setupSection(results: BenchResults): string {
   const settings = results.settings as unknown as BenchSettings;
   const machine = results.machine as Record<string, unknown>;
@@ -590,7 +738,7 @@ function failuresSection(results: BenchResults): string | undefined {
     ...results.backendFailures.map((f) => `- **${f.backend}**: ${f.error}`),
     ...bad.map(
       (r) =>
-        `- ${label(r)} — ${r.scenario}: ${r.status === "unsupported" ? "not supported" : "**failed**"}: ${(r.error ?? "").split("\n")[0]}`,
+        `- ${label(r)} — ${r.scenario}: ${r.status === "unsupported" ? "not supported" : r.status === "skipped" ? "skipped" : "**failed**"}: ${(r.error ?? "").split("\n")[0]}`,
     ),
   ].join("\n");
 }
@@ -605,7 +753,8 @@ const METHOD = `## Method, and how far to trust these numbers
 - Servers run with durability off (ZooKeeper \`forceSync=no\`, PostgreSQL \`fsync=off\`, MariaDB
   \`innodb_flush_log_at_trx_commit=0\`, Redis's append-only file without fsync): costs are CPU and protocol, not disks.
 - Every scenario runs in a fresh namespace (and group names), is bounded in count and time, and ends the processes it started.
-  Servers listen on 127.0.0.1 only.
+  Servers listen on 127.0.0.1 only, except the partition scenario's: its own server per backend listens on the bridge address
+  of a network lab (a private 10.231.X.0/24 network of namespaces), which the harness makes and removes.
 - memory:// is in-process only: its "processes" are agents inside the harness's process, and "SIGKILL" is the backend's
   \`freeze\` hook (heartbeats stop, the store's reaper expires the session).
 - The Nova peer is the pattern of \`nova/servicegroup/drivers/db.py\`: each service saves its row every \`report_interval\`
@@ -613,7 +762,7 @@ const METHOD = `## Method, and how far to trust these numbers
   nova-compute); the consumer reads all compute services every poll and calls a service up when
   \`abs(now − updated_at) ≤ service_down_time\`. At Nova's defaults detection is long; in a quick run it is computed as a bound
   (down after \`service_down_time − report_interval\` … \`service_down_time + poll\`), in a full run a few kills are measured too.
-- Not measured: network latency (all on loopback), clusters (single-node servers), TLS, and disks.`;
+- Not measured: network latency (all on loopback or one bridge), clusters (single-node servers), TLS, and disks.`;
 
 /** Renders the page (markdown) and its charts (file name → SVG) from a results file. */
 export function renderPage(
@@ -627,6 +776,7 @@ export function renderPage(
     churnSection(results, links),
     steadySection(results, links),
     scaleSection(results, links),
+    partitionSection(results, links),
   ].filter((s): s is Section => s !== undefined);
   const charts: Record<string, string> = {};
   for (const s of sections) Object.assign(charts, s.charts);
@@ -638,11 +788,11 @@ export function renderPage(
     "",
     "Every rollcall backend side by side on the same machine, next to OpenStack tooz on the same servers and next to the Nova DB " +
       "heartbeat on the same PostgreSQL: how fast watchers hear of changes, how fast crashes are detected, how long elections go " +
-      "leaderless, how many changes per second a group takes, what idle members cost the server, and what a group of 10,000 members " +
-      "costs a reader.",
+      "leaderless, how many changes per second a group takes, what idle members cost the server, what a group of 10,000 members " +
+      "costs a reader, and what a network partition does to a member and to a leader.",
     "",
     `Raw samples, machine and versions: [${links.resultsHref}](${links.resultsHref}). ` +
-      "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 45 minutes), or `pnpm bench:quick` (a few minutes), " +
+      "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 55 minutes), or `pnpm bench:quick` (a few minutes), " +
       "`--backend zookeeper,redis`, `--scenario notify,detect` to select (see `benchmarks/README.md`).",
     "",
     "## Reading",

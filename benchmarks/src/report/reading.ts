@@ -282,6 +282,39 @@ function scaleReading(results: BenchResults): string[] {
   ];
 }
 
+function partitionReading(results: BenchResults): string[] {
+  const members = resultsOf(results, "partition", "member").filter((r) => r.kind === "rollcall");
+  const leaders = resultsOf(results, "partition", "leader").filter((r) => r.kind === "rollcall");
+  const leave = points(members, "leaveRatio");
+  const out: string[] = [];
+  if (leave.length > 0) {
+    const suspended = points(members, "suspendedRatio");
+    const expired = points(members, "expiredRatio");
+    const late = members.filter((r) => Number(r.values.expiredAfterHeal ?? 0) > 0).map((r) => r.backend);
+    out.push(
+      `**Partition.** With a member's host cut off the network, a watcher outside saw it leave after ${range(leave, formatRatio)} the ` +
+        `session timeout (median); the member itself reported \`suspended\` after ${range(suspended, formatRatio)}` +
+        (expired.length > 0 ? ` and \`expired\` after ${range(expired, formatRatio)}` : "") +
+        (late.length > 0
+          ? ` (${late.join(", ")}: \`expired\` only once the heal let it reach the server)`
+          : "") +
+        `. After the heal it was back in the group after ${range(points(members, "rejoinMs"), formatMs)}.`,
+    );
+  }
+  const gap = points(leaders, "gapMs");
+  if (gap.length > 0) {
+    const minGap = leaders
+      .map((r) => ({ result: r, value: stat(r, "gapMs")?.min }))
+      .filter((p): p is Point => p.value !== undefined);
+    out.push(
+      `A cut-off leader's signal aborted after ${range(points(leaders, "abortedRatio"), formatRatio)} the timeout and a candidate ` +
+        `outside was elected after ${range(points(leaders, "electedRatio"), formatRatio)}: the old leader stopped first by ` +
+        `${range(gap, formatMs)} at the median (the smallest gap: ${range(minGap, formatMs)}).`,
+    );
+  }
+  return out;
+}
+
 function lossesReading(results: BenchResults, settings: BenchSettings): string[] {
   const out: string[] = [];
   const compare = (
@@ -365,6 +398,13 @@ function lossesReading(results: BenchResults, settings: BenchSettings): string[]
         `${r.backend} has no push: its watchers poll, ${formatMs(s.median)} per change at the median.`,
       );
   }
+  for (const r of resultsOf(results, "partition", "leader").filter((x) => x.kind === "rollcall")) {
+    const overlaps = Number(r.values.overlap ?? 0);
+    if (overlaps > 0)
+      out.push(
+        `Partition on ${r.backend}: in ${overlaps} of ${formatNumber(Number(r.values.cuts))} cuts the candidate was elected before the old leader's signal aborted.`,
+      );
+  }
   const failed = results.results.filter((r) => r.kind === "rollcall" && r.status === "failed");
   if (failed.length > 0) {
     out.push(
@@ -385,6 +425,7 @@ export function reading(results: BenchResults): string {
     ...churnReading(results),
     ...steadyReading(results, settings),
     ...scaleReading(results),
+    ...partitionReading(results),
   ];
   const losses = lossesReading(results, settings);
   const lines = bullets.map((b) => `- ${b}`);

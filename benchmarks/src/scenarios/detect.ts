@@ -1,6 +1,7 @@
 import type { Agent } from "../agents/agent.js";
 import { randomId, sleep } from "../clock.js";
 import type { Subject } from "../subjects.js";
+import { startMember, startWatcher, watchEvent } from "./participants.js";
 import { addSample, type ScenarioContext } from "./scenario.js";
 
 /**
@@ -11,38 +12,16 @@ export async function detect(subject: Subject, ctx: ScenarioContext): Promise<vo
   const { settings, scope, result } = ctx;
   const url = subject.url(`bench-detect-${randomId()}`);
   const group = `detect-${randomId()}`;
-  const timeout = subject.sessionTimeoutMs;
-  const watcher = await scope.spawn(subject, "watcher");
-  const connected = await watcher.request<{ sessionTimeout: number }>("connect", {
-    url,
-    memberIds: ["watcher"],
-    sessionTimeout: timeout,
-  });
-  const applied = connected.sessionTimeout || timeout;
-  result.values.sessionTimeoutMs = applied;
-  await watcher.request("watch", { memberId: "watcher", group });
+  const { watcher, applied } = await startWatcher(scope, subject, url, group, result);
   let next = 0;
   for (let round = 0; round < settings.detect.rounds; round++) {
     ctx.step(`round ${round + 1}/${settings.detect.rounds}: ${settings.detect.membersPerRound} members`);
     const ids = Array.from({ length: settings.detect.membersPerRound }, () => `member-${++next}`);
     const mark = watcher.events.length;
     const members: Agent[] = await Promise.all(
-      ids.map(async (memberId) => {
-        const agent = await scope.spawn(subject, memberId);
-        await agent.request("connect", { url, memberIds: [memberId], sessionTimeout: timeout });
-        await agent.request("join", { group, memberIds: [memberId] });
-        return agent;
-      }),
+      ids.map((memberId) => startMember(scope, subject, url, group, memberId)),
     );
-    await Promise.all(
-      ids.map((id) =>
-        watcher.events.waitFor(
-          (e) => e.event === "watch" && e.type === "join" && e.memberId === id,
-          30_000,
-          mark,
-        ),
-      ),
-    );
+    await Promise.all(ids.map((id) => watcher.events.waitFor(watchEvent("join", id), 30_000, mark)));
     // Let every keep-alive settle into its own rhythm, then kill each member at a random moment
     // within one session timeout.
     await sleep(settings.detect.settleMs);
@@ -52,11 +31,7 @@ export async function detect(subject: Subject, ctx: ScenarioContext): Promise<vo
         await sleep(Math.random() * applied);
         const from = watcher.events.length;
         const killedAt = await agent.kill();
-        const left = await watcher.events.waitFor(
-          (e) => e.event === "watch" && e.type === "leave" && e.memberId === memberId,
-          4 * applied + 15_000,
-          from,
-        );
+        const left = await watcher.events.waitFor(watchEvent("leave", memberId), 4 * applied + 15_000, from);
         addSample(result, "detectMs", left.at - killedAt);
         addSample(result, "detectRatio", (left.at - killedAt) / applied);
         if (typeof left.reason === "string") result.values[`reason:${left.reason}`] = true;

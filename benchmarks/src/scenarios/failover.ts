@@ -1,7 +1,8 @@
 import type { Agent, Timed } from "../agents/agent.js";
 import { randomId, sleep } from "../clock.js";
 import type { Subject } from "../subjects.js";
-import { addSample, type ScenarioContext, UnsupportedError } from "./scenario.js";
+import { startCandidate } from "./participants.js";
+import { addSample, type ScenarioContext } from "./scenario.js";
 import { firstEvent, marks } from "./wait-any.js";
 
 interface Candidate {
@@ -22,23 +23,7 @@ export async function failover(subject: Subject, ctx: ScenarioContext): Promise<
   let next = 0;
   const start = async (): Promise<Candidate> => {
     const memberId = `candidate-${++next}`;
-    const agent = await scope.spawn(subject, memberId);
-    const connected = await agent.request<{ sessionTimeout: number }>("connect", {
-      url,
-      memberIds: [memberId],
-      sessionTimeout: timeout,
-    });
-    if (connected.sessionTimeout) result.values.sessionTimeoutMs = connected.sessionTimeout;
-    try {
-      await agent.request("campaign", { memberId, election });
-    } catch (error) {
-      if (/NotImplemented/.test(String(error))) {
-        throw new UnsupportedError(
-          `${subject.id}: watch_elected_as_leader() raised NotImplemented — this driver has no leader election`,
-        );
-      }
-      throw error;
-    }
+    const agent = await startCandidate(scope, subject, url, memberId, election, result);
     return { agent, memberId };
   };
   const candidates: Candidate[] = [];

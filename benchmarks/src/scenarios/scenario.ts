@@ -1,3 +1,4 @@
+import type { NetworkLab } from "@rollcall/servers";
 import type { ScenarioResult } from "../results.js";
 import type { BenchSettings } from "../settings.js";
 import type { Scope } from "./scope.js";
@@ -10,6 +11,8 @@ export interface ScenarioContext {
   readonly result: ScenarioResult;
   /** A progress line for this run. */
   step(text: string): void;
+  /** The network lab the server listens in (lab jobs only: the partition scenario). */
+  readonly lab?: NetworkLab;
 }
 
 /** Thrown by a scenario when the subject cannot do what it measures. */

@@ -1,3 +1,4 @@
+import type { LabHost } from "@rollcall/servers";
 import type { Agent } from "../agents/agent.js";
 import { mapLimit } from "../agents/limit.js";
 import type { Subject } from "../subjects.js";
@@ -6,9 +7,9 @@ import type { Subject } from "../subjects.js";
 export class Scope {
   private readonly agents = new Set<Agent>();
 
-  /** Starts a participant of the subject and tracks it. */
-  async spawn(subject: Subject, label: string): Promise<Agent> {
-    const agent = await subject.spawn(label);
+  /** Starts a participant of the subject (inside a network lab host if given) and tracks it. */
+  async spawn(subject: Subject, label: string, host?: LabHost): Promise<Agent> {
+    const agent = await subject.spawn(label, host);
     this.agents.add(agent);
     return agent;
   }

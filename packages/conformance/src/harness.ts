@@ -216,6 +216,13 @@ export class Harness {
     return member;
   }
 
+  /** Reads the backend's characteristics from a probe coordinator on the target (once it is set up). */
+  async probeCharacteristics(): Promise<void> {
+    const probe = await connect(this.url(), { memberId: randomId("probe") });
+    this.characteristics = probe.characteristics as Characteristics;
+    await probe.close();
+  }
+
   /** Cleans up everything the test created. */
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.recorders.splice(0).map((r) => r.stop()));

@@ -2,9 +2,8 @@
  * The rollcall conformance kit: `runConformance()` registers the vitest suites every backend passes.
  * @packageDocumentation
  */
-import { type Characteristics, connect } from "@rollcall/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
-import { Harness, randomId } from "./harness.js";
+import { Harness } from "./harness.js";
 import type { ConformanceOptions } from "./options.js";
 import { electionLivenessSuite } from "./suites/election-liveness.js";
 import { electionsSuite } from "./suites/elections.js";
@@ -21,6 +20,7 @@ import { watchSuite } from "./suites/watch.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
+export { labIfAvailable, partitionLeaderFault } from "./lab-faults.js";
 export type { MemberScript, WatchedEvent } from "./member-script.js";
 export type { ChildMessage, Participant } from "./message-log.js";
 export type {
@@ -65,9 +65,7 @@ export function runConformance(options: ConformanceOptions): void {
   describe(`${options.name} conformance`, () => {
     beforeAll(async () => {
       h.target = await options.setup();
-      const probe = await connect(h.url(), { memberId: randomId("probe") });
-      h.characteristics = probe.characteristics as Characteristics;
-      await probe.close();
+      await h.probeCharacteristics();
     }, 180_000);
     afterAll(async () => {
       await h.target?.close?.();

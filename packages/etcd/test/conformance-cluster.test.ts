@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { runConformance } from "@rollcall/conformance";
-import { createNetworkLab, type NetworkLab, networkLabUnavailable, startEtcd } from "@rollcall/servers";
+import { labIfAvailable, partitionLeaderFault, runConformance } from "@rollcall/conformance";
+import type { NetworkLab } from "@rollcall/servers";
+import { startEtcd } from "@rollcall/servers";
 import "@rollcall/etcd";
 
 const SESSION_TIMEOUT = 2000;
@@ -14,9 +15,7 @@ let lab: NetworkLab | undefined;
 runConformance({
   name: "etcd (3-node cluster)",
   setup: async () => {
-    const unavailable = await networkLabUnavailable();
-    if (unavailable === undefined) lab = await createNetworkLab();
-    else console.warn(`the cluster runs without a network lab, so no partitionNode fault: ${unavailable}`);
+    lab = await labIfAvailable();
     const server = await startEtcd({ nodes: 3, ...(lab ? { lab } : {}) });
     return {
       url: server.url,
@@ -35,20 +34,7 @@ runConformance({
           },
           preservesSessions: true,
         },
-        ...(lab
-          ? {
-              partitionNode: {
-                run: async () => {
-                  const leader = await server.leader();
-                  await leader.partition();
-                  await sleep(SESSION_TIMEOUT * 3);
-                  await leader.heal();
-                  await server.leader();
-                },
-                preservesSessions: true,
-              },
-            }
-          : {}),
+        ...(lab ? { partitionNode: partitionLeaderFault(server, SESSION_TIMEOUT * 3) } : {}),
       },
     };
   },

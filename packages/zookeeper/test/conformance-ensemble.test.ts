@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { runConformance } from "@rollcall/conformance";
-import { createNetworkLab, type NetworkLab, networkLabUnavailable, startZooKeeper } from "@rollcall/servers";
+import { labIfAvailable, partitionLeaderFault, runConformance } from "@rollcall/conformance";
+import type { NetworkLab } from "@rollcall/servers";
+import { startZooKeeper } from "@rollcall/servers";
 import "@rollcall/zookeeper";
 
 const SESSION_TIMEOUT = 2000;
@@ -12,9 +12,7 @@ let lab: NetworkLab | undefined;
 runConformance({
   name: "zookeeper (3-node ensemble)",
   setup: async () => {
-    const unavailable = await networkLabUnavailable();
-    if (unavailable === undefined) lab = await createNetworkLab();
-    else console.warn(`the cluster runs without a network lab, so no partitionNode fault: ${unavailable}`);
+    lab = await labIfAvailable();
     const server = await startZooKeeper({ nodes: 3, ...(lab ? { lab } : {}) });
     return {
       url: server.url,
@@ -32,20 +30,7 @@ runConformance({
           },
           preservesSessions: true,
         },
-        ...(lab
-          ? {
-              partitionNode: {
-                run: async () => {
-                  const leader = await server.leader();
-                  await leader.partition();
-                  await sleep(SESSION_TIMEOUT * 2);
-                  await leader.heal();
-                  await server.leader();
-                },
-                preservesSessions: true,
-              },
-            }
-          : {}),
+        ...(lab ? { partitionNode: partitionLeaderFault(server, SESSION_TIMEOUT * 2) } : {}),
       },
     };
   },

@@ -1,13 +1,18 @@
 import type { Coordinator } from "@rollcall/core";
+import type { LabHost } from "@rollcall/servers";
 import { describe, expect, it } from "vitest";
 import { type EventRecorder, type Harness, randomId } from "../harness.js";
 import type { Participant } from "../message-log.js";
 
-/** A watcher, and a member of `compute` that the test can crash, freeze or close, seen in the watcher's snapshot. */
-async function watchedMember(
+/**
+ * A watcher, and a member of `compute` that the test can crash, freeze, close or (with `host`, a
+ * network-lab host to run in) cut off, seen in the watcher's snapshot.
+ */
+export async function watchedMember(
   h: Harness,
   prefix: string,
   metadata?: Record<string, number>,
+  host?: LabHost,
 ): Promise<{ watcher: Coordinator; member: Participant; recorder: EventRecorder }> {
   const watcher = await h.coordinator();
   await watcher.createGroup("compute");
@@ -15,6 +20,7 @@ async function watchedMember(
     randomId(prefix),
     { join: [{ group: "compute", ...(metadata ? { metadata } : {}) }] },
     h.characteristics.scope,
+    host,
   );
   await member.ready(h.eventTimeout * 2);
   const recorder = h.record(watcher, "compute");

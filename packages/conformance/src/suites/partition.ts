@@ -1,4 +1,4 @@
-import { type Characteristics, connect, type Member } from "@rollcall/core";
+import type { Member } from "@rollcall/core";
 import { createNetworkLab, type LabHost, type NetworkLab, networkLabUnavailable } from "@rollcall/servers";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { eventually, Harness, randomId } from "../harness.js";
@@ -6,6 +6,7 @@ import type { WatchedEvent } from "../member-script.js";
 import type { ChildMessage, Participant } from "../message-log.js";
 import type { ConformanceOptions } from "../options.js";
 import { assertNoOverlap, intervals } from "./election-liveness.js";
+import { watchedMember } from "./liveness.js";
 
 /** Set to `1` to make an unavailable network lab a failure instead of a skip (CI as root). */
 export const REQUIRE_PARTITION_ENV = "ROLLCALL_REQUIRE_PARTITION";
@@ -58,9 +59,7 @@ export function partitionSuite(options: ConformanceOptions): void {
       if (unavailable !== undefined) return;
       lab = await createNetworkLab();
       h.target = await options.setup({ lab });
-      const probe = await connect(h.url(), { memberId: randomId("probe") });
-      h.characteristics = probe.characteristics as Characteristics;
-      await probe.close();
+      await h.probeCharacteristics();
     }, 180_000);
     afterAll(async () => {
       await h.target?.close?.();
@@ -90,21 +89,7 @@ export function partitionSuite(options: ConformanceOptions): void {
       "a member partitioned past its timeout is seen to leave; it reports suspended, then expired, by itself; healed, it re-joins",
       async (ctx) => {
         const where = await host(ctx, "member");
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("cut"),
-          { join: [{ group: "compute", metadata: { v: 1 } }] },
-          h.characteristics.scope,
-          where,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { member, recorder } = await watchedMember(h, "cut", { v: 1 }, where);
         const cutAt = Date.now();
         await where.cut();
         await recorder.waitFor(
@@ -139,21 +124,7 @@ export function partitionSuite(options: ConformanceOptions): void {
       "a short partition, well inside the timeout, causes no leave and no expiry",
       async (ctx) => {
         const where = await host(ctx, "blink");
-        const watcher = await h.coordinator();
-        await watcher.createGroup("compute");
-        const member = h.participant(
-          randomId("blink"),
-          { join: [{ group: "compute" }] },
-          h.characteristics.scope,
-          where,
-        );
-        await member.ready(h.eventTimeout * 2);
-        const recorder = h.record(watcher, "compute");
-        await recorder.waitFor(
-          (e) => e.type === "snapshot" && e.members.some((m) => m.id === member.memberId),
-          h.eventTimeout,
-          "the member in the snapshot",
-        );
+        const { watcher, member, recorder } = await watchedMember(h, "blink", undefined, where);
         await where.cut();
         await new Promise((r) => setTimeout(r, Math.floor(h.sessionTimeout / 4)));
         await where.heal();
