@@ -40,6 +40,7 @@ export interface NativeZooKeeper {
   readonly state: number;
   readonly timeout: number;
   readonly client_id: string;
+  readonly client_password: string;
   a_create(path: string, data: Buffer, flags: number, cb: Callback<[path: string]>): number;
   a_exists(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null]>): number;
   aw_exists(path: string, watcher: ZkWatcher, cb: Callback<[stat: ZkStat | null]>): number;

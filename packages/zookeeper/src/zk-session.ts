@@ -1,5 +1,5 @@
 import { RollcallError } from "@rollcall/core/driver";
-import { anyAnswers } from "./reachability.js";
+import { probeAddresses } from "./reachability.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import {
   EXPIRED_SESSION_STATE,
@@ -58,6 +58,7 @@ export class ZkSession {
   /** When the latest request that got an answer was sent (`performance.now()`). */
   private lastAckSentAt = performance.now();
   private probing = false;
+  private generation = 0;
   private nextProbeAt = 0;
   private disconnectedSince: number | undefined;
   private handleFailed = false;
@@ -120,14 +121,23 @@ export class ZkSession {
     }
   }
 
-  private createHandle(): NativeZooKeeper {
+  /**
+   * A new handle. The C client tries servers in the order given (the setting is process-wide, so every
+   * handle gets an order of its own: shuffled, or — to re-attach — `addresses` as ordered); `session`
+   * re-attaches to an existing session instead of creating one.
+   */
+  private createHandle(
+    addresses: readonly ServerAddress[] = shuffled(this.options.addresses),
+    session?: { id: string; password: string },
+  ): NativeZooKeeper {
     const Native = loadBinding();
     const handle = new Native({
-      connect: this.options.addresses.map(formatAddress).join(","),
+      connect: addresses.map(formatAddress).join(","),
       timeout: this.options.sessionTimeout,
       // The C client logs to stdout/stderr unless told not to.
       debug_level: 0,
-      host_order_deterministic: false,
+      host_order_deterministic: true,
+      ...(session ? { client_id: session.id, client_password: session.password } : {}),
       // The binding closes the session after this many partial reads of one reply (default 10),
       // which a large children listing (tens of thousands of members) needs.
       response_counter_limit: 100_000,
@@ -174,7 +184,7 @@ export class ZkSession {
     }
     if (this.current === "connected") this.onNative("connecting");
     if (this.current === "suspended") {
-      this.expireIfSilent();
+      this.whileSuspended();
       return;
     }
     if (this.current !== "connecting") return;
@@ -187,31 +197,63 @@ export class ZkSession {
   }
 
   /**
-   * ZooKeeper tells a client its session expired only when it reconnects; cut off from every server, a
-   * client would stay `suspended` for as long as the partition lasts. Once nothing the client sent in
-   * the last negotiated timeout, plus a third of it, has been answered (the C client's own pings, which
-   * we cannot see, may have reached the server a little later than our last answered request: hence
-   * the third), the client checks whether any server of the ensemble answers at all. If none does
-   * (every connection attempt goes unanswered: no accept, no refusal), the client is partitioned off
-   * and the ensemble has expired the session: it is declared expired here, without the server's help,
-   * and the handle is closed; core then re-opens and re-joins. If a server answers, the ensemble decides — it keeps
-   * sessions alive while it elects a new leader or restarts, however long that takes — and the client
-   * keeps waiting to reconnect.
+   * Two things the C client cannot do by itself, checked every third of the timeout while suspended by
+   * asking every server for a TCP connection:
+   *
+   * - It waits ⅔ of the session timeout on a connection attempt to a server that does not answer, and
+   *   comes back to it on every round of its server list: with the ensemble's leader cut off, a client
+   *   can spend longer than its timeout on that one server and lose a session the new quorum was
+   *   keeping for it. When some servers accept connections and some do not answer at all, the session
+   *   is re-attached (same session id and password) on a new handle that tries the answering servers
+   *   first; watches are re-armed by the driver ({@link handleGeneration}).
+   * - ZooKeeper tells a client its session expired only when it reconnects; cut off from every server,
+   *   it would stay `suspended` for as long as the partition lasts. Once nothing it sent in the timeout
+   *   plus a third has been answered (the C client's own pings, which we cannot see, may have reached
+   *   the server a little later than our last answered request: hence the third) and no server answers
+   *   at all (no accept, no refusal — a refused connection means a server that may come back with the
+   *   sessions it persisted), the ensemble has expired the session: it is declared expired here,
+   *   without the server's help, and the handle is closed; core then re-opens and re-joins.
    */
-  private expireIfSilent(): void {
+  private whileSuspended(): void {
     if (this.probing) return;
     const timeout = this.handle.timeout > 0 ? this.handle.timeout : this.options.sessionTimeout;
     const now = performance.now();
-    if (now - this.lastAckSentAt < timeout * (4 / 3) || now < this.nextProbeAt) return;
+    if (now - this.lastAckSentAt < timeout / 3 || now < this.nextProbeAt) return;
     this.probing = true;
-    void anyAnswers(this.options.addresses, Math.max(200, timeout / 3)).then((reachable) => {
+    const addresses = this.options.addresses;
+    void probeAddresses(addresses, Math.max(200, timeout / 4)).then((answers) => {
       this.probing = false;
       this.nextProbeAt = performance.now() + timeout / 3;
-      if (reachable || this.current !== "suspended") return;
-      this.onNative("expired");
-      this.handle.removeAllListeners();
-      this.handle.close();
+      if (this.current !== "suspended" || this.handle.state === NATIVE_CONNECTED) return;
+      const silent = performance.now() - this.lastAckSentAt;
+      if (answers.every((answer) => answer === "silent")) {
+        if (silent < timeout * (4 / 3)) return;
+        this.onNative("expired");
+        this.handle.removeAllListeners();
+        this.handle.close();
+        return;
+      }
+      if (!answers.includes("silent") || !answers.includes("accepted")) return;
+      const first = addresses.filter((_, i) => answers[i] === "accepted");
+      const rest = addresses.filter((_, i) => answers[i] !== "accepted");
+      this.reattach([...shuffled(first), ...rest]);
     });
+  }
+
+  /** Moves the session to a new handle that tries `addresses` in this order. */
+  private reattach(addresses: readonly ServerAddress[]): void {
+    const old = this.handle;
+    const session = { id: old.client_id, password: old.client_password };
+    old.removeAllListeners();
+    this.handle = this.createHandle(addresses, session);
+    this.generation++;
+    // Not connected, so closing sends no close-session request: the session lives on.
+    old.close();
+  }
+
+  /** Bumped whenever the session moves to a new handle: watches set on the old one are gone. */
+  get handleGeneration(): number {
+    return this.generation;
   }
 
   /** Before the first connect only: there is no session yet, so nothing is lost. */
@@ -372,4 +414,14 @@ export class ZkSession {
 /** A short description of an error. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A copy of `items` in random order. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }

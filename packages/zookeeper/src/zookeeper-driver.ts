@@ -62,6 +62,8 @@ export class ZooKeeperDriver implements Driver {
   readonly #digest: string | undefined;
   private readonly logger: Logger;
   private readonly journal: Journal;
+  /** The session's {@link ZkSession.handleGeneration} when it was last connected. */
+  private handleGeneration = 0;
   private session: ZkSession | undefined;
   private listener: SessionListener | undefined;
   private negotiated: number | undefined;
@@ -141,6 +143,7 @@ export class ZooKeeperDriver implements Driver {
     this.session = session;
     this.listener = listener;
     this.negotiated = session.negotiatedTimeout;
+    this.handleGeneration = session.handleGeneration;
     session.onState((state) => this.onSessionState(session, state));
     this.pingTimer = setInterval(
       () => void this.ping(session),
@@ -157,8 +160,12 @@ export class ZooKeeperDriver implements Driver {
     } else if (state === "connected") {
       this.listener?.state("connected");
       void this.ping(session);
-      // A watch that was away longer than the journal keeps records may have missed some.
-      if (this.suspendedAt > 0 && performance.now() - this.suspendedAt > this.journal.retention / 2) {
+      if (session.handleGeneration !== this.handleGeneration) {
+        // Re-attached on a new handle: the znode watches set on the old one are gone.
+        this.handleGeneration = session.handleGeneration;
+        for (const watch of [...this.watches]) watch.resync("the session moved to a new connection");
+      } else if (this.suspendedAt > 0 && performance.now() - this.suspendedAt > this.journal.retention / 2) {
+        // A watch that was away longer than the journal keeps records may have missed some.
         for (const watch of [...this.watches])
           watch.resync("the connection was lost for longer than the journal is kept");
       }

@@ -33,15 +33,28 @@ export function faultsSuite(
           await coord.join("compute", { metadata: { i } });
           members.push(coord);
         }
+        const startedAt = Date.now();
         const expired: string[] = [];
+        // Every session change and leave, with its time from the fault, for the failure message.
+        const history: string[] = [];
+        const note = (what: string) => history.push(`${Date.now() - startedAt} ms ${what}`);
         for (const coord of members)
-          coord.on("session", (state) => state === "expired" && expired.push(coord.memberId));
+          coord.on("session", (state) => {
+            note(`${coord.memberId} ${state}`);
+            if (state === "expired") expired.push(coord.memberId);
+          });
         const view = await watcher.view("compute");
         const leaves: string[] = [];
-        view.on("change", (e) => e.type === "leave" && leaves.push(e.memberId));
+        view.on("change", (e) => {
+          if (e.type !== "leave") return;
+          note(`leave ${e.memberId} (${e.reason})`);
+          leaves.push(e.memberId);
+        });
         const leadership = await members[0]?.election("scheduler").campaign();
         expect(view.size).toBe(20);
+        note("fault starts");
         await fault.run();
+        note("fault over");
         const ids = members.map((c) => c.memberId).sort();
         await eventually(
           async () => {
@@ -58,8 +71,8 @@ export function faultsSuite(
           "every member back in members() and in the view",
         );
         if (fault.preservesSessions) {
-          expect(leaves).toEqual([]);
-          expect(expired).toEqual([]);
+          expect(leaves, history.join("\n")).toEqual([]);
+          expect(expired, history.join("\n")).toEqual([]);
           expect((await watcher.leader("scheduler"))?.id).toBe(members[0]?.memberId);
         }
         await leadership?.resign().catch(() => {});
