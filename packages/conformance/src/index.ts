@@ -19,6 +19,7 @@ import { sessionsSuite } from "./suites/sessions.js";
 import { watchSuite } from "./suites/watch.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
+export { credentialRefusals } from "./credential-refusals.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
 export { labIfAvailable, partitionLeaderFault } from "./lab-faults.js";
 export type { MemberScript, WatchedEvent } from "./member-script.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { runConformance } from "@rollcall/conformance";
+import { credentialRefusals, runConformance } from "@rollcall/conformance";
 import { startRedis } from "@rollcall/servers";
 import "@rollcall/redis";
 
@@ -28,12 +28,11 @@ async function secureSetup() {
       url,
       secrets: [password, defaultPassword],
       refused: [
-        {
-          why: "a wrong password",
-          url: `rediss://app:${encodeURIComponent(`wrong-${password}`)}@${host}?${ca}`,
-        },
-        { why: "an unknown user", url: `rediss://nobody:${encodeURIComponent(password)}@${host}?${ca}` },
-        { why: "no credentials", url: `rediss://${host}?${ca}` },
+        ...credentialRefusals(
+          (userinfo) => `rediss://${userinfo}${userinfo ? "@" : ""}${host}?${ca}`,
+          "app",
+          password,
+        ),
         {
           why: "an unverified server (no tlsCaFile)",
           url: `rediss://app:${encodeURIComponent(password)}@${host}`,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { runConformance } from "@rollcall/conformance";
+import { credentialRefusals, runConformance } from "@rollcall/conformance";
 import { startMariaDB } from "@rollcall/servers";
 import "@rollcall/sql";
 
@@ -17,14 +17,11 @@ async function secureSetup() {
     security: {
       url,
       secrets: [password],
-      refused: [
-        {
-          why: "a wrong password",
-          url: `mysql://root:${encodeURIComponent(`wrong-${password}`)}@${host}/rollcall`,
-        },
-        { why: "an unknown user", url: `mysql://nobody:${encodeURIComponent(password)}@${host}/rollcall` },
-        { why: "no password", url: `mysql://root@${host}/rollcall` },
-      ],
+      refused: credentialRefusals(
+        (userinfo) => `mysql://${userinfo || "root"}@${host}/rollcall`,
+        "root",
+        password,
+      ),
     },
   };
 }

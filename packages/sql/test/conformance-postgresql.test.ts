@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { runConformance } from "@rollcall/conformance";
+import { credentialRefusals, runConformance } from "@rollcall/conformance";
 import { startPostgres } from "@rollcall/servers";
 import "@rollcall/sql";
 
@@ -22,15 +22,11 @@ async function secureSetup() {
       url,
       secrets: [password],
       refused: [
-        {
-          why: "a wrong password",
-          url: `postgresql://postgres:${encodeURIComponent(`wrong-${password}`)}@${host}/postgres?${ca}`,
-        },
-        {
-          why: "an unknown user",
-          url: `postgresql://nobody:${encodeURIComponent(password)}@${host}/postgres?${ca}`,
-        },
-        { why: "no password", url: `postgresql://postgres@${host}/postgres?${ca}` },
+        ...credentialRefusals(
+          (userinfo) => `postgresql://${userinfo || "postgres"}@${host}/postgres?${ca}`,
+          "postgres",
+          password,
+        ),
         {
           why: "no TLS (the server only accepts TLS sessions)",
           url: `postgresql://postgres:${encodeURIComponent(password)}@${host}/postgres`,
