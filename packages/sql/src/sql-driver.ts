@@ -253,8 +253,11 @@ export class SqlDriver implements Driver {
     const store = this.store;
     if (id === undefined || store === undefined || this.state === "expired" || this.closed) return;
     if (this.beatSentAt !== undefined) {
-      // The previous heartbeat has not come back within an interval: the database is unreachable.
-      if (performance.now() - this.beatSentAt >= this.options.heartbeatInterval)
+      // A heartbeat sent at an earlier tick has not come back: the database is unreachable. (Half an
+      // interval, not a whole one: ticks drift by a millisecond or two, and a tick that finds the beat
+      // outstanding for 1332 of 1333 ms must not wait a whole further interval — with a frozen database
+      // the session would then expire before it was ever reported suspended.)
+      if (performance.now() - this.beatSentAt >= this.options.heartbeatInterval / 2)
         this.suspend("a heartbeat is unanswered");
       return;
     }
