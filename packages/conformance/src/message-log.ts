@@ -23,6 +23,11 @@ export class MessageLog {
     for (const wake of [...this.waiters]) wake();
   }
 
+  /** The session states it reported (`session` messages), in order. */
+  sessionStates(): string[] {
+    return this.messages.filter((m) => m.type === "session").map((m) => String(m.state));
+  }
+
   /** Waits for a message matching `predicate` (already received or future), up to `timeout` ms. */
   waitFor(
     predicate: (message: ChildMessage) => boolean,

@@ -123,14 +123,13 @@ export class Session {
       this.validityTimer = undefined;
       if (this.current === "closed") return;
       if (performance.now() >= this.validUntilMono) {
-        this.options.logger.warn("session validity ran out without a renewal: leaderships end", {});
+        // Out of `connected`, leaderships already ended when the session left it.
         if (this.current === "connected") {
           // No renewal acknowledged for ¾ of the timeout: whatever the driver's connection says, the
           // session may be lost (a partition drops packets without closing anything).
+          this.options.logger.warn("session validity ran out without a renewal: leaderships end", {});
           this.suspendedForValidity = true;
           this.setState("suspended");
-        } else {
-          this.validityLost.emit(this.options.logger, "validity", "the session was not renewed in time");
         }
       } else {
         this.armValidityTimer();

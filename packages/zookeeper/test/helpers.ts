@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { COMMON_PARAMS, type Logger, parseUrl } from "@rollcall/core";
 import type { DriverEvent, SessionListener, WatchListener } from "@rollcall/core/driver";
+import { startZooKeeper, type ZooKeeperServer } from "@rollcall/servers";
 import { ZooKeeperDriver } from "@rollcall/zookeeper";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 /** A fresh name for a namespace, group or member. */
 export function fresh(prefix: string): string {
@@ -117,3 +119,26 @@ export async function rawClient(connectString: string, digest?: string): Promise
 /** ZooKeeper return codes the tests look for. */
 export const ZNONODE = -101;
 export const ZNOAUTH = -102;
+
+/**
+ * Registers a test file's hooks: a standalone server for the whole file, and the drivers a test pushes
+ * onto `drivers` closed after it.
+ */
+export function standaloneServer(): { readonly server: ZooKeeperServer; drivers: ZooKeeperDriver[] } {
+  let server: ZooKeeperServer | undefined;
+  const drivers: ZooKeeperDriver[] = [];
+  beforeAll(async () => {
+    server = await startZooKeeper({ nodes: 1 });
+  }, 60_000);
+  afterEach(async () => {
+    await Promise.all(drivers.splice(0).map((d) => d.close()));
+  });
+  afterAll(() => server?.close());
+  return {
+    get server(): ZooKeeperServer {
+      if (!server) throw new Error("the ZooKeeper server is not started yet");
+      return server;
+    },
+    drivers,
+  };
+}

@@ -1,20 +1,11 @@
-import { startZooKeeper, type ZooKeeperServer } from "@rollcall/servers";
-import type { ZooKeeperDriver } from "@rollcall/zookeeper";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { driverFor, eventually, fresh, rawClient, sessionRecorder } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { driverFor, eventually, fresh, rawClient, sessionRecorder, standaloneServer } from "./helpers.js";
 
-let server: ZooKeeperServer;
-const drivers: ZooKeeperDriver[] = [];
-beforeAll(async () => {
-  server = await startZooKeeper({ nodes: 1 });
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(drivers.splice(0).map((d) => d.close()));
-});
-afterAll(() => server?.close());
+const zk = standaloneServer();
+const drivers = zk.drivers;
 
 async function journal(namespace: string, group: string): Promise<string[]> {
-  const raw = await rawClient(server.connectionString);
+  const raw = await rawClient(zk.server.connectionString);
   try {
     const listed = await raw.call("a_get_children", `/${namespace}/.journal/${group}`, false);
     return listed.rc === 0 ? (listed.value[0] as string[]).sort() : [];
@@ -26,7 +17,7 @@ async function journal(namespace: string, group: string): Promise<string[]> {
 describe("journal", () => {
   it("holds a leave intent per leave and an update record per update, swept after journalRetention", async () => {
     const namespace = fresh("j");
-    const driver = driverFor(`${server.url}?journalRetention=1000`, { namespace });
+    const driver = driverFor(`${zk.server.url}?journalRetention=1000`, { namespace });
     await driver.open(sessionRecorder(), AbortSignal.timeout(10_000));
     drivers.push(driver);
     await driver.createGroup("g");
@@ -47,7 +38,7 @@ describe("journal", () => {
 
   it("deleteGroup removes the group's journal", async () => {
     const namespace = fresh("j");
-    const driver = driverFor(server.url, { namespace });
+    const driver = driverFor(zk.server.url, { namespace });
     await driver.open(sessionRecorder(), AbortSignal.timeout(10_000));
     drivers.push(driver);
     await driver.createGroup("g");
@@ -55,7 +46,7 @@ describe("journal", () => {
     await driver.leave("g", "a");
     expect(await journal(namespace, "g")).toHaveLength(1);
     await driver.deleteGroup("g");
-    const raw = await rawClient(server.connectionString);
+    const raw = await rawClient(zk.server.connectionString);
     try {
       expect((await raw.call("a_exists", `/${namespace}/.journal/g`, false)).rc).toBe(-101);
     } finally {

@@ -1,23 +1,14 @@
-import { startZooKeeper, type ZooKeeperServer } from "@rollcall/servers";
-import type { ZooKeeperDriver } from "@rollcall/zookeeper";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { driverFor, eventually, fresh, sessionRecorder } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { driverFor, eventually, fresh, sessionRecorder, standaloneServer } from "./helpers.js";
 
 // This file crashes and restarts its own server. (A member process frozen past its timeout, then
 // thawed — `expired`, re-opened, re-joined — is the conformance kit's liveness suite.)
-let server: ZooKeeperServer;
-const drivers: ZooKeeperDriver[] = [];
-beforeAll(async () => {
-  server = await startZooKeeper({ nodes: 1 });
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(drivers.splice(0).map((d) => d.close()));
-});
-afterAll(() => server?.close());
+const zk = standaloneServer();
+const drivers = zk.drivers;
 
 async function opened(sessionTimeout: number) {
   const namespace = fresh("s");
-  const driver = driverFor(server.url, { namespace, sessionTimeout });
+  const driver = driverFor(zk.server.url, { namespace, sessionTimeout });
   const listener = sessionRecorder();
   await driver.open(listener, AbortSignal.timeout(10_000));
   drivers.push(driver);
@@ -41,7 +32,7 @@ describe("session", () => {
     const { driver, listener } = await opened(6000);
     await driver.createGroup("g");
     const joined = await driver.join("g", "a", { n: 1 });
-    await server.nodes[0]?.restart();
+    await zk.server.nodes[0]?.restart();
     await eventually(() => listener.states.includes("connected"), 15_000, "connected again");
     expect(listener.states).toEqual(["suspended", "connected"]);
     const { members } = await driver.members("g");
@@ -62,7 +53,7 @@ describe("session", () => {
       event: (e) => events.push(e.type === "leave" ? `leave ${e.memberId}` : `${e.type} ${e.member.id}`),
       resync: (why) => events.push(`resync ${why}`),
     });
-    const node = server.nodes[0];
+    const node = zk.server.nodes[0];
     for (let round = 1; round <= 5; round++) {
       await node?.kill();
       await eventually(

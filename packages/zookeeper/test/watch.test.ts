@@ -1,20 +1,20 @@
-import { startZooKeeper, type ZooKeeperServer } from "@rollcall/servers";
 import type { ZooKeeperDriver } from "@rollcall/zookeeper";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { driverFor, eventually, fresh, rawClient, sessionRecorder, watchRecorder } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import {
+  driverFor,
+  eventually,
+  fresh,
+  rawClient,
+  sessionRecorder,
+  standaloneServer,
+  watchRecorder,
+} from "./helpers.js";
 
-let server: ZooKeeperServer;
-const drivers: ZooKeeperDriver[] = [];
-beforeAll(async () => {
-  server = await startZooKeeper({ nodes: 1 });
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(drivers.splice(0).map((d) => d.close()));
-});
-afterAll(() => server?.close());
+const zk = standaloneServer();
+const drivers = zk.drivers;
 
 async function opened(namespace: string): Promise<ZooKeeperDriver> {
-  const driver = driverFor(server.url, { namespace });
+  const driver = driverFor(zk.server.url, { namespace });
   await driver.open(sessionRecorder(), AbortSignal.timeout(10_000));
   drivers.push(driver);
   return driver;
@@ -70,7 +70,7 @@ describe("push watch", () => {
     const member = await opened(namespace);
     await member.createGroup("g");
     const { recorder } = await watching(namespace, "g");
-    const raw = await rawClient(server.connectionString);
+    const raw = await rawClient(zk.server.connectionString);
     try {
       const path = `/${namespace}/g/x`;
       expect((await raw.call("a_create", path, "{}", 1)).rc).toBe(0);

@@ -3,7 +3,7 @@ import { createNetworkLab, type LabHost, type NetworkLab, networkLabUnavailable 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { eventually, Harness, randomId } from "../harness.js";
 import type { WatchedEvent } from "../member-script.js";
-import type { ChildMessage, Participant } from "../message-log.js";
+import type { ChildMessage } from "../message-log.js";
 import type { ConformanceOptions } from "../options.js";
 import { assertNoOverlap, intervals } from "./election-liveness.js";
 import { watchedMember } from "./liveness.js";
@@ -35,10 +35,6 @@ function listed(members: readonly Member[]): Map<string, string> {
 
 function sameState(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([id, metadata]) => b.get(id) === metadata);
-}
-
-function sessionStates(member: Participant): string[] {
-  return member.messages.filter((m) => m.type === "session").map((m) => String(m.state));
 }
 
 /**
@@ -104,7 +100,7 @@ export function partitionSuite(options: ConformanceOptions): void {
           h.sessionTimeout * 2 + h.eventTimeout,
           "its own session expired while partitioned",
         );
-        const states = sessionStates(member);
+        const states = member.sessionStates();
         expect(states.indexOf("suspended")).toBeGreaterThanOrEqual(0);
         expect(states.indexOf("suspended")).toBeLessThan(states.indexOf("expired"));
         await where.heal();
@@ -115,7 +111,7 @@ export function partitionSuite(options: ConformanceOptions): void {
           "the member joining again",
         );
         expect(rejoin.type === "join" && rejoin.member.metadata).toEqual({ v: 1 });
-        expect(sessionStates(member).at(-1)).toBe("connected");
+        expect(member.sessionStates().at(-1)).toBe("connected");
       },
       long(),
     );
@@ -131,7 +127,7 @@ export function partitionSuite(options: ConformanceOptions): void {
         // Wait past a whole detection bound: a spurious leave or expiry would have shown by then.
         await new Promise((r) => setTimeout(r, h.detectionBound));
         expect(recorder.events.filter((e) => e.type === "leave")).toEqual([]);
-        expect(sessionStates(member)).not.toContain("expired");
+        expect(member.sessionStates()).not.toContain("expired");
         expect((await watcher.members("compute")).map((m) => m.id)).toContain(member.memberId);
       },
       long(),
