@@ -136,7 +136,9 @@ export interface Election {
   readonly seats: number;
   /**
    * Enters the election (if not already a candidate) and resolves when this candidate holds a seat.
-   * After a leadership was lost, call again to wait for the next one.
+   * After a leadership was lost, call again to wait for the next one. Rejects at once with
+   * `ALREADY_HELD` while this coordinator holds a seat (resign first); concurrent calls while waiting
+   * share the one candidacy and resolve with the same leadership.
    */
   campaign(options?: CampaignOptions): Promise<Leadership>;
   /** Current seat holders, in `seq` order. */
@@ -178,8 +180,14 @@ export interface Leadership extends AsyncDisposable {
 export interface Lock {
   /** The lock's name. */
   readonly name: string;
-  /** Waits for the lock; `TIMEOUT` after `timeout` ms; the signal abandons waiting. */
+  /**
+   * Waits for the lock; `TIMEOUT` after `timeout` ms; the signal abandons waiting. Not re-entrant:
+   * rejects at once with `ALREADY_HELD` while this coordinator holds the lock or is already acquiring it.
+   */
   acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<Leadership>;
-  /** Takes the lock if it is free right now, else resolves `undefined`. */
+  /**
+   * Takes the lock if it is free right now, else resolves `undefined`. `ALREADY_HELD` while this
+   * coordinator holds the lock or is acquiring it.
+   */
   tryAcquire(): Promise<Leadership | undefined>;
 }

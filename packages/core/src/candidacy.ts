@@ -1,7 +1,7 @@
 import type { Driver } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import type { GroupFeed } from "./group-feed.js";
-import { delay, raceAbort } from "./internal/abort.js";
+import { delay, linkedSignal, raceAbort } from "./internal/abort.js";
 import { bySeq } from "./internal/member-order.js";
 import { HeldLeadership } from "./leadership.js";
 import type { Session } from "./session.js";
@@ -43,6 +43,14 @@ export class Candidacy {
   private loop: Promise<void> | undefined;
   private feedLease: { feed: GroupFeed; release(): void } | undefined;
   private tryMode = false;
+  /** Consecutive loop rounds that ended without waiting on anything: they back off, never spin. */
+  private quickRounds = 0;
+  /** The first attempt of the latest withdrawal to remove the candidate. */
+  private leaving: Promise<void> | undefined;
+  /** How many times the candidacy was withdrawn. */
+  private withdrawals = 0;
+  /** This session's candidate entry that a withdrawal could not remove yet. */
+  private leftover: { member: Member; epoch: number } | undefined;
 
   constructor(
     private readonly ctx: CandidacyContext,
@@ -62,12 +70,22 @@ export class Candidacy {
     return this.leadership?.isValid() ? this.leadership : undefined;
   }
 
-  /** Resolves with the next (or current) leadership; `signal` withdraws the candidacy. */
+  /**
+   * Resolves with the next leadership; `signal` withdraws the candidacy. Rejects at once with
+   * `ALREADY_HELD` while this coordinator holds a seat (elections are not re-entrant either: a second
+   * holder of the same seat in one process is a bug to report, not a leadership to share).
+   */
   campaign(signal?: AbortSignal, metadata?: Metadata): Promise<HeldLeadership> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.heldLeadership) {
+      return Promise.reject(
+        new RollcallError(
+          "ALREADY_HELD",
+          `${this.kind} ${this.name}: this coordinator already holds ${this.kind === "lock" ? "it" : "a seat"}; resign first`,
+        ),
+      );
+    }
     if (metadata !== undefined) this.metadata = metadata;
-    const held = this.heldLeadership;
-    if (held) return Promise.resolve(held);
     const promise = new Promise<HeldLeadership>((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (l) => {
@@ -136,8 +154,17 @@ export class Candidacy {
         }
         this.member = member;
         this.memberEpoch = epoch;
+        this.leftover = undefined; // a driver's join by the same session takes its own entry back
         return member;
       } catch (error) {
+        const leftover = this.leftover;
+        if (RollcallError.hasCode(error, "MEMBER_EXISTS") && leftover?.epoch === session.epoch) {
+          // Our own entry from a withdrawal whose leave failed: remove it rather than wait for it.
+          if (await this.tryLeave(leftover.member)) {
+            if (this.leftover === leftover) this.leftover = undefined;
+            continue;
+          }
+        }
         if (RollcallError.hasCode(error, "GROUP_NOT_FOUND")) {
           await driver.createGroup(this.group).catch((e: unknown) => {
             if (!RollcallError.hasCode(e, "GROUP_EXISTS")) throw e;
@@ -159,6 +186,7 @@ export class Candidacy {
       const onAbort = () => step.abort(signal.reason);
       session.stateChanged.add(onState);
       signal.addEventListener("abort", onAbort, { once: true });
+      const roundStarted = performance.now();
       try {
         await session.whenConnected(step.signal);
         const member = await raceAbort(this.ensureJoined(), step.signal);
@@ -170,21 +198,22 @@ export class Candidacy {
           return;
         }
         this.tryMode = false;
-        if (position === "gone") {
-          this.member = undefined;
+        if (position !== "seated") {
+          if (position === "gone") this.member = undefined;
+          failures = 0;
+          await this.breathe(roundStarted, step.signal);
           continue;
         }
-        if (position === "seated") {
-          if (!session.isValid()) {
-            await delay(20, step.signal);
-            continue;
-          }
-          await this.lead(member, step.signal);
-          if (this.kind === "lock") {
-            // Resigning already withdrew (and aborted this loop); anything else ends the lock here.
-            if (!signal.aborted) await this.withdraw();
-            return;
-          }
+        if (!session.isValid()) {
+          await delay(20, step.signal);
+          continue;
+        }
+        this.quickRounds = 0;
+        await this.lead(member, step.signal);
+        if (this.kind === "lock") {
+          // The end of the leadership already withdrew (and aborted this loop) unless it ended here.
+          if (!signal.aborted) await this.withdraw();
+          return;
         }
         failures = 0;
       } catch (error) {
@@ -215,6 +244,26 @@ export class Candidacy {
   }
 
   /**
+   * Ends a round that found no seat. A round that returned without waiting on anything (a driver whose
+   * `awaitGone` reports a predecessor gone that `members()` still lists, a read behind a notification)
+   * would otherwise go round again in microtasks only, starving timers and I/O: such rounds wait on a
+   * timer that doubles from 5 ms up to the periodic re-check interval.
+   */
+  private async breathe(roundStarted: number, signal: AbortSignal): Promise<void> {
+    if (performance.now() - roundStarted >= 2) {
+      this.quickRounds = 0;
+      return;
+    }
+    this.quickRounds++;
+    await delay(Math.min(5 * 2 ** Math.min(this.quickRounds - 1, 10), this.recheckInterval()), signal);
+  }
+
+  /** How often a waiting candidate re-checks its predecessor even without a notification. */
+  private recheckInterval(): number {
+    return Math.max(1000, this.ctx.driver.sessionTimeout);
+  }
+
+  /**
    * Where this candidate stands: `seated`, or `gone` when its member vanished. Otherwise waits until
    * something that could change the answer happens and returns `waiting`.
    */
@@ -232,13 +281,15 @@ export class Candidacy {
       if (noWait) return "waiting";
       const predecessor = sorted[index - 1] as Member;
       // Bounded: if the driver misses a re-incarnation of the predecessor, the next check finds it.
-      const recheck = AbortSignal.any([
-        signal,
-        AbortSignal.timeout(Math.max(1000, this.ctx.driver.sessionTimeout)),
-      ]);
-      await driver.awaitGone(this.group, predecessor.id, recheck, predecessor.seq).catch((error: unknown) => {
-        if (signal.aborted || !recheck.aborted) throw error;
-      });
+      // A plain timer: on Node 20 an AbortSignal.timeout inside AbortSignal.any can be collected.
+      const recheck = linkedSignal([signal], this.recheckInterval());
+      try {
+        await driver.awaitGone(this.group, predecessor.id, recheck.signal, predecessor.seq);
+      } catch (error) {
+        if (signal.aborted || !recheck.timedOut) throw error;
+      } finally {
+        recheck.dispose();
+      }
       return "waiting";
     }
     if (noWait) {
@@ -281,8 +332,19 @@ export class Candidacy {
   }
 
   private async lead(member: Member, signal: AbortSignal): Promise<void> {
-    const leadership = new HeldLeadership(this.name, member.seq, this.ctx.session, () => this.withdraw());
+    // resign() withdraws the candidacy unless it was withdrawn since (a lock withdraws as its
+    // leadership ends; a campaign started after that is not this leadership's to end).
+    const generation = this.withdrawals;
+    const leadership = new HeldLeadership(this.name, member.seq, this.ctx.session, async () => {
+      if (generation === this.withdrawals) await this.withdraw();
+      else await this.leaving;
+    });
     this.leadership = leadership;
+    if (this.kind === "lock") {
+      // A lock ends with its leadership: withdraw in the same tick (the first listener, before the
+      // holder's own), so a holder that reacts to the signal by acquiring again is not refused.
+      leadership.signal.addEventListener("abort", () => void this.withdraw(), { once: true });
+    }
     for (const waiter of this.waiters.splice(0)) waiter.resolve(leadership);
     const { driver } = this.ctx;
     const watchSelf = new AbortController();
@@ -311,13 +373,18 @@ export class Candidacy {
     if (this.leadership === leadership) this.leadership = undefined;
   }
 
-  /** Leaves the election: ends any leadership, removes the candidate, rejects pending campaigns. */
+  /**
+   * Leaves the election: ends any leadership, removes the candidate, rejects pending campaigns.
+   * Resolves after the first attempt to remove the candidate; if that failed (the server was away)
+   * it is retried in the background until it succeeds, the session ends (taking the candidate with
+   * it), or this coordinator campaigns again (whose join takes its own entry back).
+   */
   async withdraw(
     reason: unknown = new RollcallError("NOT_LEADER", "the candidacy was withdrawn"),
   ): Promise<void> {
-    const wasActive = this.active;
+    this.withdrawals++;
     this.active = false;
-    this.leadership?.end("resigned");
+    const leadership = this.leadership;
     this.leadership = undefined;
     this.loopController?.abort(reason);
     this.loopController = undefined;
@@ -327,16 +394,55 @@ export class Candidacy {
     this.feedLease = undefined;
     const member = this.member;
     this.member = undefined;
-    if (!wasActive && member === undefined) return;
-    if (member && this.memberEpoch === this.ctx.session.epoch && this.ctx.session.state !== "closed") {
-      await this.ctx.driver.leave(this.group, member.id).catch((error: unknown) => {
-        if (!RollcallError.hasCode(error, "MEMBER_NOT_JOINED")) {
-          this.ctx.logger.warn("leaving an election failed", {
-            election: this.name,
-            error: errorText(error),
-          });
-        }
+    leadership?.end("resigned");
+    const { session } = this.ctx;
+    if (member && this.memberEpoch === session.epoch && session.state !== "closed") {
+      const first = this.removeCandidate(member, this.memberEpoch);
+      this.leaving = first;
+      void first.finally(() => {
+        if (this.leaving === first) this.leaving = undefined;
       });
+    }
+    await this.leaving;
+  }
+
+  /** One attempt to remove the candidate now; on failure, keeps retrying in the background. */
+  private async removeCandidate(member: Member, epoch: number): Promise<void> {
+    if (await this.tryLeave(member)) return;
+    const leftover = { member, epoch };
+    this.leftover = leftover;
+    void this.retryLeave(leftover).finally(() => {
+      if (this.leftover === leftover) this.leftover = undefined;
+    });
+  }
+
+  /** True once the candidate is gone (removed now, or already). */
+  private async tryLeave(member: Member): Promise<boolean> {
+    try {
+      await this.ctx.driver.leave(this.group, member.id);
+      return true;
+    } catch (error) {
+      if (RollcallError.hasCode(error, "MEMBER_NOT_JOINED")) return true;
+      this.ctx.logger.warn("leaving an election failed; will retry while the session lasts", {
+        election: this.name,
+        error: errorText(error),
+      });
+      return false;
+    }
+  }
+
+  private async retryLeave({ member, epoch }: { member: Member; epoch: number }): Promise<void> {
+    const { session } = this.ctx;
+    for (let attempt = 1; ; attempt++) {
+      await delay(Math.min(this.ctx.retryInterval, 50 * 2 ** Math.min(attempt, 6)));
+      // The session that held the candidate ended and took it along.
+      if (session.epoch !== epoch || session.state === "closed" || session.state === "expired") return;
+      if (this.member?.seq === member.seq && this.memberEpoch === epoch) return; // taken back
+      if (session.state !== "connected") continue;
+      if (await this.tryLeave(member)) {
+        this.ctx.logger.info("a leftover candidate was removed", { election: this.name, attempt });
+        return;
+      }
     }
   }
 }

@@ -45,6 +45,13 @@ export interface CoordinatorInit {
 const ELECTION_PREFIX = "_election.";
 const LOCK_PREFIX = "_lock.";
 
+/** Writes whose answer can be lost on the way back after the server applied them. */
+const WRITES = new Set(["join", "leave", "updateMetadata", "createGroup", "deleteGroup"]);
+
+/** Appended to a `CONNECTION` or `TIMEOUT` error of a write. */
+const OUTCOME_UNKNOWN =
+  "the outcome is unknown (the server may have applied it before the answer was lost); retrying join, leave or updateMetadata is safe";
+
 /**
  * The one implementation of {@link Coordinator}, over any driver: validation, the session state
  * machine, re-join after expiry, shared group feeds (watch, view), elections, locks.
@@ -145,11 +152,19 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     try {
       return await operation();
     } catch (error) {
-      if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError("CONNECTION", `${what} failed on ${this.redactedUrl}: ${errorText(error)}`, {
-        cause: error,
-        ...context,
-      });
+      const unknownOutcome = WRITES.has(what) ? ` ${OUTCOME_UNKNOWN}` : "";
+      if (RollcallError.isInstance(error)) {
+        if (!unknownOutcome || (error.code !== "CONNECTION" && error.code !== "TIMEOUT")) throw error;
+        throw new RollcallError(error.code, `${error.message};${unknownOutcome}`, {
+          cause: error,
+          ...context,
+        });
+      }
+      throw new RollcallError(
+        "CONNECTION",
+        `${what} failed on ${this.redactedUrl}: ${errorText(error)};${unknownOutcome}`,
+        { cause: error, ...context },
+      );
     }
   }
 
@@ -175,6 +190,14 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     if (options?.createGroup !== undefined && typeof options.createGroup !== "boolean") {
       throw new RollcallError("INVALID_ARGUMENT", "createGroup must be a boolean");
     }
+    if (this.joined.has(group)) {
+      // A join this coordinator knows succeeded; a retry after an error reaches the driver, whose join
+      // by the same session is idempotent.
+      throw new RollcallError("MEMBER_EXISTS", `${this.memberId} already joined ${group}`, {
+        group,
+        memberId: this.memberId,
+      });
+    }
     const member = await this.call(
       "join",
       async () => {
@@ -196,10 +219,16 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
 
   async leave(group: string): Promise<void> {
     validateGroupName(group);
-    await this.call("leave", () => this.driver.leave(group, this.memberId), {
-      group,
-      memberId: this.memberId,
-    });
+    try {
+      await this.call("leave", () => this.driver.leave(group, this.memberId), {
+        group,
+        memberId: this.memberId,
+      });
+    } catch (error) {
+      // Joined as far as this coordinator knows, gone on the server: an earlier leave whose answer was
+      // lost did land, or the member went with an expired session. Either way the caller's wish holds.
+      if (!(RollcallError.hasCode(error, "MEMBER_NOT_JOINED") && this.joined.has(group))) throw error;
+    }
     this.joined.delete(group);
   }
 
@@ -377,6 +406,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     for (const [group, metadata] of [...this.joined]) {
       for (let attempt = 0; ; attempt++) {
         if (this.closing !== undefined || this.session.state !== "connected") return;
+        if (!this.joined.has(group)) break; // left while re-joining
         try {
           await this.driver.join(group, this.memberId, metadata);
           groups.push(group);

@@ -1,6 +1,7 @@
 import type { Leadership, Lock } from "./api.js";
 import type { Candidacy } from "./candidacy.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { linkedSignal } from "./internal/abort.js";
 import { validateInteger, validateOptions, validateSignal } from "./validation.js";
 
 /** What a lock needs from its coordinator. */
@@ -11,12 +12,14 @@ export interface LockHost {
 
 /**
  * A lock: a one-seat election whose candidacy is withdrawn as soon as the holder's leadership ends.
- * Acquirers in the same coordinator queue locally in front of it, so the backend sees one candidate
- * per coordinator.
+ *
+ * Not re-entrant, and one acquirer per coordinator: `acquire()` or `tryAcquire()` of a lock this
+ * coordinator already holds, or is already acquiring, fails at once with `ALREADY_HELD`. A Node
+ * process has no thread identity to tell a re-entry from another task, so waiting would let a caller
+ * wait for its own release (until its timeout, or for ever); handing out the held lock again would let
+ * two tasks into the critical section.
  */
 export class CoordinatorLock implements Lock {
-  private tail: Promise<void> = Promise.resolve();
-
   constructor(
     private readonly host: LockHost,
     readonly name: string,
@@ -30,58 +33,37 @@ export class CoordinatorLock implements Lock {
         ? undefined
         : validateInteger("timeout", options.timeout, 0, 2_147_483_647);
     this.host.assertOpen();
-    const timer = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
-    const combined = AbortSignal.any([signal, timer].filter((s): s is AbortSignal => s !== undefined));
-    const previous = this.tail;
-    let releaseLocal!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      releaseLocal = resolve;
-    });
-    this.tail = previous.then(() => mine);
+    const candidacy = this.host.lockCandidacy(this.name);
+    this.refuseReentry(candidacy);
+    // A plain timer, not AbortSignal.timeout(): on Node 20 a timeout signal inside AbortSignal.any can
+    // be collected and never fire.
+    const deadline = linkedSignal([signal], timeout);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(combined.reason);
-        if (combined.aborted) onAbort();
-        combined.addEventListener("abort", onAbort, { once: true });
-        void previous.then(() => {
-          combined.removeEventListener("abort", onAbort);
-          resolve();
-        });
-      });
-      const leadership = await this.host.lockCandidacy(this.name).campaign(combined);
-      leadership.signal.addEventListener("abort", () => releaseLocal(), { once: true });
-      return leadership;
+      return await candidacy.campaign(deadline.signal);
     } catch (error) {
-      releaseLocal();
-      if (timer?.aborted && !signal?.aborted) {
+      if (deadline.timedOut && !signal?.aborted) {
         throw new RollcallError("TIMEOUT", `lock ${this.name} was not acquired within ${timeout} ms`);
       }
       throw error;
+    } finally {
+      deadline.dispose();
     }
   }
 
   async tryAcquire(): Promise<Leadership | undefined> {
     this.host.assertOpen();
     const candidacy = this.host.lockCandidacy(this.name);
-    if (candidacy.isActive) return undefined;
-    const previous = this.tail;
-    let releaseLocal!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      releaseLocal = resolve;
-    });
-    this.tail = previous.then(() => mine);
-    try {
-      const leadership = await candidacy.tryOnce();
-      if (!leadership) {
-        releaseLocal();
-        return undefined;
-      }
-      leadership.signal.addEventListener("abort", () => releaseLocal(), { once: true });
-      return leadership;
-    } catch (error) {
-      releaseLocal();
-      throw error;
-    }
+    this.refuseReentry(candidacy);
+    return candidacy.tryOnce();
+  }
+
+  private refuseReentry(candidacy: Candidacy): void {
+    if (!candidacy.isActive) return;
+    const how = candidacy.heldLeadership ? "already holds" : "is already acquiring";
+    throw new RollcallError(
+      "ALREADY_HELD",
+      `lock ${this.name}: this coordinator ${how} it; locks are not re-entrant (release the leadership first, or acquire from another coordinator)`,
+    );
   }
 
   toString(): string {

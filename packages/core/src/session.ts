@@ -1,6 +1,6 @@
 import type { Driver, SessionListener } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
-import { delay } from "./internal/abort.js";
+import { delay, linkedSignal } from "./internal/abort.js";
 import { Listeners } from "./internal/listeners.js";
 import type { Logger, SessionState } from "./types.js";
 
@@ -75,8 +75,8 @@ export class Session {
 
   private async openOnce(signal?: AbortSignal): Promise<void> {
     const generation = ++this.generation;
-    const timeout = AbortSignal.timeout(this.options.connectTimeout);
-    const combined = AbortSignal.any([timeout, this.closing.signal, ...(signal ? [signal] : [])]);
+    // Not AbortSignal.any + AbortSignal.timeout: on Node 20 that timeout can be lost to GC.
+    const deadline = linkedSignal([this.closing.signal, signal], this.options.connectTimeout);
     const startedAt = performance.now();
     const listener: SessionListener = {
       state: (state) => {
@@ -87,13 +87,15 @@ export class Session {
       },
     };
     try {
-      await this.driver.open(listener, combined);
+      await this.driver.open(listener, deadline.signal);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (RollcallError.isInstance(error)) throw error;
       throw new RollcallError("CONNECTION", `could not open a session: ${errorText(error)}`, {
         cause: error,
       });
+    } finally {
+      deadline.dispose();
     }
     if (generation !== this.generation || this.closing.signal.aborted) {
       throw new RollcallError("NOT_CONNECTED", "the coordinator was closed while connecting");

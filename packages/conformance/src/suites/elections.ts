@@ -178,15 +178,34 @@ export function electionsSuite(h: Harness): void {
       await next.resign();
     });
 
-    it("acquirers in one coordinator queue for the lock", async () => {
+    it("a lock is not re-entrant: acquiring it again in the holding coordinator fails at once with ALREADY_HELD", async () => {
       const a = await h.coordinator();
       const first = await a.lock("door").acquire();
-      const second = a.lock("door").acquire();
-      expect(await settled(second, 200)).toBe("pending");
+      const started = performance.now();
+      const again = await a
+        .lock("door")
+        .acquire({ timeout: h.eventTimeout })
+        .catch((e: unknown) => e);
+      expect(RollcallError.hasCode(again, "ALREADY_HELD")).toBe(true);
+      expect(performance.now() - started).toBeLessThan(h.eventTimeout / 2);
+      expect(first.isValid()).toBe(true);
       await first.resign();
-      const next: Leadership = await second;
+      const next: Leadership = await a.lock("door").acquire({ timeout: h.eventTimeout });
       expect(next.isValid()).toBe(true);
+      expect(next.token > first.token).toBe(true);
       await next.resign();
+    });
+
+    it("campaign() in an election this coordinator leads fails at once with ALREADY_HELD", async () => {
+      const a = await h.coordinator();
+      const lead = await a.election("scheduler").campaign();
+      const again = await a
+        .election("scheduler")
+        .campaign()
+        .catch((e: unknown) => e);
+      expect(RollcallError.hasCode(again, "ALREADY_HELD")).toBe(true);
+      expect(lead.isValid()).toBe(true);
+      await lead.resign();
     });
 
     it("a lock held by a coordinator that closes is released", async () => {

@@ -119,15 +119,65 @@ async function apply(coord: Coordinator, { op, args }: Op): Promise<void> {
   }
 }
 
-async function state(coord: Coordinator): Promise<string> {
-  const groups = await coord.groups();
-  const parts = await Promise.all(
-    groups.map(
-      async (g) =>
-        `${g}=${(await coord.members(g)).map((m) => `${m.id}:${JSON.stringify(m.metadata)}`).join(",")}`,
-    ),
-  );
-  return parts.join(";");
+/**
+ * Follows the coordinator's session so snapshots are taken only when it is whole: after an expiry
+ * (a short test session can lapse under a long run on a loaded machine), core re-joins by itself, and
+ * a snapshot taken in between would miss the member and fail the comparison for the wrong reason.
+ */
+class SessionSettler {
+  /** Expiries seen so far. */
+  expiries = 0;
+  private pending: Promise<void> | undefined;
+
+  constructor(private readonly coord: Coordinator) {
+    coord.on("session", (state: string) => {
+      if (state !== "expired") return;
+      this.expiries++;
+      if (this.pending) return;
+      const pending = this.rejoined();
+      pending.catch(() => {}); // awaited by the next snapshot; never an unhandled rejection meanwhile
+      this.pending = pending;
+    });
+  }
+
+  private rejoined(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no re-join within 30 s of a session expiry")), 30_000);
+      const onRejoined = () => {
+        clearTimeout(timer);
+        this.coord.off("rejoined", onRejoined);
+        this.pending = undefined;
+        resolve();
+      };
+      this.coord.on("rejoined", onRejoined);
+    });
+  }
+
+  /** Resolves once no re-join is pending. */
+  settled(): Promise<void> {
+    return this.pending ?? Promise.resolve();
+  }
+}
+
+/** One turn of the event loop, so a long run of calls never starves timers (heartbeats, expiry). */
+function breathe(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The namespace's groups and members, read while the session is whole (again if it expired meanwhile). */
+async function state(coord: Coordinator, session: SessionSettler): Promise<string> {
+  for (;;) {
+    await session.settled();
+    const expiries = session.expiries;
+    const groups = await coord.groups();
+    const parts = await Promise.all(
+      groups.map(
+        async (g) =>
+          `${g}=${(await coord.members(g)).map((m) => `${m.id}:${JSON.stringify(m.metadata)}`).join(",")}`,
+      ),
+    );
+    if (session.expiries === expiries) return parts.join(";");
+  }
 }
 
 /**
@@ -144,10 +194,12 @@ export function fuzzSuite(h: Harness, runs: number): void {
         `${runs} random calls end in success or a typed error, rejected ones change nothing (seed ${seed})`,
         async () => {
           const coord = await h.coordinator();
+          const session = new SessionSettler(coord);
           await coord.join("g1", { createGroup: true, metadata: { base: true } });
-          let before = await state(coord);
+          let before = await state(coord, session);
           await fc.assert(
             fc.asyncProperty(operation, async (call) => {
+              await breathe();
               let rejected = false;
               try {
                 await apply(coord, call);
@@ -156,7 +208,7 @@ export function fuzzSuite(h: Harness, runs: number): void {
                   throw new Error(`untyped error from ${call.op}: ${String(error)}`);
                 rejected = true;
               }
-              const after = await state(coord);
+              const after = await state(coord, session);
               if (rejected) {
                 expect(after).toBe(before);
               }

@@ -14,6 +14,8 @@
  * - `UNKNOWN_SCHEME` — no backend is registered or installed for the URL's scheme.
  * - `INVALID_ARGUMENT` — bad input: a name, an id, an option value, a URL.
  * - `METADATA_TOO_LARGE` — metadata exceeds the configured size limit.
+ * - `ALREADY_HELD` — this coordinator already holds (or is already acquiring) the lock, or already
+ *   holds a seat in the election: locks and seats are not re-entrant.
  */
 export const ErrorCodes = [
   "NOT_CONNECTED",
@@ -32,6 +34,7 @@ export const ErrorCodes = [
   "UNKNOWN_SCHEME",
   "INVALID_ARGUMENT",
   "METADATA_TOO_LARGE",
+  "ALREADY_HELD",
 ] as const;
 
 /** One of {@link ErrorCodes}. */

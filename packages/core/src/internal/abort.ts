@@ -47,9 +47,63 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** An AbortSignal that aborts when any of the given signals does. */
-export function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+/** A signal that aborts on a deadline or with any of its sources; see {@link linkedSignal}. */
+export interface LinkedSignal {
+  /** Aborts when a source aborts (with its reason) or when the deadline passes. */
+  readonly signal: AbortSignal;
+  /** True when it aborted because the deadline passed. */
+  readonly timedOut: boolean;
+  /** Clears the timer and detaches from the sources; call it once the wait is over. */
+  dispose(): void;
+}
+
+/**
+ * An AbortSignal that aborts when any of `sources` does, or after `ms` (when given) with a
+ * `TimeoutError` `DOMException`, like `AbortSignal.timeout()`.
+ *
+ * Built on a controller and a plain timer rather than `AbortSignal.any([..., AbortSignal.timeout(ms)])`:
+ * on Node 20 that composite never aborts once garbage collection has freed the inner timeout signal,
+ * because nothing but the composite's weak reference holds it. Here the timer's closure holds the
+ * controller strongly until it fires or {@link LinkedSignal.dispose} runs.
+ */
+export function linkedSignal(sources: (AbortSignal | undefined)[], ms?: number): LinkedSignal {
+  const controller = new AbortController();
+  const attached: [AbortSignal, () => void][] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const dispose = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    for (const [source, listener] of attached.splice(0)) source.removeEventListener("abort", listener);
+  };
+  for (const source of sources) {
+    if (source === undefined) continue;
+    if (source.aborted) {
+      controller.abort(source.reason);
+      break;
+    }
+    const listener = () => {
+      dispose();
+      controller.abort(source.reason);
+    };
+    source.addEventListener("abort", listener, { once: true });
+    attached.push([source, listener]);
+  }
+  if (controller.signal.aborted) dispose();
+  else if (ms !== undefined) {
+    timer = setTimeout(() => {
+      timedOut = true;
+      dispose();
+      controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+    }, ms);
+  }
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    dispose,
+  };
 }
 
 /** The error used when an operation is abandoned through a caller's signal. */

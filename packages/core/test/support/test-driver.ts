@@ -57,6 +57,10 @@ export class TestDriver implements Driver {
   failOpens = 0;
   closed = false;
   expired = false;
+  /** While set, writes fail with `CONNECTION` after the server applied them (a lost answer) or before. */
+  failWrites: "before" | "after" | undefined;
+  /** Calls of `members()`, for tests that count rounds. */
+  membersCalls = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -135,9 +139,27 @@ export class TestDriver implements Driver {
     return [...this.server.groups.keys()];
   }
 
+  private lostAnswer(when: "before" | "after"): void {
+    if (this.failWrites === when) throw new RollcallError("CONNECTION", `test: write failed (${when})`);
+  }
+
   async join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    this.lostAnswer("before");
     const g = this.group(group);
-    if (g.has(memberId)) throw new RollcallError("MEMBER_EXISTS", "exists");
+    const existing = g.get(memberId);
+    if (existing?.session === this.session) return existing.member; // a retry of our own join
+    if (existing) throw new RollcallError("MEMBER_EXISTS", "exists");
+    this.joinAs(g, group, memberId, metadata);
+    this.lostAnswer("after");
+    return g.get(memberId)?.member as Member;
+  }
+
+  private joinAs(
+    g: Map<string, { member: Member; session: number }>,
+    group: string,
+    memberId: string,
+    metadata: Metadata,
+  ): void {
     const revision = ++this.server.revision;
     const member: Member = {
       id: memberId,
@@ -149,17 +171,19 @@ export class TestDriver implements Driver {
     };
     g.set(memberId, { member, session: this.session });
     this.server.emit(group, { type: "join", member, revision });
-    return member;
   }
 
   async leave(group: string, memberId: string): Promise<void> {
+    this.lostAnswer("before");
     const g = this.group(group);
     if (g.get(memberId)?.session !== this.session) throw new RollcallError("MEMBER_NOT_JOINED", "not joined");
     g.delete(memberId);
     this.server.emit(group, { type: "leave", memberId, reason: "left", revision: ++this.server.revision });
+    this.lostAnswer("after");
   }
 
   async update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    this.lostAnswer("before");
     const entry = this.group(group).get(memberId);
     if (entry?.session !== this.session) throw new RollcallError("MEMBER_NOT_JOINED", "not joined");
     entry.member = { ...entry.member, metadata, updatedAt: new Date() };
@@ -169,6 +193,7 @@ export class TestDriver implements Driver {
   }
 
   async members(group: string): Promise<GroupSnapshot> {
+    this.membersCalls++;
     return { members: [...this.group(group).values()].map((e) => e.member), revision: this.server.revision };
   }
 
@@ -178,5 +203,31 @@ export class TestDriver implements Driver {
     const fn = (e: DriverEvent) => listener.event(e);
     set.add(fn);
     return { close: async () => void set.delete(fn) };
+  }
+}
+
+/**
+ * `awaitGone` resolves at once while `members()` still lists the predecessor: the disagreement of a
+ * read a little behind a notification. Stops lying after `limit` calls, so a candidacy that spins on it
+ * ends instead of hanging the test run.
+ */
+export class EagerGoneDriver extends TestDriver {
+  awaitGoneCalls = 0;
+  limit = 10_000;
+  async awaitGone(_group: string, _memberId: string, signal: AbortSignal): Promise<void> {
+    this.awaitGoneCalls++;
+    if (this.awaitGoneCalls < this.limit) return;
+    await new Promise<void>((_resolve, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+  }
+}
+
+/** `awaitGone` never notices anything: only core's periodic re-check can move a candidate on. */
+export class DeafGoneDriver extends TestDriver {
+  async awaitGone(_group: string, _memberId: string, signal: AbortSignal): Promise<void> {
+    await new Promise<void>((_resolve, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
   }
 }
