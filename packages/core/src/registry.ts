@@ -1,8 +1,12 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { BackendDefinition } from "./driver/driver.js";
+import type { BackendDefinition, Driver } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { silentLogger } from "./internal/silent-logger.js";
+import type { Logger } from "./types.js";
+import { type CommonOptions, parseUrl, readCommonOptions } from "./url.js";
+import { validateMemberId } from "./validation.js";
 
 const KEY = Symbol.for("rollcall.backends");
 type Registry = Map<string, BackendDefinition>;
@@ -112,4 +116,54 @@ export async function resolveBackend(scheme: string): Promise<BackendDefinition>
     );
   }
   return definition;
+}
+
+/** Options of {@link createDriver}. */
+export interface CreateDriverOptions {
+  /** The member id the driver acts as; validated as `connect()` validates it. */
+  memberId: string;
+  /** Handed to the driver (default: a logger that discards everything). */
+  logger?: Logger;
+}
+
+/** A driver made by {@link createDriver}: not opened yet. */
+export interface CreatedDriver {
+  /** The driver; call {@link Driver.open} before anything else and {@link Driver.close} when done. */
+  driver: Driver;
+  /** The backend that created it. */
+  backend: BackendDefinition;
+  /** The common URL options with the backend's defaults applied (namespace, timeouts, poll interval…). */
+  options: CommonOptions;
+}
+
+/**
+ * Creates a backend's driver for `url` exactly as `connect()` would — resolving the backend from the
+ * scheme, reading the common query keys with the backend's defaults — but without a Coordinator, so a
+ * test can speak the driver contract directly (the conformance kit's driver-level checks do). No I/O
+ * beyond loading the backend's package; applications use `connect()`.
+ * @throws RollcallError `INVALID_ARGUMENT` (bad URL or member id), `UNKNOWN_SCHEME`
+ *
+ * @example
+ * ```ts
+ * const { driver, options } = await createDriver("memory://test?namespace=t1", { memberId: "m1" });
+ * await driver.open({ state: () => {}, renewed: () => {} }, AbortSignal.timeout(options.connectTimeout));
+ * ```
+ */
+export async function createDriver(url: string | URL, options: CreateDriverOptions): Promise<CreatedDriver> {
+  if (typeof options !== "object" || options === null) {
+    throw new RollcallError("INVALID_ARGUMENT", "createDriver() needs options with a memberId");
+  }
+  validateMemberId(options.memberId);
+  const parsed = parseUrl(url);
+  const backend = await resolveBackend(parsed.scheme);
+  const common = readCommonOptions(parsed, backend);
+  const driver = backend.create({
+    url: parsed,
+    memberId: options.memberId,
+    namespace: common.namespace,
+    sessionTimeout: common.sessionTimeout,
+    logger: options.logger ?? silentLogger,
+    maxMetadataBytes: common.maxMetadataBytes,
+  });
+  return { driver, backend, options: common };
 }

@@ -20,6 +20,7 @@ import {
   EtcdLeaseInvalidError,
   type ICompare,
   type IEvent,
+  type IKeyValue,
   type IRequestOp,
   type ITxnResponse,
 } from "etcd3";
@@ -250,7 +251,7 @@ export class EtcdDriver implements Driver {
     const heldKey = key.toString("utf8");
     const now = Date.now();
     const value = encodeMember(metadata, now, now);
-    return this.withRetry(async (client, attempt) => {
+    return this.withRetry(async (client) => {
       const res = await this.txn(client, {
         compare: [
           { key: groupKey, target: "Version", result: "Greater", version: 0 },
@@ -272,14 +273,48 @@ export class EtcdDriver implements Driver {
         });
       }
       const existing = rangeKvs(res, 1)[0];
-      // A retry of a join whose answer was lost finds the key on our own lease.
-      if (attempt > 1 && existing?.lease === session.leaseId && !session.members.has(heldKey)) {
-        session.members.set(heldKey, { group, memberId, joinedAt: now });
-        return decodeMember(group, memberId, existing);
+      // A retry of a join whose answer was lost (ours, or the caller's) finds the key on our own lease:
+      // the member as it is, with the metadata asked for.
+      if (existing !== undefined && existing.lease === session.leaseId) {
+        return this.rejoin(client, session, group, memberId, metadata, existing);
       }
       const message = `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`;
       throw new RollcallError("MEMBER_EXISTS", message, { group, memberId });
     }, session);
+  }
+
+  /**
+   * The join of a member key already on this session's lease: its record (original `seq`), with its
+   * value rewritten as {@link update} would when the metadata differs.
+   */
+  private async rejoin(
+    client: Etcd3,
+    session: LeaseSession,
+    group: string,
+    memberId: string,
+    metadata: Metadata,
+    existing: IKeyValue,
+  ): Promise<Member> {
+    const key = this.keys.member(group, memberId);
+    const current = decodeMember(group, memberId, existing);
+    const joinedAt = current.joinedAt.getTime();
+    session.members.set(key.toString("utf8"), { group, memberId, joinedAt });
+    if (JSON.stringify(current.metadata) === JSON.stringify(metadata)) return current;
+    const res = await this.txn(client, {
+      compare: [{ key, target: "Lease", result: "Equal", lease: session.leaseId }],
+      success: [
+        { request_put: { key, value: encodeMember(metadata, joinedAt, Date.now()), lease: session.leaseId } },
+        { request_range: { key } },
+      ],
+      failure: [],
+    });
+    const kv = res.succeeded ? rangeKvs(res, 1)[0] : undefined;
+    if (kv === undefined) {
+      // Gone from our lease in between (a concurrent leave of the same member): the caller may join again.
+      session.members.delete(key.toString("utf8"));
+      throw notJoined(group, memberId);
+    }
+    return decodeMember(group, memberId, kv);
   }
 
   async leave(group: string, memberId: string): Promise<void> {

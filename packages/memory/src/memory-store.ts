@@ -141,11 +141,23 @@ export class MemoryStore {
     return [...this.groups.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   }
 
+  /**
+   * Adds a member bound to `sessionId`. When the session already holds it (a retried join), returns it
+   * with its original `seq`. `MEMBER_EXISTS` when another session holds it.
+   */
   join(namespace: string, group: string, memberId: string, metadata: Metadata, sessionId: number): Member {
     const stored = this.group(namespace, group);
     if (!this.sessions.has(sessionId))
       throw new RollcallError("SESSION_EXPIRED", "the session has expired", { group, memberId });
-    if (stored.members.has(memberId)) {
+    const existing = stored.members.get(memberId);
+    if (existing !== undefined) {
+      // A retry by the same session of a join that already landed: the member as it stands, with the
+      // metadata asked for (as an update would set it).
+      if (existing.sessionId === sessionId) {
+        if (JSON.stringify(existing.member.metadata) === JSON.stringify(metadata))
+          return copy(existing.member);
+        return this.update(namespace, group, memberId, metadata, sessionId);
+      }
       throw new RollcallError("MEMBER_EXISTS", `${memberId} is already a member of ${group}`, {
         group,
         memberId,

@@ -167,7 +167,11 @@ redis.call('DEL', gk, gk .. '/m', gk .. '/log')
 redis.call('PUBLISH', P .. 'c/' .. g, 'd|' .. prev .. '|' .. rev .. '|')
 return rev
 `,
-  /** ARGV: sid, ttl, group, memberId, metadata JSON. Returns {seq, now}. */
+  /**
+   * ARGV: sid, ttl, group, memberId, metadata JSON. Returns {seq, joinedMs, updatedMs}. A member this
+   * session already holds (a retry of a join whose reply was lost) is returned with its seq, its
+   * metadata set as an update would; one held by another session is `MEMBER_EXISTS`.
+   */
   join: `
 local now = now_ms()
 reap(now)
@@ -175,14 +179,25 @@ local sid, ttl, g, id, meta = ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV
 if not alive(sid, now) then return fail('SESSION_EXPIRED') end
 if redis.call('SISMEMBER', P .. 'groups', g) == 0 then return fail('GROUP_NOT_FOUND') end
 local mk = gkey(g) .. '/m'
-if redis.call('HEXISTS', mk, id) == 1 then return fail('MEMBER_EXISTS') end
+local rec = redis.call('HGET', mk, id)
+if rec then
+  local holder, seq, joined, updated, old = fields(rec)
+  if holder ~= sid then return fail('MEMBER_EXISTS') end
+  if old ~= meta then
+    updated = int(now)
+    redis.call('HSET', mk, id, sid .. '|' .. seq .. '|' .. joined .. '|' .. updated .. '|' .. meta)
+    emit(g, 'u', next_rev(), id .. '|' .. seq .. '|' .. joined .. '|' .. updated .. '|' .. meta)
+  end
+  renew(sid, now, ttl)
+  return {seq, joined, updated}
+end
 local rev = next_rev()
 local t = int(now)
 redis.call('HSET', mk, id, sid .. '|' .. rev .. '|' .. t .. '|' .. t .. '|' .. meta)
 redis.call('SADD', P .. 's/' .. sid .. '/g', g .. '\\n' .. id)
 emit(g, 'j', rev, id .. '|' .. rev .. '|' .. t .. '|' .. t .. '|' .. meta)
 renew(sid, now, ttl)
-return {rev, t}
+return {rev, t, t}
 `,
   /** ARGV: sid, ttl, group, memberId. */
   leave: `

@@ -138,14 +138,14 @@ export class RedisDriver implements Driver {
     const json = JSON.stringify(metadata);
     const reply = (await this.write(SCRIPTS.join, [group, memberId, json], { group, memberId })) as Reply[];
     this.knownGroups.add(group);
-    const at = new Date(Number(reply[1]));
+    // A retried join that finds this session's member gets its original seq and join time back.
     return {
       id: memberId,
       group,
       metadata: JSON.parse(json) as Metadata,
       seq: BigInt(String(reply[0])),
-      joinedAt: at,
-      updatedAt: at,
+      joinedAt: new Date(Number(reply[1])),
+      updatedAt: new Date(Number(reply[2])),
     };
   }
 

@@ -415,7 +415,11 @@ export class SqlStore {
     return rows.map((r) => String(r.name));
   }
 
-  /** Joins in one transaction; `seq` is the revision allocated under the namespace lock. */
+  /**
+   * Joins in one transaction; `seq` is the revision allocated under the namespace lock. A member this
+   * session already holds (a retry of a join whose answer was lost) is returned with its original
+   * `seq`, its metadata set as {@link update} would; one held by another live session is `MEMBER_EXISTS`.
+   */
   async join(sessionId: string, group: string, memberId: string, metadata: Metadata): Promise<Member> {
     return this.write(async (tx) => {
       const { q } = this;
@@ -438,6 +442,7 @@ export class SqlStore {
           group,
         });
       if (row.owner_session !== null && row.owner_session !== undefined) {
+        if (String(row.owner_session) === sessionId) return this.rejoinTx(tx, group, memberId, metadata);
         const ownerDeadline = bigOrNull(row.owner_deadline);
         if (ownerDeadline !== null && Number(ownerDeadline) > tx.now) {
           throw new RollcallError(
@@ -515,36 +520,66 @@ export class SqlStore {
       if (row === undefined) throw notJoined(group, memberId);
       const deadline = bigOrNull(row.deadline);
       if (deadline === null || Number(deadline) <= tx.now) throw sessionGone();
-      const text = JSON.stringify(metadata);
-      await this.run(
-        tx.trx,
-        `UPDATE ${q.members} SET metadata = ?, updated_at = ? WHERE ns_id = ? AND group_name = ? AND member_id = ?`,
-        [text, tx.now, this.nsId, group, memberId],
-      );
-      const seq = big(row.seq);
-      const joinedAt = ms(row.joined_at);
-      await this.logChanges(tx, [
-        {
-          revision: this.v(tx.next()),
-          group_name: group,
-          kind: "update",
-          member_id: memberId,
-          metadata: text,
-          seq: this.v(seq),
-          joined_at: joinedAt,
-          updated_at: tx.now,
-        },
-      ]);
-      tx.touched.add(group);
-      return {
-        id: memberId,
-        group,
-        metadata: JSON.parse(text) as Metadata,
-        seq,
-        joinedAt: new Date(joinedAt),
-        updatedAt: new Date(tx.now),
-      };
+      return this.updateTx(tx, group, memberId, big(row.seq), ms(row.joined_at), JSON.stringify(metadata));
     });
+  }
+
+  /**
+   * The join of a member the session already holds: the record as it stands when the metadata is the
+   * same, else updated (with an `update` in the change log). The caller checked the session is alive.
+   */
+  private async rejoinTx(tx: WriteTx, group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    const row = (
+      await this.rows(
+        tx.trx,
+        `SELECT member_id, metadata, seq, joined_at, updated_at FROM ${this.q.members} WHERE ns_id = ? AND group_name = ? AND member_id = ?`,
+        [this.nsId, group, memberId],
+      )
+    )[0];
+    if (row === undefined)
+      throw new RollcallError("CONNECTION", "the member row vanished inside its transaction");
+    const current = memberOf(group, row);
+    const text = JSON.stringify(metadata);
+    if (JSON.stringify(current.metadata) === text) return current;
+    return this.updateTx(tx, group, memberId, current.seq, current.joinedAt.getTime(), text);
+  }
+
+  /** Writes a member's new metadata (`text`, JSON) and logs the update. */
+  private async updateTx(
+    tx: WriteTx,
+    group: string,
+    memberId: string,
+    seq: bigint,
+    joinedAt: number,
+    text: string,
+  ): Promise<Member> {
+    const { q } = this;
+    await this.run(
+      tx.trx,
+      `UPDATE ${q.members} SET metadata = ?, updated_at = ? WHERE ns_id = ? AND group_name = ? AND member_id = ?`,
+      [text, tx.now, this.nsId, group, memberId],
+    );
+    await this.logChanges(tx, [
+      {
+        revision: this.v(tx.next()),
+        group_name: group,
+        kind: "update",
+        member_id: memberId,
+        metadata: text,
+        seq: this.v(seq),
+        joined_at: joinedAt,
+        updated_at: tx.now,
+      },
+    ]);
+    tx.touched.add(group);
+    return {
+      id: memberId,
+      group,
+      metadata: JSON.parse(text) as Metadata,
+      seq,
+      joinedAt: new Date(joinedAt),
+      updatedAt: new Date(tx.now),
+    };
   }
 
   /**

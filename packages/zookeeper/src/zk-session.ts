@@ -269,6 +269,14 @@ export class ZkSession {
     return this.current;
   }
 
+  /**
+   * The session's id as ZooKeeper writes it in an ephemeral znode's `ephemeralOwner` (hex); the same
+   * across handles that re-attach to the session.
+   */
+  get sessionId(): string {
+    return this.handle.client_id;
+  }
+
   /** The session timeout the server granted, in ms. */
   get negotiatedTimeout(): number {
     return this.handle.timeout;

@@ -334,12 +334,7 @@ export class ZooKeeperDriver implements Driver {
     // Pipelined: the server answers in order, so this stat is of the znode just created.
     const pipelined = this.owned ? undefined : session.exists(path);
     const reply = await created;
-    if (reply.rc === Rc.NODEEXISTS) {
-      throw new RollcallError("MEMBER_EXISTS", `member "${memberId}" is already in group "${group}"`, {
-        group,
-        memberId,
-      });
-    }
+    if (reply.rc === Rc.NODEEXISTS) return this.rejoin(session, group, memberId, metadata);
     if (reply.rc === Rc.NONODE)
       throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group, memberId });
     if (!reply.ok) throw zkError(reply.rc, this.failure("join", group, memberId));
@@ -375,6 +370,57 @@ export class ZooKeeperDriver implements Driver {
     });
     this.journal.sweepSoon(session, group, stat.ctime.getTime());
     return member;
+  }
+
+  /**
+   * A join that found the member's znode. Ours when its ephemeral owner is this session (an earlier
+   * join whose answer was lost had landed): the member as it is, with its original `seq` and the
+   * metadata asked for (written as {@link update} would). Anyone else's: `MEMBER_EXISTS`.
+   */
+  private async rejoin(
+    session: ZkSession,
+    group: string,
+    memberId: string,
+    metadata: Metadata,
+  ): Promise<Member> {
+    const path = this.layout.member(group, memberId);
+    const got = await session.get(path);
+    if (got.rc === Rc.NONODE || (got.ok && got.value.stat.ephemeralOwner !== session.sessionId)) {
+      throw new RollcallError("MEMBER_EXISTS", `member "${memberId}" is already in group "${group}"`, {
+        group,
+        memberId,
+      });
+    }
+    if (!got.ok) throw zkError(got.rc, this.failure("join", group, memberId));
+    const { stat, data } = got.value;
+    const current = decodeMetadata(data);
+    const member: Member = {
+      id: memberId,
+      group,
+      metadata: current,
+      seq: BigInt(stat.czxid),
+      joinedAt: stat.ctime,
+      updatedAt: stat.version === 0 ? stat.ctime : stat.mtime,
+    };
+    const key = heldKey(group, memberId);
+    if (this.held.get(key)?.czxid !== stat.czxid) {
+      // The lost answer may have been the create's, before the ACL was restricted.
+      if (this.owned) {
+        const rc = await restrict(session, path);
+        if (rc !== Rc.OK) throw zkError(rc, this.failure("restrict the member's ACL", group, memberId));
+      }
+      this.held.set(key, {
+        group,
+        memberId,
+        czxid: stat.czxid,
+        version: stat.version,
+        initial: current,
+        member,
+        chain: Promise.resolve(),
+      });
+    }
+    if (JSON.stringify(current) === JSON.stringify(metadata)) return member;
+    return this.update(group, memberId, metadata);
   }
 
   private holding(group: string, memberId: string, action: string): Held {

@@ -135,6 +135,15 @@ export interface Driver {
   /**
    * Adds `memberId` to `group`, bound to the current session (it disappears when the session ends).
    * Assigns `seq`. `GROUP_NOT_FOUND`, `MEMBER_EXISTS`.
+   *
+   * Safe to retry by the same session: when the member record already exists and belongs to *this*
+   * driver's current session (an earlier join whose answer was lost — a timeout, a dropped
+   * connection — had landed), resolve with that record and its original `seq`, its metadata replaced
+   * by `metadata` if it differs (as {@link Driver.update} would, with the same event for watchers).
+   * A record held by any other session — another process with the same member id, or an earlier,
+   * dead session of this driver that the server has not expired yet — still rejects with
+   * `MEMBER_EXISTS`. ({@link Driver.update} retried simply applies again; {@link Driver.leave}
+   * retried after it landed rejects with `MEMBER_NOT_JOINED`, which core interprets.)
    */
   join(group: string, memberId: string, metadata: Metadata): Promise<Member>;
   /** Removes this session's member. `MEMBER_NOT_JOINED` if it is not there. */
