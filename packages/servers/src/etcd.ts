@@ -7,7 +7,8 @@ import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
 import { clientFiles, type Endpoint, httpCall } from "./probes.js";
 import { launch, ManagedServer } from "./server.js";
-import type { CommonServerOptions, Server, ServerNode } from "./types.js";
+import { acceptedConnections, askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
+import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
 import { pollUntil } from "./wait.js";
 
 /** Options of {@link startEtcd}. */
@@ -73,12 +74,113 @@ async function healthy(endpoint: Endpoint): Promise<boolean> {
   return response.status === 200 && (JSON.parse(response.body) as { health?: string }).health === "true";
 }
 
+/**
+ * The unlabelled samples of a Prometheus text page by name, plus `rollcall_grpc_open_streams`: the gRPC
+ * streams (watch, lease keep-alive) started and not yet finished, `grpc_server_started_total` minus
+ * `grpc_server_handled_total` over the streaming methods.
+ */
+function prometheusValues(page: string): Map<string, number> {
+  const values = new Map<string, number>();
+  let openStreams = 0;
+  for (const line of page.split("\n")) {
+    if (line.startsWith("#") || line === "") continue;
+    const space = line.lastIndexOf(" ");
+    const name = line.slice(0, space);
+    const value = Number(line.slice(space + 1));
+    if (!Number.isFinite(value)) continue;
+    if (!name.includes("{")) values.set(name, value);
+    else if (/grpc_type="(?:bidi|server|client)_stream"/.test(name)) {
+      if (name.startsWith("grpc_server_started_total{")) openStreams += value;
+      else if (name.startsWith("grpc_server_handled_total{")) openStreams -= value;
+    }
+  }
+  values.set("rollcall_grpc_open_streams", openStreams);
+  return values;
+}
+
+/**
+ * How many leases the member knows (`/v3/lease/leases`); undefined when it does not say in time (or at all:
+ * with authentication enabled it wants a token).
+ */
+async function leaseCount(endpoint: Endpoint, timeoutMs: number): Promise<number | undefined> {
+  if (timeoutMs < 100) return undefined;
+  try {
+    const response = await httpCall(endpoint, "POST", "/v3/lease/leases", "{}", timeoutMs);
+    if (response.status !== 200) return undefined;
+    return ((JSON.parse(response.body) as { leases?: unknown[] }).leases ?? []).length;
+  } catch {
+    return undefined;
+  }
+}
+
 class EtcdServerImpl extends ManagedServer implements EtcdServer {
   declare readonly kind: "etcd";
 
   get hosts(): readonly string[] {
     const scheme = this.certificates === undefined ? "http" : "https";
     return this.nodes.map((node) => `${scheme}://${node.host}:${node.port}`);
+  }
+
+  /**
+   * For every member at once: its established client connections from `/proc/<pid>/net/tcp` (read before
+   * this probe connects; see {@link acceptedConnections}), then `GET /metrics`. Keys, database size and
+   * leases come from the leader (`etcd_server_is_leader 1`; else the member with the most keys), watchers
+   * and open gRPC streams are summed.
+   */
+  async stats(): Promise<ServerStats> {
+    this.assertOpen();
+    const tls = clientFiles(this.certificates);
+    const { answers, unreachable } = await askNodes(this.nodes, async (node) => {
+      const deadline = Date.now() + STATS_TIMEOUT_MS;
+      let connections: number;
+      try {
+        connections = acceptedConnections(node.pid, node.host, node.port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // the process is gone
+        throw new StatsRefusedError(
+          `etcd: stats: cannot read /proc/${node.pid}: ${(error as Error).message}`,
+        );
+      }
+      const endpoint = { host: node.host, port: node.port, tls };
+      const response = await httpCall(endpoint, "GET", "/metrics", undefined, STATS_TIMEOUT_MS);
+      if (response.status !== 200) return undefined;
+      const metrics = prometheusValues(response.body);
+      if (!metrics.has("etcd_debugging_mvcc_keys_total")) return undefined;
+      const leases =
+        metrics.get("etcd_server_is_leader") === 1
+          ? await leaseCount(endpoint, deadline - Date.now())
+          : undefined;
+      return { connections, metrics, leases };
+    });
+    const value = (metrics: ReadonlyMap<string, number> | undefined, name: string): number =>
+      metrics?.get(name) ?? 0;
+    const sum = (name: string): number =>
+      answers.reduce((total, { value: { metrics } }) => total + value(metrics, name), 0);
+    const leader = answers.find(({ value: { metrics } }) => value(metrics, "etcd_server_is_leader") === 1);
+    const chosen =
+      leader ??
+      [...answers].sort(
+        (a, b) =>
+          value(b.value.metrics, "etcd_debugging_mvcc_keys_total") -
+          value(a.value.metrics, "etcd_debugging_mvcc_keys_total"),
+      )[0];
+    const keys = value(chosen?.value.metrics, "etcd_debugging_mvcc_keys_total");
+    const leases = leader?.value.leases;
+    return {
+      connections: answers.reduce((total, { value: { connections } }) => total + connections, 0),
+      objects: keys,
+      detail: {
+        keys,
+        ...(leases === undefined ? {} : { leases }),
+        watchers: sum("etcd_debugging_mvcc_watcher_total"),
+        watchStreams: sum("etcd_debugging_mvcc_watch_stream_total"),
+        grpcStreams: sum("rollcall_grpc_open_streams"),
+        dbSize: value(chosen?.value.metrics, "etcd_mvcc_db_total_size_in_bytes"),
+        leader: leader?.node.id ?? 0,
+        nodes: this.nodes.length,
+        unreachable,
+      },
+    };
   }
 
   leader(timeoutMs = 10_000): Promise<ServerNode> {

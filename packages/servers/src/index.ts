@@ -36,7 +36,7 @@ export {
   startServer,
   urlEnvName,
 } from "./start-server.js";
-export type { CommonServerOptions, Server, ServerKind, ServerNode } from "./types.js";
+export type { CommonServerOptions, Server, ServerKind, ServerNode, ServerStats } from "./types.js";
 export {
   startZooKeeper,
   ZOOKEEPER_JVM_OPTIONS,

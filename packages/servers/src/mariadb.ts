@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mariadbBinaries } from "./binaries.js";
+import { MysqlError, mysqlConnect } from "./mysql-wire.js";
 import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
 import { tcpExchange } from "./probes.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import { runSetupCommand } from "./setup-command.js";
-import type { CommonServerOptions, Server } from "./types.js";
+import { askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
+import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
 import { chownTo, serviceUser } from "./users.js";
 
 /** Options of {@link startMariaDB}. */
@@ -49,6 +51,103 @@ class MariaDBServerImpl extends ManagedServer implements MariaDBServer {
     this.database = database;
     this.password = password;
   }
+
+  /**
+   * One session as `root` (with the password the server was started with), with `lock_wait_timeout=1`
+   * and `max_statement_time=1.5`: `Threads_connected` minus this session, then `count(*)` of every base
+   * table in every database but `mysql`, `information_schema`, `performance_schema` and `sys`.
+   */
+  async stats(): Promise<ServerStats> {
+    this.assertOpen();
+    const { answers, unreachable } = await askNodes(this.nodes, async (node) => {
+      try {
+        return await this.#measure(node);
+      } catch (error) {
+        // 1053: shutdown in progress; 1927: connection killed (by a shutdown)
+        if (error instanceof MysqlError && error.errno !== 1053 && error.errno !== 1927) {
+          throw new StatsRefusedError(`mariadb: stats: ${error.message} (error ${error.errno})`);
+        }
+        throw error;
+      }
+    });
+    const answer = answers[0]?.value;
+    const detail: Record<string, number> = {};
+    let rows = 0;
+    for (const [table, count] of answer?.tables ?? []) {
+      detail[`rows:${table}`] = count;
+      rows += count;
+    }
+    return {
+      connections: answer?.connections ?? 0,
+      objects: rows,
+      detail: {
+        rows,
+        tables: answer?.tables.size ?? 0,
+        databases: answer?.databases ?? 0,
+        dataBytes: answer?.bytes ?? 0,
+        ...detail,
+        nodes: this.nodes.length,
+        unreachable,
+      },
+    };
+  }
+
+  async #measure(
+    node: ServerNode,
+  ): Promise<{ connections: number; databases: number; bytes: number; tables: Map<string, number> }> {
+    const session = await mysqlConnect({
+      host: node.host,
+      port: node.port,
+      user: "root",
+      password: this.password,
+      timeoutMs: STATS_TIMEOUT_MS,
+    });
+    try {
+      await session.query("set session lock_wait_timeout = 1, max_statement_time = 1.5");
+      const [threads] = await session.query(
+        "select variable_value from information_schema.global_status where variable_name = 'THREADS_CONNECTED'",
+      );
+      const databases = await session.query(
+        "select schema_name from information_schema.schemata" +
+          " where schema_name not in ('mysql', 'information_schema', 'performance_schema', 'sys')",
+      );
+      const list = await session.query(
+        "select table_schema, table_name, coalesce(data_length, 0) + coalesce(index_length, 0)" +
+          " from information_schema.tables where table_type in ('BASE TABLE', 'SYSTEM VERSIONED')" +
+          " and table_schema not in ('mysql', 'information_schema', 'performance_schema', 'sys')" +
+          " order by 1, 2",
+      );
+      const tables = new Map<string, number>();
+      if (list.length > 0) {
+        const counts = await session.query(
+          list
+            .map(
+              ([schema, table], i) =>
+                `select ${i}, count(*) from ${quoted(schema ?? "")}.${quoted(table ?? "")}`,
+            )
+            .join(" union all "),
+        );
+        for (const [i, count] of counts) {
+          const [schema, table] = list[Number(i)] ?? [];
+          tables.set(`${schema}.${table}`, Number(count));
+        }
+      }
+      return {
+        connections: Math.max(0, Number(threads?.[0] ?? 1) - 1),
+        databases: databases.length,
+        bytes: list.reduce((total, row) => total + Number(row[2] ?? 0), 0),
+        tables,
+      };
+    } finally {
+      // after the server closed the session, Threads_connected no longer counts it
+      await session.close();
+    }
+  }
+}
+
+/** A quoted MariaDB identifier. */
+function quoted(name: string): string {
+  return `\`${name.replace(/`/g, "``")}\``;
 }
 
 /** A MariaDB string literal. */

@@ -6,11 +6,13 @@ import { janitor } from "./janitor.js";
 import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
 import { acceptsSessions } from "./postgres-probe.js";
+import { PgError, type PgSession, pgConnect } from "./postgres-wire.js";
 import { clientFiles } from "./probes.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import { runSetupCommand } from "./setup-command.js";
+import { askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
 import { postgresShmId, removeOrphanedShm } from "./sysv-shm.js";
-import type { CommonServerOptions, Server } from "./types.js";
+import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
 import { chownTo, serviceUser } from "./users.js";
 
 /** Options of {@link startPostgres}. */
@@ -49,6 +51,129 @@ class PostgresServerImpl extends ManagedServer implements PostgresServer {
     super("postgres", dir, reservation, parts);
     this.password = password;
   }
+
+  /**
+   * Sessions as `postgres` (with the password and TLS client certificate the server was started with),
+   * named {@link STATS_APPLICATION_NAME}: in database `postgres`, the client backends of
+   * `pg_stat_activity` that are not such probes, and the databases that are not templates with their
+   * sizes; then in each of those databases (in parallel) `count(*)` of every table outside the system
+   * schemas. Sessions run with `lock_timeout=1s` and `statement_timeout=1.5s`.
+   */
+  async stats(): Promise<ServerStats> {
+    this.assertOpen();
+    const { answers, unreachable } = await askNodes(this.nodes, async (node) => {
+      try {
+        return await this.#measure(node);
+      } catch (error) {
+        if (error instanceof PgError && !/^(?:08|57)/.test(error.code)) {
+          throw new StatsRefusedError(`postgres: stats: ${error.message} (SQLSTATE ${error.code})`);
+        }
+        throw error;
+      }
+    });
+    const answer = answers[0]?.value;
+    const detail: Record<string, number> = {};
+    let rows = 0;
+    let dbSize = 0;
+    for (const { name, bytes, tables } of answer?.databases ?? []) {
+      detail[`bytes:${name}`] = bytes;
+      dbSize += bytes;
+      for (const [table, count] of tables) {
+        detail[`rows:${name}.${table}`] = count;
+        rows += count;
+      }
+    }
+    return {
+      connections: answer?.connections ?? 0,
+      objects: rows,
+      detail: {
+        rows,
+        tables: (answer?.databases ?? []).reduce((total, { tables }) => total + tables.size, 0),
+        databases: answer?.databases.length ?? 0,
+        dbSize,
+        ...detail,
+        nodes: this.nodes.length,
+        unreachable,
+      },
+    };
+  }
+
+  async #measure(node: ServerNode): Promise<{ connections: number; databases: DatabaseCount[] }> {
+    const deadline = Date.now() + STATS_TIMEOUT_MS;
+    const open = (database: string): Promise<PgSession> =>
+      pgConnect({
+        host: node.host,
+        port: node.port,
+        user: "postgres",
+        database,
+        password: this.password,
+        tls: clientFiles(this.certificates),
+        applicationName: STATS_APPLICATION_NAME,
+        settings: { lock_timeout: 1000, statement_timeout: 1500 },
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      });
+    const main = await open("postgres");
+    try {
+      const [activity, list] = await main.query(
+        "select count(*) from pg_stat_activity where backend_type = 'client backend'" +
+          ` and application_name is distinct from '${STATS_APPLICATION_NAME}';` +
+          " select datname, pg_database_size(oid) from pg_database" +
+          " where datallowconn and not datistemplate order by datname",
+      );
+      const databases = await Promise.all(
+        (list?.rows ?? []).map(async ([name, bytes]) => {
+          const database = name ?? "";
+          if (database === "postgres") return countRows(main, database, Number(bytes));
+          const session = await open(database);
+          try {
+            return await countRows(session, database, Number(bytes));
+          } finally {
+            session.close();
+          }
+        }),
+      );
+      return { connections: Number(activity?.rows[0]?.[0] ?? 0), databases };
+    } finally {
+      main.close();
+    }
+  }
+}
+
+/** The `application_name` of the sessions of {@link Server.stats}, left out of its connection count. */
+export const STATS_APPLICATION_NAME = "rollcall-servers-stats";
+
+/** One database's size and row counts by `schema.table`. */
+interface DatabaseCount {
+  name: string;
+  bytes: number;
+  tables: Map<string, number>;
+}
+
+/** A quoted SQL identifier. */
+function identifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `count(*)` of every ordinary table outside pg_catalog, information_schema, pg_toast and temporary schemas. */
+async function countRows(session: PgSession, name: string, bytes: number): Promise<DatabaseCount> {
+  const [list] = await session.query(
+    "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace" +
+      " where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname <> 'information_schema'" +
+      " and n.nspname not like 'pg\\_%' order by 1, 2",
+  );
+  const tables = (list?.rows ?? []).map(([schema, table]) => [schema ?? "", table ?? ""] as const);
+  const counts = new Map<string, number>();
+  if (tables.length === 0) return { name, bytes, tables: counts };
+  const [result] = await session.query(
+    tables
+      .map(([schema, table], i) => `select ${i}, count(*) from ${identifier(schema)}.${identifier(table)}`)
+      .join(" union all "),
+  );
+  for (const [i, count] of result?.rows ?? []) {
+    const [schema, table] = tables[Number(i)] ?? ["", ""];
+    counts.set(`${schema}.${table}`, Number(count));
+  }
+  return { name, bytes, tables: counts };
 }
 
 /**

@@ -129,9 +129,12 @@ export function httpCall(
       (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
+        response.on("end", () => {
+          // close our end now, before the caller goes on: a connection still open would be counted by the
+          // server (Server.stats counts etcd's established client connections)
+          response.socket?.destroy();
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+        });
         response.on("error", reject);
       },
     );

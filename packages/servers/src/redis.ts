@@ -6,7 +6,8 @@ import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
 import { clientFiles, type TlsFiles, tcpExchange } from "./probes.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
-import type { CommonServerOptions, Server } from "./types.js";
+import { askNodes, numericLines, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
+import type { CommonServerOptions, Server, ServerStats } from "./types.js";
 
 /** An extra Redis ACL user. */
 export interface RedisAclUser {
@@ -53,6 +54,99 @@ class RedisServerImpl extends ManagedServer implements RedisServer {
     super("redis", dir, reservation, parts);
     this.password = password;
   }
+
+  /**
+   * One connection (TLS with the client certificate when the server has `tls`) sends `AUTH` with the
+   * default user's password (when there is one), `INFO clients keyspace memory` and `QUIT`:
+   * `connected_clients` minus this connection, and the keys of every database.
+   */
+  async stats(): Promise<ServerStats> {
+    this.assertOpen();
+    const commands = [
+      ...(this.password === undefined ? [] : [["AUTH", this.password]]),
+      ["INFO", "clients", "keyspace", "memory"],
+      ["QUIT"],
+    ];
+    const payload = Buffer.concat(commands.map((words) => respCommand(words)));
+    const tls = clientFiles(this.certificates);
+    const { answers, unreachable } = await askNodes(this.nodes, async (node) => {
+      const bytes = await tcpExchange({ host: node.host, port: node.port, tls }, payload, {
+        timeoutMs: STATS_TIMEOUT_MS,
+        until: (received) => respReplies(received, commands.length) !== undefined,
+      });
+      const replies = respReplies(bytes, commands.length);
+      if (replies === undefined) throw new Error("redis: the connection closed before INFO was answered");
+      const failed = replies.find((reply) => reply.error);
+      if (failed !== undefined) {
+        // LOADING: a restarted server still reading its append-only file
+        if (failed.text.startsWith("LOADING")) return undefined;
+        throw new StatsRefusedError(`redis: stats: ${failed.text}`);
+      }
+      return replies[commands.length - 2]?.text ?? "";
+    });
+    const info = answers[0]?.value ?? "";
+    const fields = numericLines(info, /:/);
+    const detail: Record<string, number> = {};
+    let keys = 0;
+    let expires = 0;
+    for (const [, db, dbKeys, dbExpires] of info.matchAll(/^(db\d+):keys=(\d+),expires=(\d+)/gm)) {
+      detail[`keys:${db}`] = Number(dbKeys);
+      keys += Number(dbKeys);
+      expires += Number(dbExpires);
+    }
+    return {
+      connections: Math.max(0, (fields.get("connected_clients") ?? 1) - 1),
+      objects: keys,
+      detail: {
+        keys,
+        expires,
+        ...detail,
+        blockedClients: fields.get("blocked_clients") ?? 0,
+        usedMemory: fields.get("used_memory") ?? 0,
+        nodes: this.nodes.length,
+        unreachable,
+      },
+    };
+  }
+}
+
+/** A command as a RESP array of bulk strings. */
+function respCommand(words: readonly string[]): Buffer {
+  const parts = [`*${words.length}\r\n`];
+  for (const word of words) parts.push(`$${Buffer.byteLength(word)}\r\n${word}\r\n`);
+  return Buffer.from(parts.join(""), "utf8");
+}
+
+/** One RESP reply of a simple kind: a status, an error, an integer or a bulk string (null as ""). */
+interface RespReply {
+  error: boolean;
+  text: string;
+}
+
+/** The first `count` replies in `bytes`, or undefined while they are incomplete. */
+function respReplies(bytes: Buffer, count: number): RespReply[] | undefined {
+  const replies: RespReply[] = [];
+  let offset = 0;
+  while (replies.length < count) {
+    const end = bytes.indexOf("\r\n", offset);
+    if (end < 0) return undefined;
+    const type = String.fromCharCode(bytes[offset] ?? 0);
+    const line = bytes.toString("utf8", offset + 1, end);
+    offset = end + 2;
+    if (type === "$") {
+      const length = Number(line);
+      if (length < 0) {
+        replies.push({ error: false, text: "" });
+        continue;
+      }
+      if (bytes.length < offset + length + 2) return undefined;
+      replies.push({ error: false, text: bytes.toString("utf8", offset, offset + length) });
+      offset += length + 2;
+    } else {
+      replies.push({ error: type === "-", text: line });
+    }
+  }
+  return replies;
 }
 
 /** Ready when it answers PING (NOAUTH also means it is up and serving); LOADING means not yet. */

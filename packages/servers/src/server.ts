@@ -6,7 +6,7 @@ import { listenHost } from "./host.js";
 import { janitor } from "./janitor.js";
 import type { ManagedNode } from "./node.js";
 import { type PortReservation, reservePorts } from "./ports.js";
-import type { CommonServerOptions, Server, ServerKind } from "./types.js";
+import type { CommonServerOptions, Server, ServerKind, ServerStats } from "./types.js";
 
 /** Default readiness deadline. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -44,9 +44,9 @@ export interface ServerParts {
 }
 
 /**
- * The {@link Server} implementation shared by every kind.
+ * The {@link Server} implementation shared by every kind; each kind adds {@link Server.stats}.
  */
-export class ManagedServer implements Server {
+export abstract class ManagedServer implements Server {
   readonly kind: ServerKind;
   readonly url: string;
   readonly connectionString: string;
@@ -79,6 +79,13 @@ export class ManagedServer implements Server {
 
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  abstract stats(): Promise<ServerStats>;
+
+  /** @throws once {@link ManagedServer.close} has been called. */
+  protected assertOpen(): void {
+    if (this.closed) throw new Error(`${this.kind}: the server is closed`);
   }
 
   close(): Promise<void> {

@@ -95,11 +95,77 @@ export interface Server extends AsyncDisposable {
   /** Whether {@link Server.close} has been called. */
   readonly closed: boolean;
   /**
+   * Measure the server as it is now: the client connections it holds and the objects it stores (see
+   * {@link ServerStats} for what each kind counts and how). For endurance tests that sample a server
+   * while it is loaded, paused, killed and restarted.
+   *
+   * Each node is asked over its client port with the admin credentials the server was started with (and its
+   * TLS client certificate, if any), on a connection of its own that is left out of `connections`. A node
+   * that is not running, paused, partitioned, or does not answer within 2 s is skipped and counted in
+   * `detail.unreachable`, so the call never takes much longer than 2 s; when no node answers,
+   * `connections` and `objects` are 0 — check `detail.unreachable` before comparing numbers.
+   *
+   * @throws when a node answers but refuses the probe (wrong credentials, a failing SQL statement such as a
+   *   lock timeout while a table is exclusively locked), or once the server is closed.
+   */
+  stats(): Promise<ServerStats>;
+  /**
    * Kill every node, remove the temporary directory and release the ports. Safe to call twice.
    */
   close(): Promise<void>;
   /** Same as {@link Server.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * What {@link Server.stats} measured, asked of the server itself. Per kind:
+ *
+ * - **ZooKeeper** — `mntr` of every node. `connections`: `zk_num_alive_connections` minus the `mntr`
+ *   connection itself, summed over the nodes. `objects`: `zk_znode_count` of the leader (of the node with the
+ *   most znodes when no leader answers); an empty server has 5 (`/`, `/zookeeper`, its `config` and `quota`…).
+ *   `detail`: `znodes`, `ephemerals`, `dataBytes` (of the same node), `watches`, `outstandingRequests`
+ *   (summed), `leader` (node id, 0 when none answered).
+ * - **etcd** — `connections`: established TCP connections on each member's client port held by the member's
+ *   process, from `/proc/<pid>/net/tcp` and `/proc/<pid>/fd` (read before the probe connects; the member's
+ *   own gRPC-gateway connection to itself is left out), summed. etcd has no gauge of client connections, and
+ *   gRPC's started-minus-handled counts open streams, not connections (an idle client has none, one client
+ *   with five watches has five): that is `detail.grpcStreams`. A gRPC client may hold several connections
+ *   (grpc-js opens one per service unless channels are shared). `objects`: `etcd_debugging_mvcc_keys_total`
+ *   of `/metrics` on the leader (`etcd_server_is_leader`; else the member with the most keys). `detail`:
+ *   `keys`, `leases` (`/v3/lease/leases` of the leader; absent without a leader or with authentication on),
+ *   `watchers`, `watchStreams`, `grpcStreams` (summed), `dbSize` (bytes), `leader` (node id or 0).
+ * - **Redis** — `INFO clients keyspace memory`. `connections`: `connected_clients` minus the probe.
+ *   `objects`: the keys of every database. `detail`: `keys`, `expires`, `keys:db<N>` per database,
+ *   `blockedClients`, `usedMemory` (bytes).
+ * - **PostgreSQL** — `connections`: `pg_stat_activity` rows with `backend_type = 'client backend'`, without
+ *   the probe's sessions (`application_name` `rollcall-servers-stats`). `objects`: `count(*)` of every
+ *   ordinary table (partitions counted, not their parents) outside `pg_catalog`, `information_schema`,
+ *   `pg_toast` and temporary schemas, in every database that is not a template. `detail`: `rows`, `tables`,
+ *   `databases`, `dbSize` (bytes, `pg_database_size` summed), `bytes:<database>`,
+ *   `rows:<database>.<schema>.<table>`.
+ * - **MariaDB** — `connections`: `Threads_connected` minus the probe (which waits for the server to close
+ *   its session before returning). `objects`: `count(*)` of every base table in every database but `mysql`,
+ *   `information_schema`, `performance_schema` and `sys`. `detail`: `rows`, `tables`, `databases`,
+ *   `dataBytes` (data and index length from `information_schema.tables`, an estimate),
+ *   `rows:<database>.<table>`.
+ *
+ * Every kind's `detail` also has `nodes` (how many nodes the server has) and `unreachable` (how many were
+ * skipped: not running, paused, partitioned, silent for 2 s, or — ZooKeeper — not serving for want of a
+ * quorum).
+ */
+export interface ServerStats {
+  /** Client connections the server holds now (all nodes summed for a cluster), excluding the probe's own. */
+  connections: number;
+  /**
+   * The server's own object count: Redis keys (all dbs), ZooKeeper znodes, etcd keys, SQL rows in every user
+   * table of the test database(s).
+   */
+  objects: number;
+  /**
+   * Per-kind details that explain the numbers, such as `znodes`, `ephemerals` and `watches`, or
+   * `rows:<database>.<schema>.<table>` and `bytes:<database>`; every kind has `nodes` and `unreachable`.
+   */
+  detail: Record<string, number>;
 }
 
 /**

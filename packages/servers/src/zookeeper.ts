@@ -6,7 +6,8 @@ import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
 import { tcpExchange } from "./probes.js";
 import { launch, ManagedServer } from "./server.js";
-import type { CommonServerOptions, Server, ServerNode } from "./types.js";
+import { askNodes, numericLines, STATS_TIMEOUT_MS } from "./stats.js";
+import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
 import { pollUntil } from "./wait.js";
 
 /** Options of {@link startZooKeeper}. */
@@ -100,6 +101,48 @@ class ZooKeeperServerImpl extends ManagedServer implements ZooKeeperServer {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * `mntr` of every node at once: connections (`zk_num_alive_connections` minus the `mntr` connection
+   * itself) and watches summed over the nodes; znodes, ephemerals and data size from the leader (from the
+   * node with the most znodes when no leader answers). A node that does not answer, or answers that it is not
+   * serving requests (no quorum), is unreachable.
+   */
+  async stats(): Promise<ServerStats> {
+    this.assertOpen();
+    const { answers, unreachable } = await askNodes(this.nodes, async (node) => {
+      const answer = await zookeeperFourLetterWord(node.port, "mntr", STATS_TIMEOUT_MS, node.host);
+      const mntr = numericLines(answer, /\t/);
+      if (!mntr.has("zk_znode_count") || !mntr.has("zk_num_alive_connections")) return undefined;
+      const state = /^zk_server_state\t(\w+)/m.exec(answer)?.[1];
+      return { mntr, leads: state === "leader" || state === "standalone" };
+    });
+    const value = (mntr: ReadonlyMap<string, number> | undefined, key: string): number => mntr?.get(key) ?? 0;
+    const sum = (key: string, minus = 0): number =>
+      answers.reduce((total, { value: { mntr } }) => total + Math.max(0, value(mntr, key) - minus), 0);
+    const leader = answers.find(({ value: { leads } }) => leads);
+    const tree = (
+      leader ??
+      [...answers].sort(
+        (a, b) => value(b.value.mntr, "zk_znode_count") - value(a.value.mntr, "zk_znode_count"),
+      )[0]
+    )?.value.mntr;
+    const znodes = value(tree, "zk_znode_count");
+    return {
+      connections: sum("zk_num_alive_connections", 1),
+      objects: znodes,
+      detail: {
+        znodes,
+        ephemerals: value(tree, "zk_ephemerals_count"),
+        watches: sum("zk_watch_count"),
+        dataBytes: value(tree, "zk_approximate_data_size"),
+        outstandingRequests: sum("zk_outstanding_requests"),
+        leader: leader?.node.id ?? 0,
+        nodes: this.nodes.length,
+        unreachable,
+      },
+    };
   }
 
   leader(timeoutMs = 10_000): Promise<ServerNode> {

@@ -2,7 +2,7 @@ import { connect } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, startRedis } from "../src/index.js";
-import { exists } from "./helpers.js";
+import { exists, waitUntil } from "./helpers.js";
 
 describe("startRedis", () => {
   let server: RedisServer;
@@ -53,6 +53,53 @@ describe("startRedis", () => {
     expect(await client.get("after-kill")).toBe("1");
   });
 
+  it("stats() counts connected clients and the keys of every database", async () => {
+    const before = await server.stats();
+    expect(before.detail).toMatchObject({ nodes: 1, unreachable: 0 });
+    expect(before.connections).toBe(1); // the suite's client
+    const clients = [new Redis(server.connectionString), new Redis(`${server.connectionString}/3`)];
+    try {
+      const [db0, db3] = clients as [Redis, Redis];
+      await db0.set("stats:a", "1");
+      await db0.set("stats:b", "2", "EX", 60);
+      await db3.set("stats:a", "3");
+      const during = await server.stats();
+      expect(during.connections).toBe(before.connections + 2);
+      expect(during.objects).toBe(before.objects + 3);
+      expect(during.detail["keys:db3"]).toBe(1);
+      expect(during.detail.expires).toBe((before.detail.expires ?? 0) + 1);
+      await db0.del("stats:a", "stats:b");
+      await db3.del("stats:a");
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
+    await waitUntil(
+      "the clients gone",
+      async () => (await server.stats()).connections === before.connections,
+    );
+    expect((await server.stats()).objects).toBe(before.objects);
+  });
+
+  it("stats() skips a node that does not answer, within its 2 s deadline", async () => {
+    const node = server.nodes[0];
+    if (node === undefined) throw new Error("no node");
+    node.pause(); // known to be paused: skipped at once
+    try {
+      expect(await server.stats()).toMatchObject({ connections: 0, objects: 0, detail: { unreachable: 1 } });
+    } finally {
+      node.resume();
+    }
+    process.kill(node.pid, "SIGSTOP"); // stopped behind the package's back: the probe times out
+    try {
+      const started = Date.now();
+      expect((await server.stats()).detail.unreachable).toBe(1);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      process.kill(node.pid, "SIGCONT");
+    }
+    expect((await server.stats()).detail.unreachable).toBe(0);
+  });
+
   it("pause() freezes the server and resume() thaws it", async () => {
     const node = server.nodes[0];
     if (node === undefined) throw new Error("no node");
@@ -101,6 +148,8 @@ describe("startRedis with authentication", () => {
       await byUrl.set("x", "1");
       expect(await alice.get("x")).toBe("1");
       expect(await alice.call("ACL", "WHOAMI")).toBe("alice");
+      // stats() authenticates as the default user
+      expect(await server.stats()).toMatchObject({ connections: 2, objects: 1 });
     } finally {
       byUrl.disconnect();
       alice.disconnect();

@@ -57,6 +57,8 @@ describe("startPostgres({ password })", () => {
 
     await node.restart();
     expect(await pgQuery(server.url, "select 1 as one")).toEqual([{ one: 1 }]);
+    // stats() signs in with SCRAM too
+    expect(await server.stats()).toMatchObject({ objects: 0, detail: { databases: 1, unreachable: 0 } });
     expect(readFileSync(node.logFile, "utf8")).not.toContain(PASSWORD);
   });
 });
@@ -82,6 +84,7 @@ describe("startMariaDB({ password })", () => {
 
     await node.restart();
     expect(await mysqlQuery(server.url, "select 1 as one")).toEqual([{ one: 1 }]);
+    expect(await server.stats()).toMatchObject({ objects: 0, detail: { databases: 1, unreachable: 0 } });
     expect(readFileSync(node.logFile, "utf8")).not.toContain(PASSWORD);
   });
 });

@@ -65,6 +65,8 @@ describe("startEtcd({ tls: true })", () => {
     try {
       await client.put("k").value("v");
       expect(await client.get("k").string()).toBe("v");
+      // stats() reads /metrics over TLS with the client certificate
+      expect(await server.stats()).toMatchObject({ connections: 1, objects: 1, detail: { unreachable: 0 } });
     } finally {
       client.close();
     }
@@ -101,6 +103,7 @@ describe("startPostgres({ tls: true })", () => {
         "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
       );
       expect(rows[0]?.ssl).toBe(true);
+      expect(await server.stats()).toMatchObject({ connections: 1, detail: { unreachable: 0 } });
     } finally {
       await client.end();
     }
@@ -121,6 +124,7 @@ describe("startRedis({ tls: true })", () => {
     try {
       await client.connect();
       expect(await client.ping()).toBe("PONG");
+      expect(await server.stats()).toMatchObject({ connections: 1, detail: { unreachable: 0 } });
     } finally {
       client.disconnect();
     }
