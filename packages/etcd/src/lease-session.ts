@@ -52,6 +52,8 @@ export class LeaseSession {
   private suspended = false;
   private ended: LeaseEnd | undefined;
   private readonly tick: NodeJS.Timeout;
+  /** Checks for an overdue answer between ticks, so a stall is reported within a third of the TTL. */
+  private readonly overdueCheck: NodeJS.Timeout;
   private expiryTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -78,6 +80,7 @@ export class LeaseSession {
     this.streamIndex = Math.floor(Math.random() * Math.max(1, streamClients.length));
     this.armExpiry();
     this.tick = setInterval(() => this.onTick(), Math.max(100, Math.floor(this.ttlMs / 4)));
+    this.overdueCheck = setInterval(() => this.checkOverdue(), Math.max(50, Math.floor(this.ttlMs / 12)));
     void this.openStream();
   }
 
@@ -114,6 +117,7 @@ export class LeaseSession {
 
   private stop(): void {
     clearInterval(this.tick);
+    clearInterval(this.overdueCheck);
     clearTimeout(this.expiryTimer);
     clearTimeout(this.reconnectTimer);
     this.dropStream();
@@ -143,18 +147,26 @@ export class LeaseSession {
       if (!this.connecting && this.reconnectTimer === undefined) void this.openStream();
       return;
     }
-    const oldest = this.pending[0];
-    // An answer overdue by more than a third of the TTL: the node behind this stream may be frozen
-    // or cut off from its cluster. Move to a fresh stream.
-    if (oldest !== undefined && performance.now() - oldest > this.ttlMs / 3) {
-      this.suspend(`keep-alive unanswered for ${Math.round(performance.now() - oldest)} ms`);
-      this.dropStream();
-      this.streamIndex++;
-      this.hooks.stalled();
-      this.scheduleReconnect();
-      return;
-    }
+    if (this.checkOverdue()) return;
     this.send(stream);
+  }
+
+  /**
+   * An answer overdue by more than a quarter of the TTL: the node behind this stream may be frozen or
+   * cut off from its cluster. Report `suspended` and move to a fresh stream. Checked every TTL/12, so a
+   * stall is reported at most TTL/4 + TTL/12 after the unanswered keep-alive was sent — 7/12 of the TTL
+   * after the last acknowledged one, before core's ¾ validity fallback. Returns whether it was overdue.
+   */
+  private checkOverdue(): boolean {
+    const oldest = this.pending[0];
+    if (this.stream === undefined || oldest === undefined) return false;
+    if (performance.now() - oldest <= this.ttlMs / 4) return false;
+    this.suspend(`keep-alive unanswered for ${Math.round(performance.now() - oldest)} ms`);
+    this.dropStream();
+    this.streamIndex++;
+    this.hooks.stalled();
+    this.scheduleReconnect();
+    return true;
   }
 
   private send(stream: KeepAliveStream): void {

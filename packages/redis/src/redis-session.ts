@@ -117,8 +117,19 @@ export class RedisSession {
     if (this.ended || this.inFlight) return;
     this.inFlight = true;
     const sentAt = performance.now();
+    // A refresh still unanswered after a quarter of the TTL: the server (or the path to it) has stalled.
+    // Say so now rather than at the command timeout, so leaders stop before core's ¾ fallback would
+    // have to stop them (the kit's suspension check): at most interval + TTL/4 = 7/12 of the TTL after
+    // the last acknowledged refresh was sent.
+    const overdue = setTimeout(
+      () => {
+        if (this.inFlight) this.suspend();
+      },
+      Math.max(50, Math.floor(this.ttl / 4)),
+    );
     this.refreshOnce(this.id).then(
       (reply) => {
+        clearTimeout(overdue);
         this.inFlight = false;
         if (this.ended) return;
         if (!reply.alive) {
@@ -136,6 +147,7 @@ export class RedisSession {
         this.schedule(Math.max(0, next - (performance.now() - sentAt)));
       },
       (error: unknown) => {
+        clearTimeout(overdue);
         this.inFlight = false;
         if (this.ended) return;
         this.logger.debug("refreshing the redis session failed", {
