@@ -5,21 +5,43 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
 import { Harness } from "./harness.js";
 import type { ConformanceOptions } from "./options.js";
+import { driverContractSuite } from "./suites/driver-contract.js";
 import { electionLivenessSuite } from "./suites/election-liveness.js";
 import { electionsSuite } from "./suites/elections.js";
 import { faultsSuite } from "./suites/faults.js";
 import { fuzzSuite } from "./suites/fuzz.js";
 import { groupsSuite } from "./suites/groups.js";
+import { handoverSuite } from "./suites/handover.js";
 import { inputSuite } from "./suites/input.js";
 import { livenessSuite } from "./suites/liveness.js";
 import { membershipSuite } from "./suites/membership.js";
 import { partitionSuite } from "./suites/partition.js";
+import { prefixNamesSuite } from "./suites/prefix-groups.js";
 import { securitySuite } from "./suites/security.js";
 import { sessionsSuite } from "./suites/sessions.js";
+import { stallSuite } from "./suites/stall.js";
 import { watchSuite } from "./suites/watch.js";
+import { watchGapSuite } from "./suites/watch-gap.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
 export { credentialRefusals } from "./credential-refusals.js";
+export {
+  type EnduranceOptions,
+  type EnduranceProfile,
+  type EnduranceStats,
+  type EnduranceTarget,
+  MAX_FD_SLOPE,
+  resolveProfile,
+  runEndurance,
+  type SoakReport,
+  type SoakSample,
+  type Storm,
+  type StormReport,
+  serverStorms,
+  soak,
+  soakViolations,
+  type WatchTallyReport,
+} from "./endurance/index.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
 export { labIfAvailable, partitionLeaderFault } from "./lab-faults.js";
 export type { MemberScript, WatchedEvent } from "./member-script.js";
@@ -86,14 +108,19 @@ export function runConformance(options: ConformanceOptions): void {
     });
 
     groupsSuite(h);
+    prefixNamesSuite(h);
     membershipSuite(h);
     watchSuite(h);
+    watchGapSuite(h);
+    driverContractSuite(h);
     sessionsSuite(h);
     electionsSuite(h);
+    handoverSuite(h);
     inputSuite(h);
     fuzzSuite(h, options.fuzzRuns ?? 200);
     livenessSuite(h);
     electionLivenessSuite(h);
+    stallSuite(h);
     if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");
     if (options.faults?.includes("killNode")) faultsSuite(h, "killNode", "cluster node loss");
     if (options.faults?.includes("partitionNode"))

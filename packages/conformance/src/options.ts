@@ -20,6 +20,16 @@ export interface SessionControl {
   freeze(memberId: string): void;
   /** Thaws it as SIGCONT would. */
   thaw(memberId: string): void;
+  /**
+   * Cuts the member's client off from the server while it keeps running, as a network partition would:
+   * its renewals go unanswered (the driver must report `suspended` itself and no further `renewed()`), and
+   * nothing the server sends reaches it until {@link SessionControl.reconnect}. With it (and `reconnect`)
+   * the stall checks run in-process: a watcher cut off for less than its timeout, driver-reported
+   * suspension, and no renewal reported that the server did not acknowledge.
+   */
+  disconnect?(memberId: string): void;
+  /** Ends {@link SessionControl.disconnect}: what the server sent meanwhile is delivered, or the session is reported expired. */
+  reconnect?(memberId: string): void;
 }
 
 /**
@@ -73,6 +83,15 @@ export interface ConformanceTarget {
   faults?: { restartServer?: Fault; killNode?: Fault; partitionNode?: Fault };
   /** Credentials for the `security` suite: returned when `setup({ secure: true })` was asked. */
   security?: SecurityTarget;
+  /**
+   * For the stall checks (with {@link ConformanceOptions.stall}): stalls the server for every client — it
+   * stops answering (writes at least) without closing anything, as an SQLite file whose write lock another
+   * process holds, or a server stopped with SIGSTOP — and resolves once the stall is in effect, with `end()`
+   * to lift it. It must not depend on the test process's event loop meanwhile (the kit keeps none of its
+   * own connections open during a stall, but a driver whose client blocks the thread while it waits would
+   * otherwise deadlock the test).
+   */
+  stall?(): Promise<{ end(): Promise<void> }>;
 }
 
 /** Timing of the backend under test, in ms. */
@@ -117,4 +136,11 @@ export interface ConformanceOptions {
   security?: boolean;
   /** Calls per seed of the property-based hostile-input suite (default 200; memory runs 10,000). */
   fuzzRuns?: number;
+  /**
+   * `setup()`'s target provides {@link ConformanceTarget.stall}: run the suspension and renewal checks with
+   * it (named here because vitest registers tests before `setup()` runs). Backends with a network run them
+   * in the `partition` suite (a link cut) instead; `scope: "process"` backends with
+   * {@link SessionControl.disconnect}.
+   */
+  stall?: boolean;
 }

@@ -43,7 +43,8 @@ export class MemoryDriver implements Driver {
   private listener: SessionListener | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private frozen: { thawed: Promise<void>; thaw: () => void } | undefined;
-  private disconnected = false;
+  /** Set while cut off by {@link disconnect}; resolved by {@link reconnect}. */
+  private disconnected: { reconnected: Promise<void>; reconnect: () => void } | undefined;
   private closed = false;
   private readonly watches = new Set<() => void>();
 
@@ -62,7 +63,7 @@ export class MemoryDriver implements Driver {
     if (this.closed) throw new RollcallError("NOT_CONNECTED", "the memory driver is closed");
     this.listener = listener;
     const id = this.store.openSession(this.config.sessionTimeout, () => {
-      if (this.sessionId === id) void this.reportExpired();
+      if (this.sessionId === id) void this.reportExpired(id);
     });
     this.sessionId = id;
     drivers.add(this);
@@ -82,9 +83,13 @@ export class MemoryDriver implements Driver {
     // Not unref'd: like a real backend's socket, an open session keeps the process alive until close().
   }
 
-  private async reportExpired(): Promise<void> {
-    await this.gate();
-    if (this.closed) return;
+  /**
+   * Reports the expiry of session `id` once the client can hear of it: not while frozen, and — like a
+   * ZooKeeper client — not while disconnected, but at the reconnect.
+   */
+  private async reportExpired(id: number): Promise<void> {
+    await this.reachable();
+    if (this.closed || this.sessionId !== id) return;
     this.sessionId = undefined;
     clearInterval(this.heartbeat);
     this.listener?.state("expired");
@@ -93,6 +98,18 @@ export class MemoryDriver implements Driver {
   /** Waits while the session is frozen, as a stopped process would. */
   private async gate(): Promise<void> {
     while (this.frozen) await this.frozen.thawed;
+  }
+
+  /**
+   * Waits while nothing from the "server" can reach the client: frozen, or disconnected (what the
+   * server sends meanwhile arrives at the reconnect, as it would over a connection that resumes).
+   */
+  private async reachable(): Promise<void> {
+    for (;;) {
+      if (this.frozen) await this.frozen.thawed;
+      else if (this.disconnected) await this.disconnected.reconnected;
+      else return;
+    }
   }
 
   private async session(): Promise<number> {
@@ -116,6 +133,8 @@ export class MemoryDriver implements Driver {
     this.sessionId = undefined;
     this.frozen?.thaw();
     this.frozen = undefined;
+    this.disconnected?.reconnect();
+    this.disconnected = undefined;
     drivers.delete(this);
   }
 
@@ -158,14 +177,15 @@ export class MemoryDriver implements Driver {
     await this.session();
     const pending: DriverEvent[] = [];
     let flushing = false;
-    // Events reach the client asynchronously and not while it is frozen, as they would over a network.
+    // Events reach the client asynchronously and not while it is frozen or disconnected, as they would
+    // over a network.
     const deliver = (event: DriverEvent) => {
       pending.push(event);
       if (flushing) return;
       flushing = true;
       void (async () => {
         await Promise.resolve();
-        await this.gate();
+        await this.reachable();
         flushing = false;
         for (const e of pending.splice(0)) listener.event(e);
       })();
@@ -213,7 +233,7 @@ export class MemoryDriver implements Driver {
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });
-    await this.gate();
+    await this.reachable();
   }
 
   // ---- test hooks -------------------------------------------------------------------------------
@@ -240,18 +260,38 @@ export class MemoryDriver implements Driver {
     frozen?.thaw();
   }
 
-  /** The server becomes unreachable: the session is reported `suspended`, operations fail with `CONNECTION`. */
+  /**
+   * The server becomes unreachable: the session is reported `suspended` at once, heartbeats are no longer
+   * acknowledged (so no renewal is reported), operations fail with `CONNECTION`, and nothing the server
+   * sends — watch events, the session's expiry — reaches the client until {@link reconnect}.
+   */
   disconnect(): void {
     if (this.disconnected) return;
-    this.disconnected = true;
+    let reconnect!: () => void;
+    const reconnected = new Promise<void>((resolve) => {
+      reconnect = resolve;
+    });
+    this.disconnected = { reconnected, reconnect };
     this.listener?.state("suspended");
   }
 
-  /** The server is reachable again: `connected` if the session survived, else `expired`. */
+  /**
+   * The server is reachable again: if the session survived, a heartbeat renews it and it is `connected`
+   * again, and what the server sent meanwhile is delivered; else it is reported `expired`.
+   */
   reconnect(): void {
-    if (!this.disconnected) return;
-    this.disconnected = false;
-    if (this.sessionId !== undefined && this.store.isAlive(this.sessionId)) this.listener?.state("connected");
-    else void this.reportExpired();
+    const disconnected = this.disconnected;
+    if (!disconnected) return;
+    this.disconnected = undefined;
+    disconnected.reconnect();
+    const id = this.sessionId;
+    if (id === undefined) return;
+    if (!this.store.isAlive(id)) {
+      void this.reportExpired(id);
+      return;
+    }
+    const sentAt = performance.now();
+    if (!this.frozen && this.store.touch(id)) this.listener?.renewed(sentAt);
+    this.listener?.state("connected");
   }
 }

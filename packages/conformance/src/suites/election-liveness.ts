@@ -1,3 +1,4 @@
+import { VALIDITY_FRACTION } from "@rollcall/core";
 import { describe, expect, it } from "vitest";
 import { type Harness, randomId } from "../harness.js";
 import type { ChildMessage, Participant } from "../message-log.js";
@@ -54,6 +55,88 @@ async function leaderAndCandidate(
   return { a, b, first };
 }
 
+/**
+ * The margin by which a frozen leader's validity deadline must precede its successor's election, as
+ * a fraction of the session timeout its driver reports: half of the quarter core keeps in reserve
+ * (validity ends at {@link VALIDITY_FRACTION} of the timeout after a renewal was sent, while the
+ * server cannot expire the session before the whole timeout has passed).
+ */
+export const FROZEN_LEADER_MARGIN = (1 - VALIDITY_FRACTION) / 2;
+
+/**
+ * Check d: a leader frozen (SIGSTOP, or `sessionControl.freeze` in-process) is replaced, and the
+ * validity deadline the old leader computed for itself ends at least {@link FROZEN_LEADER_MARGIN} of
+ * its reported session timeout before the successor's election; after thawing it learns it is no
+ * longer leader, comes back and queues behind the successor, and no two leadership intervals overlap.
+ *
+ * Why it cannot pass by luck. An honest driver's deadline is `sentAt + ¾·timeout` of its last
+ * acknowledged renewal, and the server cannot expire the session, let alone elect the successor,
+ * before `sentAt + timeout`: the gap is at least a quarter of the timeout, and it only grows when the
+ * machine is slow (the successor's election is later, the deadline is computed, not timed). A
+ * leader that believes itself valid too long — say its driver reports a longer `sessionTimeout` than
+ * the server applies — has a deadline within the margin of (or after) that election. The old leader
+ * reports `min(when its leadership ended, its deadline)`: while frozen its leadership cannot end for
+ * any other reason, and it is thawed only after the successor's election plus the margin, so the
+ * report is below `election - margin` exactly when the deadline is, whatever the scheduling. (The
+ * test this replaces thawed at once and compared with no margin: a deadline past the election was
+ * cut off by the thaw a millisecond after it, and showed only when the clock ticked over.)
+ *
+ * @throws Error when the successor is not elected within the detection bound, when the old leader's
+ * deadline is too late or it never learns its leadership ended, or when intervals overlap
+ */
+export async function checkFrozenLeader(h: Harness): Promise<void> {
+  const { a, b, first } = await leaderAndCandidate(h);
+  const ready = a.messages.find((m) => m.type === "ready");
+  const reported = Number(ready?.sessionTimeout ?? h.sessionTimeout);
+  const margin = FROZEN_LEADER_MARGIN * reported;
+  const frozenAt = Date.now();
+  a.freeze();
+  const elected = await b.waitFor(
+    (m) => m.type === "elected",
+    h.detectionBound + h.eventTimeout,
+    "b elected while a is frozen",
+  );
+  const successorAt = Number(elected.electedAt);
+  // Stay frozen past the election plus the margin (what makes the verdict exact, see above) and past
+  // the latest deadline a renewal sent before the freeze can give (so the report is the deadline
+  // itself, not the moment of thawing, and the message below says how far off it was).
+  const holdUntil = Math.max(successorAt + margin, frozenAt + VALIDITY_FRACTION * reported) + 100;
+  const hold = holdUntil - Date.now();
+  if (hold > 0) await new Promise((r) => setTimeout(r, hold));
+  a.thaw();
+  const deposed = await a.waitFor(
+    (m) => m.type === "deposed" && m.token === first.token,
+    h.eventTimeout,
+    "a to report the end of its leadership after thawing",
+  );
+  const validUntil = Number(deposed.endedAt);
+  if (successorAt - validUntil < margin) {
+    const late = validUntil - successorAt;
+    throw new Error(
+      `frozen leader ${a.memberId} (token ${String(first.token)}) believed itself valid until ${validUntil}, ` +
+        `${late >= 0 ? `${late} ms after` : `only ${-late} ms before`} the election of ${b.memberId} at ${successorAt}; its ` +
+        `validity must end at least ${Math.round(margin)} ms (${FROZEN_LEADER_MARGIN} of the reported ` +
+        `sessionTimeout ${reported} ms) before: does the driver report a longer sessionTimeout than the ` +
+        `server applies, or renewals the server did not acknowledge?`,
+    );
+  }
+  // a re-joins after its session expired and queues behind b: b stays the leader.
+  await a.waitFor(
+    (m) =>
+      m.type === "rejoined" || (m.type === "session" && m.state === "connected" && m.previous === "expired"),
+    h.eventTimeout + h.detectionBound * 2,
+    "a back",
+  );
+  const all = intervals([a, b]);
+  assertNoOverlap(all);
+  const open = all.filter((i) => i.end === Number.POSITIVE_INFINITY).map((i) => i.memberId);
+  if (open.length !== 1 || open[0] !== b.memberId) {
+    throw new Error(
+      `after ${a.memberId} came back, the open leaderships are [${open.join(", ")}], not [${b.memberId}]`,
+    );
+  }
+}
+
 /** Elections with real processes: crash failover, frozen leader, and the no-overlap check. */
 export function electionLivenessSuite(h: Harness): void {
   describe("election liveness", () => {
@@ -90,30 +173,7 @@ export function electionLivenessSuite(h: Harness): void {
 
     it(
       "a leader frozen past its timeout stops being leader before its successor is elected",
-      async () => {
-        const { a, b } = await leaderAndCandidate(h);
-        a.freeze();
-        await b.waitFor(
-          (m) => m.type === "elected",
-          h.detectionBound + h.eventTimeout,
-          "b elected while a is frozen",
-        );
-        a.thaw();
-        await a.waitFor((m) => m.type === "deposed", h.eventTimeout, "a deposed after thawing");
-        // a re-joins after its session expired and queues behind b: b stays the leader.
-        await a.waitFor(
-          (m) =>
-            m.type === "rejoined" ||
-            (m.type === "session" && m.state === "connected" && m.previous === "expired"),
-          h.eventTimeout + h.detectionBound * 2,
-          "a back",
-        );
-        const all = intervals([a, b]);
-        assertNoOverlap(all);
-        expect(all.filter((i) => i.end === Number.POSITIVE_INFINITY).map((i) => i.memberId)).toEqual([
-          b.memberId,
-        ]);
-      },
+      () => checkFrozenLeader(h),
       long(),
     );
 

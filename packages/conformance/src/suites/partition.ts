@@ -7,6 +7,7 @@ import type { ChildMessage } from "../message-log.js";
 import type { ConformanceOptions } from "../options.js";
 import { assertNoOverlap, intervals } from "./election-liveness.js";
 import { watchedMember } from "./liveness.js";
+import { labStallChecks } from "./stall.js";
 
 /** Set to `1` to make an unavailable network lab a failure instead of a skip (CI as root). */
 export const REQUIRE_PARTITION_ENV = "ROLLCALL_REQUIRE_PARTITION";
@@ -217,5 +218,7 @@ export function partitionSuite(options: ConformanceOptions): void {
       },
       long(),
     );
+
+    labStallChecks(h, host);
   });
 }

@@ -1,0 +1,12 @@
+export type {
+  EnduranceOptions,
+  EnduranceProfile,
+  EnduranceStats,
+  EnduranceTarget,
+  Storm,
+} from "./options.js";
+export { runEndurance } from "./run-endurance.js";
+export { resolveProfile, type SoakReport, type SoakSample, type StormReport, soak } from "./soak.js";
+export { serverStorms } from "./storms.js";
+export { MAX_FD_SLOPE, soakViolations } from "./verdict.js";
+export type { WatchTallyReport } from "./watch-tally.js";

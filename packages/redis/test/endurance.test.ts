@@ -1,0 +1,20 @@
+import { runEndurance, serverStorms } from "@rollcall/conformance";
+import { startRedis } from "@rollcall/servers";
+import "@rollcall/redis";
+
+const SESSION_TIMEOUT = 2000;
+
+// Without persistence a restart loses every key: members come back by re-joining.
+runEndurance({
+  name: "redis",
+  sessionTimeout: SESSION_TIMEOUT,
+  setup: async () => {
+    const server = await startRedis({ extraArgs: ["--appendonly", "no"] });
+    return {
+      url: server.url,
+      storms: serverStorms(server, SESSION_TIMEOUT),
+      stats: () => server.stats(),
+      close: () => server.close(),
+    };
+  },
+});
