@@ -175,7 +175,7 @@ describe.skipIf(reason !== undefined)("network lab", () => {
       report: { pid: number; netns: string; bridge: string; dir: string };
     }> {
       const child = spawn(process.execPath, [packagePath("test/fixtures/lab-child.mjs"), mode], {
-        stdio: ["ignore", "pipe", "inherit"],
+        stdio: ["pipe", "pipe", "inherit"],
       });
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
       const first = await new Promise<string>((resolve) => lines.once("line", resolve));
@@ -191,6 +191,7 @@ describe.skipIf(reason !== undefined)("network lab", () => {
         expect(namespaces()).toContain(report.netns);
         expect(linkExists(report.bridge)).toBe(true);
         if (mode === "wait") child.kill("SIGKILL");
+        else child.stdin?.write("exit\n");
         await waitUntil("the server's death", () => !isAlive(report.pid), 15_000);
         await waitUntil("the namespace's removal", () => !namespaces().includes(report.netns), 15_000);
         await waitUntil("the bridge's removal", () => !linkExists(report.bridge), 15_000);
