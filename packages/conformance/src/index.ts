@@ -37,6 +37,7 @@ export {
   type SoakSample,
   type Storm,
   type StormReport,
+  type StormServer,
   serverStorms,
   soak,
   soakViolations,
