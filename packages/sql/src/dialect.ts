@@ -1,6 +1,7 @@
 import { type ConnectionUrl, RollcallError } from "@rollcall/core/driver";
 import type { Knex } from "knex";
 import type { Dialect } from "./options.js";
+import { FIRST_PAUSE, isBusy, MAX_PAUSE, SQLITE_BUSY_DEADLINE, SQLITE_BUSY_TIMEOUT } from "./sqlite-busy.js";
 
 /** SQL that differs between the dialects. Everything else is written once. */
 export interface DialectSql {
@@ -105,20 +106,31 @@ export function knexConfig(dialect: Dialect, url: ConnectionUrl, settings: KnexS
       pool: {
         min: 1,
         max: 1,
-        // WAL lets readers run beside the one writer of another process; the busy timeout makes a
-        // writer wait for the lock instead of failing at once.
+        // WAL lets readers run beside the one writer of another process. No busy timeout: better-sqlite3
+        // is synchronous, so SQLite's busy handler would sleep with the event loop blocked; a writer that
+        // finds the lock taken fails at once and is tried again asynchronously (sqlite-busy.ts).
         afterCreate: (
           conn: { pragma(text: string): unknown },
           done: (error: Error | null, conn: unknown) => void,
         ) => {
-          try {
-            conn.pragma("busy_timeout = 5000");
-            conn.pragma("journal_mode = WAL");
-            conn.pragma("synchronous = NORMAL");
-            done(null, conn);
-          } catch (error) {
-            done(error as Error, conn);
-          }
+          const deadline = performance.now() + SQLITE_BUSY_DEADLINE;
+          let pause = FIRST_PAUSE;
+          const setUp = () => {
+            try {
+              conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT}`);
+              conn.pragma("synchronous = NORMAL");
+              // Turning WAL on takes the lock once, when the file is new (several processes may race).
+              conn.pragma("journal_mode = WAL");
+              done(null, conn);
+            } catch (error) {
+              if (!isBusy(error) || performance.now() + pause > deadline) done(error as Error, conn);
+              else {
+                setTimeout(setUp, pause);
+                pause = Math.min(MAX_PAUSE, pause * 2);
+              }
+            }
+          };
+          setUp();
         },
       },
       acquireConnectionTimeout: settings.connectTimeout,

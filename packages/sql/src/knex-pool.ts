@@ -10,10 +10,10 @@ const sqliteFiles = new Map<string, Shared>();
 
 /**
  * A knex instance for a driver. SQLite connections are shared per file within a process: better-sqlite3
- * is synchronous, so a second connection of the same process waiting on the file's write lock would
- * block the event loop that the lock holder needs to commit — a deadlock until the busy timeout.
- * One connection per file and process lets knex queue the coordinators of a process instead; processes
- * still wait on each other through the lock and the busy timeout.
+ * is synchronous, so a second connection of the same process could only wait for the file's write lock
+ * that the first holds by polling — while the first needs the same event loop to commit. One connection
+ * per file and process lets knex queue the coordinators of a process instead (and lets them share one
+ * write queue); processes wait on each other through the lock, asynchronously (see `sqlite-busy.ts`).
  */
 export function acquireKnex(
   config: Knex.Config,

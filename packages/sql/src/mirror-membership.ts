@@ -3,6 +3,7 @@ import type { Knex } from "knex";
 import { knexConfig, sqliteFilename } from "./dialect.js";
 import { acquireKnex } from "./knex-pool.js";
 import type { Dialect } from "./options.js";
+import { type WriteQueue, writeQueue } from "./sqlite-busy.js";
 
 /** A scalar a `where` filter can compare with. */
 export type MirrorValue = string | number | boolean | null;
@@ -84,6 +85,8 @@ export async function mirrorMembership(view: GroupView, options: MirrorOptions):
     where[checkIdentifier("where column", column)] = value;
   let knex = options.knex;
   let release: (() => Promise<void>) | undefined;
+  // Our own SQLite pool has no busy timeout: its writes wait for another process's lock asynchronously.
+  let writes: WriteQueue | undefined;
   if (knex === undefined) {
     if (options.url === undefined)
       throw new RollcallError("INVALID_ARGUMENT", "mirrorMembership needs knex or url");
@@ -95,6 +98,7 @@ export async function mirrorMembership(view: GroupView, options: MirrorOptions):
     const acquired = acquireKnex(config, dialect === "sqlite" ? sqliteFilename(url) : undefined);
     knex = acquired.knex;
     release = acquired.release;
+    if (dialect === "sqlite") writes = writeQueue(knex);
   }
   const db = knex;
   const retryInterval = options.retryInterval ?? 1000;
@@ -107,10 +111,12 @@ export async function mirrorMembership(view: GroupView, options: MirrorOptions):
   let wake: (() => void) | undefined;
 
   const rows = (trx: Knex | Knex.Transaction) => trx(table).where(where);
+  const transaction = (fn: (trx: Knex.Transaction) => Promise<void>): Promise<void> =>
+    writes === undefined ? db.transaction(fn) : writes.run(() => db.transaction(fn));
 
   async function writeAll(): Promise<void> {
     const ids = view.members().map((m) => m.id);
-    await db.transaction(async (trx) => {
+    await transaction(async (trx) => {
       if (ids.length === 0) {
         await rows(trx).update({ [isUpColumn]: false });
         return;
@@ -127,7 +133,7 @@ export async function mirrorMembership(view: GroupView, options: MirrorOptions):
   async function writeSome(changes: Map<string, boolean>): Promise<void> {
     const up = [...changes].filter(([, v]) => v).map(([id]) => id);
     const down = [...changes].filter(([, v]) => !v).map(([id]) => id);
-    await db.transaction(async (trx) => {
+    await transaction(async (trx) => {
       if (up.length > 0)
         await rows(trx)
           .whereIn(idColumn, up)

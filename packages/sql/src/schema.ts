@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Dialect } from "./options.js";
+import { writeQueue } from "./sqlite-busy.js";
 
 /** The table names under a prefix. */
 export interface Tables {
@@ -105,27 +106,16 @@ const migrations: Migration[] = [
       }),
 ];
 
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code ?? "";
-  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
-}
-
 /**
  * Brings the tables under `t` to {@link SCHEMA_VERSION}, safely when several processes start at once:
  * the whole step runs under a database-wide lock (PostgreSQL advisory lock, MySQL `GET_LOCK`, SQLite's
  * write lock) and re-reads the version after taking it. Idempotent.
  */
 export async function migrate(knex: Knex, dialect: Dialect, t: Tables): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await migrateOnce(knex, dialect, t);
-      return;
-    } catch (error) {
-      // SQLite: a deferred transaction that read before writing can lose the race for the write lock.
-      if (dialect !== "sqlite" || !isBusy(error) || attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
-    }
-  }
+  if (dialect !== "sqlite") return migrateOnce(knex, dialect, t);
+  // SQLite: another process may hold the write lock (or a deferred transaction that read before writing
+  // can lose the race for it): the whole step is tried again, asynchronously, until the busy deadline.
+  return writeQueue(knex).run(() => migrateOnce(knex, dialect, t));
 }
 
 async function migrateOnce(knex: Knex, dialect: Dialect, t: Tables): Promise<void> {

@@ -72,6 +72,8 @@ export class SqlDriver implements Driver {
   private reapTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private beatSentAt: number | undefined;
+  /** Aborted when the session's timers stop (expiry, a new session, close): ends a heartbeat's retries. */
+  private sessionAbort: AbortController | undefined;
   private reaping: Promise<void> | undefined;
   /** PostgreSQL only. */
   private readonly watches: PushWatches | undefined;
@@ -208,7 +210,8 @@ export class SqlDriver implements Driver {
         const store = await this.prepare();
         const id = randomUUID();
         const sentAt = performance.now();
-        await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous);
+        // SQLite: a locked database is waited for (asynchronously) until `signal` aborts or the busy deadline.
+        await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous, { signal });
         if (this.closed) {
           await store.endSession(id).catch(() => {});
           break;
@@ -244,6 +247,7 @@ export class SqlDriver implements Driver {
   private startHeartbeat(): void {
     clearInterval(this.heartbeatTimer);
     this.beatSentAt = undefined;
+    this.sessionAbort = new AbortController();
     // Not unref'd: like a socket, an open session keeps the process alive until close().
     this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatInterval);
   }
@@ -251,6 +255,7 @@ export class SqlDriver implements Driver {
   private async beat(): Promise<void> {
     const id = this.sessionId;
     const store = this.store;
+    const signal = this.sessionAbort?.signal;
     if (id === undefined || store === undefined || this.state === "expired" || this.closed) return;
     if (this.beatSentAt !== undefined) {
       // A heartbeat sent at an earlier tick has not come back: the database is unreachable. (Half an
@@ -261,17 +266,28 @@ export class SqlDriver implements Driver {
         this.suspend("a heartbeat is unanswered");
       return;
     }
-    const sentAt = performance.now();
-    this.beatSentAt = sentAt;
+    const beatAt = performance.now();
+    this.beatSentAt = beatAt;
+    // When the statement that got through was sent: SQLite tries again while another process holds the
+    // write lock (without blocking the event loop), and only the try that committed renews the session.
+    let sentAt = beatAt;
     let result: HeartbeatResult;
     try {
-      result = await store.heartbeat(id, this.options.sessionTimeout);
+      result = await store.heartbeat(id, this.options.sessionTimeout, {
+        // Past the session timeout the session is gone anyway (and expiry aborts `signal` sooner).
+        deadline: beatAt + this.options.sessionTimeout,
+        ...(signal === undefined ? {} : { signal }),
+        urgent: true,
+        onAttempt: () => {
+          sentAt = performance.now();
+        },
+      });
     } catch (error) {
-      if (id === this.sessionId && this.beatSentAt === sentAt)
+      if (id === this.sessionId && this.beatSentAt === beatAt)
         this.suspend(String((error as Error)?.message ?? error));
       return;
     } finally {
-      if (this.beatSentAt === sentAt) this.beatSentAt = undefined;
+      if (this.beatSentAt === beatAt) this.beatSentAt = undefined;
     }
     if (id !== this.sessionId || (this.state as SessionState) === "expired" || this.closed) return;
     if (!result.alive) {
@@ -323,6 +339,8 @@ export class SqlDriver implements Driver {
   }
 
   private stopSessionTimers(): void {
+    this.sessionAbort?.abort(new RollcallError("NOT_CONNECTED", "the session ended"));
+    this.sessionAbort = undefined;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.expiryTimer);
     clearTimeout(this.reapTimer);
@@ -487,7 +505,7 @@ export class SqlDriver implements Driver {
     if (id !== undefined && store !== undefined && this.state !== "expired") {
       await bounded(
         store
-          .endSession(id)
+          .endSession(id, { deadline: performance.now() + bound })
           .catch((error) =>
             this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
           ),

@@ -11,6 +11,7 @@ import { type DialectSql, dialectSql } from "./dialect.js";
 import type { Dialect } from "./options.js";
 import { affectedOf, big, bigOrNull, memberOf, ms, type Row, rowsOf } from "./rows.js";
 import type { Tables } from "./schema.js";
+import { type BusyOptions, retryRead, type WriteQueue, writeQueue } from "./sqlite-busy.js";
 
 /** Most change-log rows one `changes()` call returns; the rest come with the next poll. */
 export const CHANGES_BATCH = 1000;
@@ -59,6 +60,8 @@ export class SqlStore {
   nsId = 0;
   /** Statements sent so far (BEGIN and COMMIT included), for measurements. */
   statements = 0;
+  /** SQLite: the write queue of the connection, shared by the process's coordinators on the file. */
+  private readonly writes: WriteQueue | undefined;
 
   constructor(
     readonly knex: Knex,
@@ -68,6 +71,7 @@ export class SqlStore {
     private readonly channel: string | undefined,
   ) {
     this.sql = dialectSql(dialect);
+    this.writes = dialect === "sqlite" ? writeQueue(knex) : undefined;
     const quote = this.sql.quote;
     this.q = {
       schema: quote(tables.schema),
@@ -114,28 +118,55 @@ export class SqlStore {
     return affectedOf(this.dialect, await this.run(runner, sql, bindings));
   }
 
+  /**
+   * Runs a whole write — a transaction or one statement outside any — once. SQLite: again after a pause
+   * while another process holds the file's write lock (see `sqlite-busy.ts`), never waiting
+   * synchronously; a failed try left nothing behind (SQLite rolled it back).
+   */
+  private writing<T>(attempt: () => Promise<T>, options?: BusyOptions): Promise<T> {
+    if (this.writes === undefined) {
+      options?.onAttempt?.();
+      return attempt();
+    }
+    return this.writes.run(attempt, options);
+  }
+
+  /** Runs a read outside any transaction once; SQLite: again if the file is (rarely) busy for readers. */
+  private reading<T>(attempt: () => Promise<T>): Promise<T> {
+    return this.dialect === "sqlite" ? retryRead(attempt) : attempt();
+  }
+
   /** Creates the namespace's counter row if needed and remembers its id. */
   async ensureNamespace(namespace: string): Promise<void> {
     const { verb, suffix } = this.sql.insertIgnore;
-    await this.run(
-      this.knex,
-      `${verb} INTO ${this.q.namespaces} (name, revision, pruned) VALUES (?, 0, 0)${suffix}`,
-      [namespace],
+    await this.writing(() =>
+      this.run(
+        this.knex,
+        `${verb} INTO ${this.q.namespaces} (name, revision, pruned) VALUES (?, 0, 0)${suffix}`,
+        [namespace],
+      ),
     );
-    const rows = await this.rows(this.knex, `SELECT id FROM ${this.q.namespaces} WHERE name = ?`, [
-      namespace,
-    ]);
+    const rows = await this.reading(() =>
+      this.rows(this.knex, `SELECT id FROM ${this.q.namespaces} WHERE name = ?`, [namespace]),
+    );
     this.nsId = Number(rows[0]?.id);
   }
 
-  private async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  private async write<T>(fn: (tx: WriteTx) => Promise<T>, busy?: BusyOptions): Promise<T> {
     const { q, sql } = this;
     const lock =
       this.dialect === "sqlite"
         ? `UPDATE ${q.namespaces} SET revision = revision WHERE id = ? RETURNING revision, pruned, ${sql.nowMs} AS now_ms`
         : `SELECT revision, pruned, ${sql.nowMs} AS now_ms FROM ${q.namespaces} WHERE id = ?${sql.forUpdate}`;
-    // BEGIN and COMMIT are statements too.
-    this.statements += 2;
+    return this.writing(() => {
+      // BEGIN and COMMIT are statements too.
+      this.statements += 2;
+      return this.transaction(lock, fn);
+    }, busy);
+  }
+
+  private transaction<T>(lock: string, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    const { q } = this;
     return this.knex.transaction(async (trx) => {
       const head = (await this.rows(trx, lock, [this.nsId]))[0];
       if (head === undefined)
@@ -285,13 +316,18 @@ export class SqlStore {
     memberId: string,
     timeout: number,
     previous: string | undefined,
+    busy?: BusyOptions,
   ): Promise<void> {
-    if (previous !== undefined) await this.write((tx) => this.reapTx(tx, [previous]));
+    if (previous !== undefined) await this.write((tx) => this.reapTx(tx, [previous]), busy);
     const now = this.sql.nowMs;
-    await this.run(
-      this.knex,
-      `INSERT INTO ${this.q.sessions} (id, ns_id, member_id, deadline, created_at) VALUES (?, ?, ?, ${now} + ?, ${now})`,
-      [id, this.nsId, memberId, timeout],
+    await this.writing(
+      () =>
+        this.run(
+          this.knex,
+          `INSERT INTO ${this.q.sessions} (id, ns_id, member_id, deadline, created_at) VALUES (?, ?, ?, ${now} + ?, ${now})`,
+          [id, this.nsId, memberId, timeout],
+        ),
+      busy,
     );
   }
 
@@ -299,15 +335,24 @@ export class SqlStore {
    * The one statement a session costs per heartbeat: moves the deadline to `timeout` ms past the
    * database clock, only while it has not passed. PostgreSQL and SQLite also return the earliest
    * deadline of the other sessions, so the caller knows when someone is due for reaping.
+   *
+   * `busy` (SQLite): how long to keep trying while another process holds the write lock; its
+   * `onAttempt` runs right before the statement is sent (each time, on SQLite), so the caller knows
+   * when the statement that committed left.
    */
-  async heartbeat(id: string, timeout: number): Promise<HeartbeatResult> {
+  async heartbeat(id: string, timeout: number, busy?: BusyOptions): Promise<HeartbeatResult> {
     const { q, sql } = this;
     const update = `UPDATE ${q.sessions} SET deadline = ${sql.nowMs} + ? WHERE id = ? AND deadline > ${sql.nowMs}`;
-    if (!sql.returning) return { alive: (await this.affected(this.knex, update, [timeout, id])) > 0 };
-    const rows = await this.rows(
-      this.knex,
-      `${update} RETURNING ${sql.nowMs} AS now_ms, (SELECT MIN(o.deadline) FROM ${q.sessions} o WHERE o.ns_id = ? AND o.id <> ?) AS next_deadline`,
-      [timeout, id, this.nsId, id],
+    if (!sql.returning)
+      return { alive: (await this.writing(() => this.affected(this.knex, update, [timeout, id]), busy)) > 0 };
+    const rows = await this.writing(
+      () =>
+        this.rows(
+          this.knex,
+          `${update} RETURNING ${sql.nowMs} AS now_ms, (SELECT MIN(o.deadline) FROM ${q.sessions} o WHERE o.ns_id = ? AND o.id <> ?) AS next_deadline`,
+          [timeout, id, this.nsId, id],
+        ),
+      busy,
     );
     const row = rows[0];
     if (row === undefined) return { alive: false };
@@ -316,20 +361,22 @@ export class SqlStore {
   }
 
   /** Ends a session gracefully: its members leave (`left`) and its row goes, in one transaction. */
-  async endSession(id: string): Promise<void> {
+  async endSession(id: string, busy?: BusyOptions): Promise<void> {
     await this.write(async (tx) => {
       const removed = await this.removeMembersOf(tx, [id]);
       await this.logLeaves(tx, removed, "left");
       await this.run(tx.trx, `DELETE FROM ${this.q.sessions} WHERE id = ?`, [id]);
-    });
+    }, busy);
   }
 
   /** Whether any session of the namespace is past its deadline (a cheap, lock-free check). */
   async anyExpired(): Promise<boolean> {
-    const rows = await this.rows(
-      this.knex,
-      `SELECT COUNT(*) AS n FROM ${this.q.sessions} WHERE ns_id = ? AND deadline <= ${this.sql.nowMs}`,
-      [this.nsId],
+    const rows = await this.reading(() =>
+      this.rows(
+        this.knex,
+        `SELECT COUNT(*) AS n FROM ${this.q.sessions} WHERE ns_id = ? AND deadline <= ${this.sql.nowMs}`,
+        [this.nsId],
+      ),
     );
     return Number(rows[0]?.n ?? 0) > 0;
   }
@@ -407,10 +454,8 @@ export class SqlStore {
   }
 
   async listGroups(): Promise<string[]> {
-    const rows = await this.rows(
-      this.knex,
-      `SELECT name FROM ${this.q.groups} WHERE ns_id = ? ORDER BY name`,
-      [this.nsId],
+    const rows = await this.reading(() =>
+      this.rows(this.knex, `SELECT name FROM ${this.q.groups} WHERE ns_id = ? ORDER BY name`, [this.nsId]),
     );
     return rows.map((r) => String(r.name));
   }
@@ -588,15 +633,17 @@ export class SqlStore {
    */
   async readMembers(group: string): Promise<SnapshotRead> {
     const { q, sql } = this;
-    const rows = await this.rows(
-      this.knex,
-      `SELECT n.revision AS head, ${sql.nowMs} AS now_ms, g.name AS g, m.member_id, m.metadata, m.seq, m.joined_at, m.updated_at, s.deadline
+    const rows = await this.reading(() =>
+      this.rows(
+        this.knex,
+        `SELECT n.revision AS head, ${sql.nowMs} AS now_ms, g.name AS g, m.member_id, m.metadata, m.seq, m.joined_at, m.updated_at, s.deadline
         FROM ${q.namespaces} n
         LEFT JOIN ${q.groups} g ON g.ns_id = n.id AND g.name = ?
         LEFT JOIN ${q.members} m ON m.ns_id = n.id AND m.group_name = g.name
         LEFT JOIN ${q.sessions} s ON s.id = m.session_id
         WHERE n.id = ?`,
-      [group, this.nsId],
+        [group, this.nsId],
+      ),
     );
     const first = rows[0];
     if (first === undefined || first.g === null || first.g === undefined) {
@@ -620,9 +667,10 @@ export class SqlStore {
    */
   async readChanges(group: string, since: bigint): Promise<ChangeBatch & { stale: boolean; more?: boolean }> {
     const { q, sql } = this;
-    const rows = await this.rows(
-      this.knex,
-      `SELECT n.revision AS head, n.pruned, ${sql.nowMs} AS now_ms,
+    const rows = await this.reading(() =>
+      this.rows(
+        this.knex,
+        `SELECT n.revision AS head, n.pruned, ${sql.nowMs} AS now_ms,
           (SELECT MIN(s.deadline) FROM ${q.sessions} s WHERE s.ns_id = n.id) AS min_deadline,
           c.revision, c.kind, c.member_id, c.reason, c.metadata, c.seq, c.joined_at, c.updated_at
         FROM ${q.namespaces} n
@@ -630,7 +678,8 @@ export class SqlStore {
         WHERE n.id = ?
         ORDER BY c.revision
         LIMIT ${CHANGES_BATCH}`,
-      [group, this.v(since), this.nsId],
+        [group, this.v(since), this.nsId],
+      ),
     );
     const first = rows[0];
     if (first === undefined)
