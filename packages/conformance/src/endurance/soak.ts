@@ -24,6 +24,8 @@ export interface StormReport {
    * campaign and a lock succeeded again; undefined if that did not happen within the bound.
    */
   recovery: number | undefined;
+  /** When it did not recover: what was still missing at the bound. */
+  missing?: string;
 }
 
 /** Everything a soak measured. */
@@ -198,13 +200,22 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
           recoveryBound,
         );
         tally.inStorm = false;
+        const behind = load.lastRoundOf.filter((t) => t <= stormEnd).length;
+        const missing = [
+          ...(behind > 0 ? [`${behind} coordinators without a round`] : []),
+          ...(load.last.campaign <= stormEnd ? ["no campaign"] : []),
+          ...(load.last.lock <= stormEnd ? ["no lock"] : []),
+        ].join(", ");
         storms.push({
           name: storm.name,
           at: Math.round((stormStart - started) / 100) / 10,
           took: Math.round(stormEnd - stormStart),
           recovery,
+          ...(recovery === undefined ? { missing } : {}),
         });
-        log(`[${options.name}] storm ${storm.name}: recovered in ${recovery ?? "(not within the bound)"} ms`);
+        log(
+          `[${options.name}] storm ${storm.name}: ${recovery === undefined ? `no recovery within ${recoveryBound} ms (${missing})` : `recovered in ${recovery} ms`}`,
+        );
       }
       await new Promise((r) => setTimeout(r, Math.max(0, started + profile.duration - performance.now())));
     } finally {

@@ -47,7 +47,9 @@ export function soakViolations(report: SoakReport): string[] {
   }
   for (const storm of report.storms) {
     if (storm.recovery === undefined)
-      v.push(`no recovery within ${report.recoveryBound} ms after storm "${storm.name}" at ${storm.at} s`);
+      v.push(
+        `no recovery within ${report.recoveryBound} ms after storm "${storm.name}" at ${storm.at} s: ${storm.missing}`,
+      );
   }
   if (typeof report.converged === "string")
     v.push(`view and watch did not converge on members(): ${report.converged}`);
