@@ -124,7 +124,7 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
   const sessionTimeout = options.sessionTimeout ?? 2000;
   const url = withParams(target.url, { namespace: randomId("soak"), sessionTimeout });
   const group = "soak";
-  const scheme = new URL(url).protocol.replace(/:$/, "");
+  const scheme = url.slice(0, url.indexOf(":")); // not new URL(): a cluster's host list is no URL host
   const modules = options.modules ?? [];
   const tally = new ErrorTally();
   const started = performance.now();
