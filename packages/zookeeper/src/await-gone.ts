@@ -17,6 +17,11 @@ export interface AwaitGoneContext {
  * (its czxid differs: the member re-joined) — using an exists watch on that znode only (an election
  * candidate waits on its predecessor, not on the whole group). A watch that fires for a data change
  * is re-armed; a connection loss waits for the reconnect and looks again.
+ *
+ * Nothing of the wait outlives it: its watch listener is removed from the session when the wait ends
+ * (gone, aborted, session ended), even though the one-shot watch itself stays set on the server until
+ * the znode changes. (With the binding's own per-watch callbacks, every abandoned wait — a candidate
+ * that withdrew, a leader that resigned — kept its whole leadership alive for good.)
  */
 export async function awaitGone(
   context: AwaitGoneContext,
@@ -34,29 +39,29 @@ export async function awaitGone(
         settled = true;
         signal.removeEventListener("abort", onAbort);
         context.waiters.delete(onEnd);
+        session.unwatch("node", path, onWatch);
         if ("error" in result) reject(result.error);
         else resolve(result.value);
       };
       const onAbort = () => finish({ error: signal.reason });
       const onEnd = (error: RollcallError) => finish({ error });
+      const onWatch = (type: number) => {
+        if (type === WatchType.DELETED) finish({ value: "gone" });
+        else if (type !== WatchType.SESSION) finish({ value: "again" });
+      };
       signal.addEventListener("abort", onAbort, { once: true });
       context.waiters.add(onEnd);
-      void session
-        .exists(path, (type) => {
-          if (type === WatchType.DELETED) finish({ value: "gone" });
-          else if (type !== WatchType.SESSION) finish({ value: "again" });
-        })
-        .then((reply) => {
-          if (reply.rc === Rc.NONODE) finish({ value: "gone" });
-          else if (reply.ok) {
-            if (seq !== undefined && BigInt(reply.value.czxid) !== seq) finish({ value: "gone" });
-          } else if (isConnectionRc(reply.rc) && session.state === "suspended") {
-            session.whenConnected().then(
-              () => finish({ value: "again" }),
-              (error: unknown) => finish({ error }),
-            );
-          } else finish({ error: context.fail(reply.rc) });
-        });
+      void session.exists(path, onWatch).then((reply) => {
+        if (reply.rc === Rc.NONODE) finish({ value: "gone" });
+        else if (reply.ok) {
+          if (seq !== undefined && BigInt(reply.value.czxid) !== seq) finish({ value: "gone" });
+        } else if (isConnectionRc(reply.rc) && session.state === "suspended") {
+          session.whenConnected().then(
+            () => finish({ value: "again" }),
+            (error: unknown) => finish({ error }),
+          );
+        } else finish({ error: context.fail(reply.rc) });
+      });
     });
     if (outcome === "gone") return;
   }

@@ -11,7 +11,7 @@ import {
   type UpdateRecordData,
 } from "./layout.js";
 import { isConnectionRc, Rc, WatchType, type ZkStat } from "./zk-binding.js";
-import { errorText, type ZkSession } from "./zk-session.js";
+import { errorText, type Reply, type WatchKind, type ZkSession } from "./zk-session.js";
 
 /** A member as a watch (or a snapshot) knows it: its record plus the znode's zxids and data version. */
 export interface ViewEntry {
@@ -35,6 +35,21 @@ export interface GroupWatchOptions {
   gapTimeout: number;
   servers: string;
   logger: Logger;
+  /**
+   * The group's journal keeper: a watcher sweeps the journal too (with the names it just listed, and on a
+   * timer while nothing changes), so the journal stays bounded by its retention when every writer is gone.
+   */
+  journal?: JournalKeeper;
+}
+
+/** What a watch needs of the driver's {@link Journal}. */
+export interface JournalKeeper {
+  /** How often a watcher offers to sweep while nothing changes, ms. */
+  readonly sweepInterval: number;
+  /** Sweeps the group's journal if it is due (at most once per interval, jittered); never throws. */
+  sweepSoon(session: ZkSession, group: string, listed?: string[]): void;
+  /** A server timestamp just seen (a ctime or mtime), for telling when a sweep is due. */
+  serverTime(ms: number): void;
 }
 
 /** A request of a watch round failed with `rc`; connection losses are retried after the reconnect. */
@@ -70,7 +85,18 @@ interface Fetched<T> {
 interface Step {
   zxid: number;
   sub: number;
+  /** The member the step is about. */
+  id: string;
   apply(): DriverEvent | undefined;
+}
+
+/**
+ * What a round could not settle yet, and the lowest zxid it concerns: no event at or above it is
+ * delivered in this round, so that events — joins in particular — come in zxid (`seq`) order even when
+ * one member's join has to wait for the next round.
+ */
+interface Floor {
+  zxid: number;
 }
 
 /**
@@ -86,7 +112,10 @@ interface Step {
  * - the group's `cversion` counts every child create and delete, so when it grew by more than the
  *   listings explain (a member expired and re-joined in between), every member is re-read.
  *
- * Events are numbered with revisions derived from zxids (`zxid << 20 | n`), strictly increasing.
+ * Events are delivered in zxid order, across rounds too: when a round cannot settle a member yet (its
+ * znode was re-created after the listing, or the record of its latest update is still being written),
+ * every event at or above that member's zxid waits for a later round with it. Events are numbered with
+ * revisions derived from zxids (`zxid << 20 | n`), strictly increasing.
  */
 export class GroupWatch implements WatchHandle {
   private readonly view: Map<string, ViewEntry>;
@@ -109,6 +138,7 @@ export class GroupWatch implements WatchHandle {
   private closed = false;
   private readonly groupPath: string;
   private readonly journalPath: string;
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly session: ZkSession,
@@ -127,6 +157,11 @@ export class GroupWatch implements WatchHandle {
     this.lastRevision = startRevision;
     this.groupPath = layout.group(group);
     this.journalPath = layout.journal(group);
+    const journal = options.journal;
+    if (journal) {
+      this.sweeper = setInterval(() => journal.sweepSoon(session, group), journal.sweepInterval);
+      this.sweeper.unref();
+    }
     this.schedule();
   }
 
@@ -134,6 +169,13 @@ export class GroupWatch implements WatchHandle {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    // The one-shot watches stay set on the server until they fire; their listeners go now.
+    for (const path of [this.groupPath, this.journalPath]) {
+      const listener = path === this.groupPath ? this.onGroupWatch : this.onJournalWatch;
+      this.session.unwatch("children", path, listener);
+      this.session.unwatch("node", path, listener);
+    }
   }
 
   /** Continuity is lost (e.g. a suspension longer than the journal is kept): core re-lists. */
@@ -230,7 +272,7 @@ export class GroupWatch implements WatchHandle {
     let listed = false;
     if (this.needGroup) {
       this.needGroup = false;
-      const reply = await this.session.children(this.groupPath, this.onGroupWatch);
+      const reply = await this.watched("children", this.groupPath, this.onGroupWatch);
       if (reply.ok) {
         listed = true;
         children = new Set(reply.value.children);
@@ -240,7 +282,7 @@ export class GroupWatch implements WatchHandle {
         groupMissing = true;
         children = new Set();
         cversion = 0;
-        const exists = await this.session.exists(this.groupPath, this.onGroupWatch);
+        const exists = await this.watched("node", this.groupPath, this.onGroupWatch);
         if (exists.ok) this.again("group");
         else if (exists.rc !== Rc.NONODE) this.fail(exists.rc, "watch the group");
       } else {
@@ -256,34 +298,34 @@ export class GroupWatch implements WatchHandle {
       reads,
     );
 
-    // 3. The journal, after the listing: every intent written before a deletion the listing shows is in it.
+    // 3. The journal, after the listing and the reads: every intent written before a deletion the
+    // listing or a read shows is in it.
     if (this.needJournal) {
       this.needJournal = false;
-      const listed = await this.session.children(this.journalPath, this.onJournalWatch);
-      if (listed.ok) {
-        this.journalNames = listed.value.children;
-      } else if (listed.rc === Rc.NONODE) {
-        this.journalNames = [];
-        const exists = await this.session.exists(this.journalPath, this.onJournalWatch);
-        if (exists.ok) this.again("journal");
-        else if (exists.rc !== Rc.NONODE) this.fail(exists.rc, "watch the journal");
-      } else {
-        this.needJournal = true;
-        this.fail(listed.rc, "list the journal");
-      }
+      await this.listJournal();
     }
-    const journal = indexJournal(this.journalNames);
-    for (const name of this.records.keys()) if (!journal.names.has(name)) this.records.delete(name);
+    let journal = indexJournal(this.journalNames);
 
     // The group's cversion counts every child create and delete. When it grew by more than the
     // listings and the journal explain (a member expired and re-joined in between, or joined and
     // expired), some member may be a new incarnation under an old id: read them all.
     if (listed && this.unexplained(children, cversion, pzxid, journal)) {
-      await this.read(
-        [...children].filter((id) => !reads.has(id)),
-        reads,
-      );
+      const rest = [...children].filter((id) => !reads.has(id));
+      await this.read(rest, reads);
+      // These reads came after the journal's listing: a member they found deleted or re-created since
+      // the group's listing may have written its leave intent after the journal was listed.
+      if (
+        rest.some((id) => {
+          const read = reads.get(id);
+          return read === null || (read !== undefined && read.stat.czxid > pzxid);
+        })
+      ) {
+        this.needJournal = false;
+        await this.listJournal();
+        journal = indexJournal(this.journalNames);
+      }
     }
+    for (const name of this.records.keys()) if (!journal.names.has(name)) this.records.delete(name);
 
     // 4. Plan every affected member's events.
     const bound = groupMissing ? Number.POSITIVE_INFINITY : pzxid;
@@ -300,24 +342,33 @@ export class GroupWatch implements WatchHandle {
     }
     const nextSuspects = new Set<string>();
     const steps: Step[] = [];
+    const floor: Floor = { zxid: Number.POSITIVE_INFINITY };
     await Promise.all(
       [...affected].map((id) =>
-        this.plan(id, children.has(id), reads.get(id), pzxid, bound, journal, nextSuspects, steps),
+        this.plan(id, children.has(id), reads.get(id), pzxid, bound, journal, nextSuspects, steps, floor),
       ),
     );
 
-    // 5. Deliver in zxid order.
+    // 5. Deliver in zxid order, up to what this round could not settle; the rest waits for a later round
+    // (its members are read again then; transients and updates come from the journal again).
     steps.sort((a, b) => a.zxid - b.zxid || a.sub - b.sub);
     for (const step of steps) {
       if (this.closed) return;
+      if (step.zxid >= floor.zxid) {
+        nextSuspects.add(step.id);
+        continue;
+      }
       const event = step.apply();
       if (!event) continue;
-      const floor = (BigInt(step.zxid) << SUB_BITS) | BigInt(step.sub);
-      const revision = floor > this.lastRevision ? floor : this.lastRevision + 1n;
+      const least = (BigInt(step.zxid) << SUB_BITS) | BigInt(step.sub);
+      const revision = least > this.lastRevision ? least : this.lastRevision + 1n;
       this.lastRevision = revision;
       this.listener.event({ ...event, revision });
     }
     this.suspects = nextSuspects;
+    // Held back: a member whose znode changed after the listing is announced by the group's watch, and a
+    // record being written by the journal's; this timer only bounds the wait if neither comes.
+    if (floor.zxid !== Number.POSITIVE_INFINITY) this.later(Math.min(250, this.options.gapTimeout));
     this.prevChildren = children;
     this.prevCversion = cversion;
     if (!groupMissing) this.lastPzxid = pzxid;
@@ -334,12 +385,45 @@ export class GroupWatch implements WatchHandle {
     }
   }
 
+  /** Lists the journal again, re-arming its watch (and offers to sweep it with the names it got). */
+  private async listJournal(): Promise<void> {
+    const listed = await this.watched("children", this.journalPath, this.onJournalWatch);
+    if (listed.ok) {
+      this.journalNames = listed.value.children;
+      this.options.journal?.sweepSoon(this.session, this.group, listed.value.children);
+    } else if (listed.rc === Rc.NONODE) {
+      this.journalNames = [];
+      const exists = await this.watched("node", this.journalPath, this.onJournalWatch);
+      if (exists.ok) this.again("journal");
+      else if (exists.rc !== Rc.NONODE) this.fail(exists.rc, "watch the journal");
+    } else {
+      this.needJournal = true;
+      this.fail(listed.rc, "list the journal");
+    }
+  }
+
+  /** Lists `path`'s children (or checks it exists) with a watch — whose listener goes if we closed meanwhile. */
+  private async watched<K extends WatchKind>(
+    kind: K,
+    path: string,
+    listener: (type: number) => void,
+  ): Promise<K extends "children" ? Reply<{ children: string[]; stat: ZkStat }> : Reply<ZkStat>> {
+    const reply =
+      kind === "children"
+        ? await this.session.children(path, listener)
+        : await this.session.exists(path, listener);
+    if (this.closed) this.session.unwatch(kind, path, listener);
+    return reply as K extends "children" ? Reply<{ children: string[]; stat: ZkStat }> : Reply<ZkStat>;
+  }
+
   private async read(ids: string[], reads: Map<string, Read | null>): Promise<void> {
     await Promise.all(
       ids.map(async (id) => {
         const got = await this.session.get(this.layout.member(this.group, id));
-        if (got.ok) reads.set(id, got.value);
-        else if (got.rc === Rc.NONODE) reads.set(id, null);
+        if (got.ok) {
+          reads.set(id, got.value);
+          this.options.journal?.serverTime(got.value.stat.mtime.getTime());
+        } else if (got.rc === Rc.NONODE) reads.set(id, null);
         else this.fail(got.rc, "read a member");
       }),
     );
@@ -375,24 +459,40 @@ export class GroupWatch implements WatchHandle {
     journal: JournalIndex,
     suspects: Set<string>,
     steps: Step[],
+    floor: Floor,
   ): Promise<void> {
     const old = this.view.get(id);
     let now: { czxid: number; read?: Read } | undefined;
+    /** The czxid of an incarnation created after the listing: the next round reports it. */
+    let recreated: number | undefined;
     if (present) {
       if (read === undefined) now = old && { czxid: old.czxid };
-      else if (read === null || read.stat.czxid > pzxid) {
-        // Changed after the listing: the group's watch has fired for it; look again next round.
+      else if (read === null) {
+        // Deleted since the listing: it is gone. If it left gracefully, its intent is in the journal
+        // (written before the deletion, so before our read's answer, and the journal is listed after the
+        // reads): then it is reported below as a member that came and went, in its zxid's place.
+        now = undefined;
+      } else if (read.stat.czxid > pzxid) {
+        // Re-created after the listing: the group's watch has fired for it; its join is for the next
+        // round, which holds everything from its zxid on so that its events keep their place. What came
+        // before it — the end of the incarnation we knew, incarnations that came and went — is this round's.
         suspects.add(id);
-        return;
+        hold(floor, read.stat.czxid);
+        recreated = read.stat.czxid;
       } else now = { czxid: read.stat.czxid, read };
     }
     const same = old !== undefined && now !== undefined && now.czxid === old.czxid;
     const after = Math.max(this.basePzxid, old?.czxid ?? Number.NEGATIVE_INFINITY);
-    const before = now && !same ? now.czxid : Number.POSITIVE_INFINITY;
-    const transients = (journal.leavesById.get(id) ?? [])
-      .filter((c) => c > after && c < before && c <= bound && !this.seen.has(incarnation(id, c)))
-      .sort((a, b) => a - b);
-    const nextAfterOld = transients[0] ?? (now && !same ? now.czxid : undefined);
+    /** The czxid of the incarnation that follows the ones this round reports, if any. */
+    const following = now && !same ? now.czxid : recreated;
+    const before = following ?? Number.POSITIVE_INFINITY;
+    const unseen = (journal.leavesById.get(id) ?? []).filter(
+      (c) => c > after && c < before && !this.seen.has(incarnation(id, c)),
+    );
+    // Incarnations created after the listing are the next round's (it will list the group past them).
+    for (const c of unseen) if (c > bound) hold(floor, c);
+    const transients = unseen.filter((c) => c <= bound).sort((a, b) => a - b);
+    const nextAfterOld = transients[0] ?? following;
     // Where a leave goes in zxid order: at its intent (written just before the deletion, after
     // every update); without one, before the next incarnation or at the listing that showed it gone.
     const fallback = (next: number | undefined) =>
@@ -406,6 +506,7 @@ export class GroupWatch implements WatchHandle {
         steps.push({
           zxid: fetched?.czxid ?? fallback(nextAfterOld),
           sub: 0,
+          id,
           apply: () => this.removeMember(id, old.czxid, intent ? "left" : "expired"),
         });
       }
@@ -425,17 +526,19 @@ export class GroupWatch implements WatchHandle {
       steps.push({
         zxid: czxid,
         sub: 1,
+        id,
         apply: () => this.addMember({ czxid, mzxid: czxid, version: 0, member }),
       });
       await this.planUpdates(id, czxid, 0, journal, steps);
-      const next = transients[i + 1] ?? (now && !same ? now.czxid : undefined);
+      const next = transients[i + 1] ?? following;
       steps.push({
         zxid: fetched?.czxid ?? fallback(next),
         sub: 0,
+        id,
         apply: () => this.removeMember(id, czxid, "left"),
       });
     }
-    if (now?.read && !same) await this.planJoin(id, now.read, journal, suspects, steps);
+    if (now?.read && !same) await this.planJoin(id, now.read, journal, suspects, steps, floor);
   }
 
   /** Plans the join of a member read from its znode, replaying its updates from the journal. */
@@ -445,6 +548,7 @@ export class GroupWatch implements WatchHandle {
     journal: JournalIndex,
     suspects: Set<string>,
     steps: Step[],
+    floor: Floor,
   ): Promise<void> {
     const { stat } = read;
     const versions = journal.updates.get(incarnation(id, stat.czxid))?.versions;
@@ -467,6 +571,7 @@ export class GroupWatch implements WatchHandle {
       steps.push({
         zxid: stat.czxid,
         sub: 1,
+        id,
         apply: () => this.addMember({ czxid: stat.czxid, mzxid: stat.czxid, version: 0, member }),
       });
       return;
@@ -480,6 +585,8 @@ export class GroupWatch implements WatchHandle {
           this.later(this.options.gapTimeout + 5);
         }
         suspects.add(id);
+        // Its join goes at its czxid: nothing after it may be delivered before it.
+        hold(floor, stat.czxid);
         return;
       }
     }
@@ -494,7 +601,7 @@ export class GroupWatch implements WatchHandle {
       updatedAt: stat.version === 0 ? joinedAt : stat.mtime,
     };
     const entry: ViewEntry = { czxid: stat.czxid, mzxid: stat.mzxid, version: stat.version, member };
-    steps.push({ zxid: stat.czxid, sub: 1, apply: () => this.addMember(entry) });
+    steps.push({ zxid: stat.czxid, sub: 1, id, apply: () => this.addMember(entry) });
     await this.planUpdates(id, stat.czxid, stat.version, journal, steps);
   }
 
@@ -520,7 +627,12 @@ export class GroupWatch implements WatchHandle {
       const record = fetched[i]?.record;
       if (!record || typeof record.mzxid !== "number") continue;
       if (version === 1) first = record;
-      steps.push({ zxid: record.mzxid, sub: 2, apply: () => this.updateMember(id, czxid, version, record) });
+      steps.push({
+        zxid: record.mzxid,
+        sub: 2,
+        id,
+        apply: () => this.updateMember(id, czxid, version, record),
+      });
     }
     return { first };
   }
@@ -534,6 +646,7 @@ export class GroupWatch implements WatchHandle {
     if (got.rc === Rc.NONODE) return undefined;
     if (!got.ok) this.fail(got.rc, "read the journal");
     const { stat, data } = got.value;
+    this.options.journal?.serverTime(stat.ctime.getTime());
     // A record someone changed after it was written (data version > 0) is not trusted.
     const record = stat.version === 0 ? decodeRecord<T>(data) : undefined;
     const fetched: Fetched<T> = { record, czxid: stat.czxid, ctime: stat.ctime.getTime() };
@@ -611,6 +724,11 @@ function indexJournal(names: string[]): JournalIndex {
     }
   }
   return index;
+}
+
+/** Lowers the round's floor to `zxid`. */
+function hold(floor: Floor, zxid: number): void {
+  if (zxid < floor.zxid) floor.zxid = zxid;
 }
 
 function symmetricDifference(a: Set<string>, b: Set<string>): number {

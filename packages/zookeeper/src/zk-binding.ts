@@ -25,8 +25,14 @@ export interface ZkAcl {
   auth: string;
 }
 
-/** A one-shot watch callback: `type` is one of {@link WatchType}, `path` the znode. */
-export type ZkWatcher = (type: number, state: number, path: string) => void;
+/**
+ * A one-shot watch listener: `type` is one of {@link WatchType}. Listeners are kept by the session (see
+ * {@link ZkSession.exists}), never handed to the binding.
+ */
+export type ZkWatcher = (type: number) => void;
+
+/** The events the binding emits for the handle's default watcher, with the znode's path. */
+export type NativeWatchEvent = "created" | "deleted" | "changed" | "child" | "notwatching";
 
 type Callback<A extends unknown[]> = (rc: number, error: string, ...rest: A) => void;
 
@@ -36,21 +42,25 @@ export interface NativeZooKeeper {
   close(): unknown;
   on(event: "connect" | "connecting", listener: () => void): unknown;
   on(event: "close", listener: (self: unknown, code: number) => void): unknown;
+  on(event: NativeWatchEvent, listener: (self: unknown, path: string) => void): unknown;
   removeAllListeners(): unknown;
   readonly state: number;
   readonly timeout: number;
   readonly client_id: string;
   readonly client_password: string;
   a_create(path: string, data: Buffer, flags: number, cb: Callback<[path: string]>): number;
+  a_createTtl(path: string, data: Buffer, flags: number, ttl: number, cb: Callback<[path: string]>): number;
+  /**
+   * With `watch`, sets a one-shot watch for the handle's *default* watcher, which the binding reports as a
+   * `created` / `deleted` / `changed` event on the handle. (The `aw_*` variants, which take a watcher
+   * function, are not used: 7.3.0 never releases that function — a `Nan::Callback` per call, freed
+   * neither when the watch fires nor when the handle closes — so everything it captures would live for
+   * as long as the process.)
+   */
   a_exists(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null]>): number;
-  aw_exists(path: string, watcher: ZkWatcher, cb: Callback<[stat: ZkStat | null]>): number;
   a_get(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null, data: Buffer | null]>): number;
+  /** With `watch`, a one-shot children watch for the default watcher (a `child` event). */
   a_get_children2(path: string, watch: boolean, cb: Callback<[children: string[], stat: ZkStat]>): number;
-  aw_get_children2(
-    path: string,
-    watcher: ZkWatcher,
-    cb: Callback<[children: string[], stat: ZkStat]>,
-  ): number;
   a_set(path: string, data: Buffer, version: number, cb: Callback<[stat: ZkStat | null]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
   a_sync(path: string, cb: Callback<[path: string]>): number;
@@ -74,6 +84,7 @@ export const Rc = {
   CONNECTIONLOSS: -4,
   OPERATIONTIMEOUT: -7,
   INVALIDSTATE: -9,
+  UNIMPLEMENTED: -6,
   NONODE: -101,
   NOAUTH: -102,
   BADVERSION: -103,
@@ -95,7 +106,13 @@ export const WatchType = {
 } as const;
 
 /** Create flags. */
-export const CreateFlag = { PERSISTENT: 0, EPHEMERAL: 1, PERSISTENT_SEQUENTIAL: 2 } as const;
+export const CreateFlag = {
+  PERSISTENT: 0,
+  EPHEMERAL: 1,
+  PERSISTENT_SEQUENTIAL: 2,
+  /** Needs `zookeeper.extendedTypesEnabled=true` on the server; otherwise the create fails with `UNIMPLEMENTED`. */
+  PERSISTENT_SEQUENTIAL_WITH_TTL: 6,
+} as const;
 
 /** ZOO_PERM_ALL and ZOO_PERM_READ. */
 export const Perm = { READ: 1, ALL: 31 } as const;

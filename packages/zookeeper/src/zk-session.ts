@@ -5,8 +5,10 @@ import {
   EXPIRED_SESSION_STATE,
   isConnectionRc,
   loadBinding,
+  type NativeWatchEvent,
   type NativeZooKeeper,
   Rc,
+  WatchType,
   type ZkAcl,
   type ZkStat,
   type ZkWatcher,
@@ -37,6 +39,90 @@ export interface ZkSessionOptions {
 /** The binding's `state` while connected (ZOO_CONNECTED_STATE). */
 const NATIVE_CONNECTED = 3;
 
+/** Which one-shot watch a listener waits on: a znode's existence and data, or its children. */
+export type WatchKind = "node" | "children";
+
+/** The default watcher's events, as {@link WatchType}s. */
+const NATIVE_WATCH_EVENTS: readonly [NativeWatchEvent, number][] = [
+  ["created", WatchType.CREATED],
+  ["deleted", WatchType.DELETED],
+  ["changed", WatchType.CHANGED],
+  ["child", WatchType.CHILD],
+  ["notwatching", WatchType.NOTWATCHING],
+];
+
+/**
+ * The listeners of one-shot watches, by kind and path. Every watch is set for the handle's default
+ * watcher, so the binding holds no reference to any listener: a listener lives in these maps until its
+ * watch fires, its owner removes it ({@link ZkSession.unwatch}), or the session ends — whichever is first.
+ */
+class WatchRoutes {
+  private readonly routes: Record<WatchKind, Map<string, Set<ZkWatcher>>> = {
+    node: new Map(),
+    children: new Map(),
+  };
+
+  add(kind: WatchKind, path: string, listener: ZkWatcher): void {
+    const map = this.routes[kind];
+    let set = map.get(path);
+    if (!set) {
+      set = new Set();
+      map.set(path, set);
+    }
+    set.add(listener);
+  }
+
+  remove(kind: WatchKind, path: string, listener: ZkWatcher): void {
+    const map = this.routes[kind];
+    const set = map.get(path);
+    if (!set) return;
+    set.delete(listener);
+    if (set.size === 0) map.delete(path);
+  }
+
+  /**
+   * A watch fired: every listener of the kinds it concerns is called once and forgotten (the watch is
+   * one-shot on the server too). A deletion ends both kinds of watch.
+   */
+  fire(type: number, path: string): void {
+    const kinds: WatchKind[] =
+      type === WatchType.CHILD
+        ? ["children"]
+        : type === WatchType.CREATED || type === WatchType.CHANGED
+          ? ["node"]
+          : ["node", "children"];
+    const due: ZkWatcher[] = [];
+    for (const kind of kinds) {
+      const set = this.routes[kind].get(path);
+      if (!set) continue;
+      this.routes[kind].delete(path);
+      due.push(...set);
+    }
+    for (const listener of due) listener(type);
+  }
+
+  /** Every listener, once, with `type` (the watches are gone), and forgets them all. */
+  fireAll(type: number): void {
+    const due: ZkWatcher[] = [];
+    for (const map of Object.values(this.routes)) {
+      for (const set of map.values()) due.push(...set);
+      map.clear();
+    }
+    for (const listener of due) listener(type);
+  }
+
+  clear(): void {
+    for (const map of Object.values(this.routes)) map.clear();
+  }
+
+  /** How many listeners are waiting (for tests and diagnostics). */
+  get size(): number {
+    let n = 0;
+    for (const map of Object.values(this.routes)) for (const set of map.values()) n += set.size;
+    return n;
+  }
+}
+
 /**
  * One ZooKeeper session: the binding's handle, its connection state, and promise-returning requests.
  *
@@ -63,6 +149,9 @@ export class ZkSession {
   private disconnectedSince: number | undefined;
   private handleFailed = false;
   private authReply: Promise<Reply<void>> = Promise.resolve({ ok: true, rc: Rc.OK, value: undefined });
+  private readonly watches = new WatchRoutes();
+  /** Requests sent, by kind: what a test or a diagnosis can count (cheap: one increment per request). */
+  readonly sent = { create: 0, exists: 0, get: 0, children: 0, set: 0, delete: 0, sync: 0, setAcl: 0 };
 
   private constructor(private readonly options: ZkSessionOptions) {
     this.handle = this.createHandle();
@@ -151,6 +240,11 @@ export class ZkSession {
     handle.on("close", () => {
       if (handle === this.handle) this.onNative("expired");
     });
+    for (const [event, type] of NATIVE_WATCH_EVENTS) {
+      handle.on(event, (_self, path) => {
+        if (handle === this.handle) this.watches.fire(type, path);
+      });
+    }
     handle.init({});
     const digest = this.options.digest;
     if (digest !== undefined) {
@@ -249,6 +343,8 @@ export class ZkSession {
     this.generation++;
     // Not connected, so closing sends no close-session request: the session lives on.
     old.close();
+    // The watches were set on the old handle: their listeners look again (on the new one).
+    this.watches.fireAll(WatchType.NOTWATCHING);
   }
 
   /** Bumped whenever the session moves to a new handle: watches set on the old one are gone. */
@@ -323,7 +419,10 @@ export class ZkSession {
       return;
     } else next = "expired";
     if (next === this.current) return;
-    if (next === "expired") clearInterval(this.watchdog);
+    if (next === "expired") {
+      clearInterval(this.watchdog);
+      this.watches.clear();
+    }
     this.current = next;
     for (const listener of [...this.listeners]) listener(next);
   }
@@ -337,9 +436,21 @@ export class ZkSession {
     const wasOpen = this.current !== "expired";
     this.current = "closed";
     clearInterval(this.watchdog);
+    this.watches.clear();
     for (const listener of [...this.listeners]) listener("closed");
     this.listeners.clear();
     if (wasOpen) this.handle.close();
+    this.handle.removeAllListeners();
+  }
+
+  /** Forgets a watch listener (its watch, if set, fires into nothing). Idempotent. */
+  unwatch(kind: WatchKind, path: string, listener: ZkWatcher): void {
+    this.watches.remove(kind, path, listener);
+  }
+
+  /** Watch listeners waiting (for tests and diagnostics). */
+  get watchListeners(): number {
+    return this.watches.size;
   }
 
   private call<T>(issue: (cb: (rc: number, value?: T) => void) => number): Promise<Reply<T>> {
@@ -361,19 +472,58 @@ export class ZkSession {
 
   /** Creates a znode; resolves with the created path (with the sequence suffix, if any). */
   create(path: string, data: Buffer, flags: number): Promise<Reply<string>> {
+    this.sent.create++;
     return this.call((cb) => this.handle.a_create(path, data, flags, (rc, _e, created) => cb(rc, created)));
   }
 
-  /** The znode's stat (`NONODE` if absent); with `watcher`, also a one-shot exists watch. */
-  exists(path: string, watcher?: ZkWatcher): Promise<Reply<ZkStat>> {
-    return this.call((cb) => {
-      const done = (rc: number, _e: string, stat: ZkStat | null) => cb(rc, stat ?? undefined);
-      return watcher ? this.handle.aw_exists(path, watcher, done) : this.handle.a_exists(path, false, done);
+  /**
+   * Creates a TTL znode (`flags` a `*_WITH_TTL` create flag): the server deletes it once it has gone
+   * unmodified for `ttl` ms. `UNIMPLEMENTED` when the server does not allow TTL nodes.
+   */
+  createTtl(path: string, data: Buffer, flags: number, ttl: number): Promise<Reply<string>> {
+    this.sent.create++;
+    return this.call((cb) =>
+      this.handle.a_createTtl(path, data, flags, ttl, (rc, _e, created) => cb(rc, created)),
+    );
+  }
+
+  /**
+   * Issues a request that sets a one-shot watch for `listener` (kept in {@link watches} until the watch
+   * fires, {@link unwatch}, or the session ends). When the reply says no watch was set (`keeps` false),
+   * the listener is forgotten at once.
+   */
+  private watched<T>(
+    kind: WatchKind,
+    path: string,
+    listener: ZkWatcher,
+    request: Promise<Reply<T>>,
+    keeps: (rc: number) => boolean,
+  ): Promise<Reply<T>> {
+    return request.then((reply) => {
+      if (!keeps(reply.rc)) this.watches.remove(kind, path, listener);
+      return reply;
     });
+  }
+
+  /**
+   * The znode's stat (`NONODE` if absent); with `watcher`, also a one-shot watch on its creation,
+   * deletion or data change. The watcher stays registered until it fires or {@link unwatch} is called.
+   */
+  exists(path: string, watcher?: ZkWatcher): Promise<Reply<ZkStat>> {
+    this.sent.exists++;
+    if (watcher) this.watches.add("node", path, watcher);
+    const request = this.call<ZkStat>((cb) =>
+      this.handle.a_exists(path, watcher !== undefined, (rc, _e, stat) => cb(rc, stat ?? undefined)),
+    );
+    // An exists watch is set when the znode exists and when it does not (then it fires on creation).
+    return watcher
+      ? this.watched("node", path, watcher, request, (rc) => rc === Rc.OK || rc === Rc.NONODE)
+      : request;
   }
 
   /** The znode's data and stat. */
   get(path: string): Promise<Reply<{ stat: ZkStat; data: Buffer }>> {
+    this.sent.get++;
     return this.call((cb) =>
       this.handle.a_get(path, false, (rc, _e, stat, data) =>
         cb(rc, stat ? { stat, data: data ?? Buffer.alloc(0) } : undefined),
@@ -381,15 +531,19 @@ export class ZkSession {
     );
   }
 
-  /** The znode's children and its stat; with `watcher`, also a one-shot children watch. */
+  /**
+   * The znode's children and its stat; with `watcher`, also a one-shot children watch (it also fires
+   * when the znode is deleted). The watcher stays registered until it fires or {@link unwatch} is called.
+   */
   children(path: string, watcher?: ZkWatcher): Promise<Reply<{ children: string[]; stat: ZkStat }>> {
-    return this.call((cb) => {
-      const done = (rc: number, _e: string, children: string[], stat: ZkStat) =>
-        cb(rc, rc === Rc.OK ? { children, stat } : undefined);
-      return watcher
-        ? this.handle.aw_get_children2(path, watcher, done)
-        : this.handle.a_get_children2(path, false, done);
-    });
+    this.sent.children++;
+    if (watcher) this.watches.add("children", path, watcher);
+    const request = this.call<{ children: string[]; stat: ZkStat }>((cb) =>
+      this.handle.a_get_children2(path, watcher !== undefined, (rc, _e, children, stat) =>
+        cb(rc, rc === Rc.OK ? { children, stat } : undefined),
+      ),
+    );
+    return watcher ? this.watched("children", path, watcher, request, (rc) => rc === Rc.OK) : request;
   }
 
   /**
@@ -398,11 +552,13 @@ export class ZkSession {
    * follower that may lag). Pipelined: there is no need to wait for it before sending the reads.
    */
   sync(path: string): Promise<Reply<void>> {
+    this.sent.sync++;
     return this.call((cb) => this.handle.a_sync(path, (rc) => cb(rc)));
   }
 
   /** Replaces the znode's data (`version` -1 for any). */
   set(path: string, data: Buffer, version: number): Promise<Reply<ZkStat>> {
+    this.sent.set++;
     return this.call((cb) =>
       this.handle.a_set(path, data, version, (rc, _e, stat) => cb(rc, stat ?? undefined)),
     );
@@ -410,11 +566,13 @@ export class ZkSession {
 
   /** Deletes the znode (`version` -1 for any). */
   delete(path: string, version = -1): Promise<Reply<void>> {
+    this.sent.delete++;
     return this.call((cb) => this.handle.a_delete_(path, version, (rc) => cb(rc)));
   }
 
   /** Replaces the znode's ACL (`version` is the ACL version, -1 for any). */
   setAcl(path: string, version: number, acl: ZkAcl[]): Promise<Reply<void>> {
+    this.sent.setAcl++;
     return this.call((cb) => this.handle.a_set_acl(path, version, acl, (rc) => cb(rc)));
   }
 }

@@ -32,9 +32,26 @@ export async function restrict(session: ZkSession, path: string): Promise<number
 }
 
 /** Deletes a znode and its children (one level: journals have no grandchildren). Best effort. */
-export async function removeTree(session: ZkSession, path: string): Promise<void> {
+export async function removeTree(session: ZkSession, path: string, concurrency = 8): Promise<void> {
   const listed = await session.children(path);
   if (!listed.ok) return;
-  await Promise.all(listed.value.children.map((child) => session.delete(`${path}/${child}`)));
+  // A few deletes in flight at a time: a journal can hold tens of thousands of records.
+  await forEachBounded(listed.value.children, concurrency, (child) => session.delete(`${path}/${child}`));
   await session.delete(path);
+}
+
+/** Runs `task` for every item with at most `concurrency` running at once; resolves when all have settled. */
+export async function forEachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item).catch(() => {});
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

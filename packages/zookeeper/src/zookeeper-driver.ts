@@ -45,7 +45,7 @@ interface Held {
 /**
  * The ZooKeeper backend: a session is a ZooKeeper session, a group a persistent znode, a member an
  * ephemeral znode under it whose czxid is its `seq`; watches are children watches on the group and
- * its journal (see {@link GroupWatch}); `awaitGone` is an exists watch.
+ * its journal (see `GroupWatch` in group-watch.ts); `awaitGone` is an exists watch.
  */
 export class ZooKeeperDriver implements Driver {
   readonly characteristics: Characteristics = {
@@ -368,7 +368,8 @@ export class ZooKeeperDriver implements Driver {
       member,
       chain: Promise.resolve(),
     });
-    this.journal.sweepSoon(session, group, stat.ctime.getTime());
+    this.journal.serverTime(stat.ctime.getTime());
+    this.journal.sweepSoon(session, group);
     return member;
   }
 
@@ -527,7 +528,8 @@ export class ZooKeeperDriver implements Driver {
         }
         await session.whenConnected().catch(() => {});
       }
-      this.journal.sweepSoon(session, group, stat.mtime.getTime());
+      this.journal.serverTime(stat.mtime.getTime());
+      this.journal.sweepSoon(session, group);
       return member;
     });
   }
@@ -590,6 +592,7 @@ export class ZooKeeperDriver implements Driver {
       gapTimeout: this.sessionTimeout,
       servers: this.servers,
       logger: this.logger,
+      journal: this.journal,
     });
     this.watches.add(watch);
     const handle: WatchHandle = {
