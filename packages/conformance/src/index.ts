@@ -36,6 +36,7 @@ export {
   type SoakReport,
   type SoakSample,
   type Storm,
+  type StormNode,
   type StormReport,
   type StormServer,
   serverStorms,

@@ -4,6 +4,7 @@ export type {
   EnduranceStats,
   EnduranceTarget,
   Storm,
+  StormNode,
 } from "./options.js";
 export { runEndurance } from "./run-endurance.js";
 export { resolveProfile, type SoakReport, type SoakSample, type StormReport, soak } from "./soak.js";
