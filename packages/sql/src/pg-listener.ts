@@ -38,8 +38,12 @@ export class PgListener {
   private async connect(): Promise<void> {
     const client = new pg.Client(this.config);
     let lost = false;
+    // Only a connection that was up (and LISTENing) is re-made from here: a failed attempt is reported
+    // to its caller (start() rejects, scheduleReconnect tries again). Reconnecting from an attempt that
+    // failed too would leave a second, unowned listener behind that nobody ever closes.
+    let established = false;
     const onLost = (error?: Error) => {
-      if (lost) return;
+      if (lost || !established) return;
       lost = true;
       client.removeAllListeners("notification");
       if (this.client === client) this.client = undefined;
@@ -68,6 +72,7 @@ export class PgListener {
       await client.end().catch(() => {});
       return;
     }
+    established = true;
     this.client = client;
     this.attempt = 0;
   }
