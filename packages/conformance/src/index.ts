@@ -28,6 +28,7 @@ export { credentialRefusals } from "./credential-refusals.js";
 export {
   type EnduranceOptions,
   type EnduranceProfile,
+  type EnduranceServer,
   type EnduranceStats,
   type EnduranceTarget,
   MAX_FD_SLOPE,
@@ -40,6 +41,7 @@ export {
   type StormReport,
   type StormServer,
   serverStorms,
+  serverTarget,
   soak,
   soakViolations,
   type WatchTallyReport,

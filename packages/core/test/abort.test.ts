@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { linkedSignal } from "../src/internal/abort.js";
-
-async function collectGarbage(ms: number): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error("run with node --expose-gc (packages/core/vitest.config.ts sets it)");
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { collectGarbage } from "./support/gc.js";
 
 describe("linkedSignal", () => {
   it("aborts on its deadline even when garbage collection runs in between", async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Coordinator, connect, RollcallError } from "../src/index.js";
+import { collectGarbage } from "./support/gc.js";
 import { drivers } from "./support/register.js";
 import type { EagerGoneDriver } from "./support/test-driver.js";
 
@@ -14,17 +15,6 @@ async function coordinator(url: string): Promise<Coordinator> {
 afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((c) => c.close()));
 });
-
-/** Forces a few full collections over `ms` (the test file runs with --expose-gc). */
-async function collectGarbage(ms: number): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error("run with node --expose-gc (packages/core/vitest.config.ts sets it)");
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("candidacy", () => {
   it("never spins when awaitGone reports a predecessor gone that members() still lists", async () => {

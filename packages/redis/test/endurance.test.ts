@@ -1,4 +1,4 @@
-import { runEndurance, serverStorms } from "@rollcall/conformance";
+import { runEndurance, serverTarget } from "@rollcall/conformance";
 import { startRedis } from "@rollcall/servers";
 import "@rollcall/redis";
 
@@ -8,13 +8,5 @@ const SESSION_TIMEOUT = 2000;
 runEndurance({
   name: "redis",
   sessionTimeout: SESSION_TIMEOUT,
-  setup: async () => {
-    const server = await startRedis({ extraArgs: ["--appendonly", "no"] });
-    return {
-      url: server.url,
-      storms: serverStorms(server, SESSION_TIMEOUT),
-      stats: () => server.stats(),
-      close: () => server.close(),
-    };
-  },
+  setup: async () => serverTarget(await startRedis({ extraArgs: ["--appendonly", "no"] }), SESSION_TIMEOUT),
 });

@@ -1,4 +1,4 @@
-import { runEndurance, serverStorms } from "@rollcall/conformance";
+import { runEndurance, serverTarget } from "@rollcall/conformance";
 import { startMariaDB } from "@rollcall/servers";
 import "@rollcall/sql";
 
@@ -7,13 +7,5 @@ const SESSION_TIMEOUT = 2000;
 runEndurance({
   name: "mariadb",
   sessionTimeout: SESSION_TIMEOUT,
-  setup: async () => {
-    const server = await startMariaDB();
-    return {
-      url: server.url,
-      storms: serverStorms(server, SESSION_TIMEOUT),
-      stats: () => server.stats(),
-      close: () => server.close(),
-    };
-  },
+  setup: async () => serverTarget(await startMariaDB(), SESSION_TIMEOUT),
 });

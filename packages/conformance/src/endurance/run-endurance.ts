@@ -22,17 +22,11 @@ function saveReport(report: SoakReport): void {
  * @example
  * ```ts
  * // packages/redis/test/endurance.test.ts
- * import { runEndurance, serverStorms } from "@rollcall/conformance";
+ * import { runEndurance, serverTarget } from "@rollcall/conformance";
  * import { startRedis } from "@rollcall/servers";
  * import "@rollcall/redis";
  *
- * runEndurance({
- *   name: "redis",
- *   setup: async () => {
- *     const server = await startRedis();
- *     return { url: server.url, storms: serverStorms(server, 2000), stats: () => server.stats(), close: () => server.close() };
- *   },
- * });
+ * runEndurance({ name: "redis", setup: async () => serverTarget(await startRedis(), 2000) });
  * ```
  */
 export function runEndurance(options: EnduranceOptions): void {

@@ -1,4 +1,4 @@
-import type { Storm, StormNode } from "./options.js";
+import type { EnduranceStats, EnduranceTarget, Storm, StormNode } from "./options.js";
 
 /** What {@link serverStorms} needs of a `@rollcall/servers` server. */
 export interface StormServer {
@@ -43,4 +43,29 @@ export function serverStorms(server: StormServer, sessionTimeout: number): Storm
     });
   }
   return storms;
+}
+
+/** What {@link serverTarget} needs: a `@rollcall/servers` server. */
+export interface EnduranceServer extends StormServer {
+  readonly url: string;
+  stats(): Promise<EnduranceStats>;
+  close(): Promise<void>;
+}
+
+/**
+ * The endurance target of a `@rollcall/servers` server: its URL, its {@link serverStorms}, its
+ * `stats()`, and `close()`.
+ *
+ * @example
+ * ```ts
+ * runEndurance({ name: "redis", setup: async () => serverTarget(await startRedis(), 2000) });
+ * ```
+ */
+export function serverTarget(server: EnduranceServer, sessionTimeout: number): EnduranceTarget {
+  return {
+    url: server.url,
+    storms: serverStorms(server, sessionTimeout),
+    stats: () => server.stats(),
+    close: () => server.close(),
+  };
 }
