@@ -3,8 +3,7 @@ import { unmetCharacteristics } from "./characteristics.js";
 import { SessionCoordinator } from "./coordinator.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { silentLogger } from "./internal/silent-logger.js";
-import { resolveBackend } from "./registry.js";
-import { parseUrl, readCommonOptions } from "./url.js";
+import { createDriver } from "./registry.js";
 import { validateMemberId, validateOptions, validateSignal } from "./validation.js";
 
 /**
@@ -35,16 +34,14 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
   if (options.require !== undefined) validateOptions("require", options.require);
   if (signal?.aborted) throw signal.reason;
   const logger = options.logger ?? silentLogger;
-  const parsed = parseUrl(url);
-  const backend = await resolveBackend(parsed.scheme);
-  const common = readCommonOptions(parsed, backend);
-  const driver = backend.create({
+  const {
+    driver,
+    backend,
     url: parsed,
+    options: common,
+  } = await createDriver(url, {
     memberId: options.memberId,
-    namespace: common.namespace,
-    sessionTimeout: common.sessionTimeout,
     logger,
-    maxMetadataBytes: common.maxMetadataBytes,
   });
   if (options.require) {
     const unmet = unmetCharacteristics(driver.characteristics, options.require);

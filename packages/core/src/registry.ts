@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { ConnectionUrl } from "./driver/connection-url.js";
 import type { BackendDefinition, Driver } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { silentLogger } from "./internal/silent-logger.js";
@@ -132,6 +133,8 @@ export interface CreatedDriver {
   driver: Driver;
   /** The backend that created it. */
   backend: BackendDefinition;
+  /** The parsed URL (its `redacted` form is safe to show). */
+  url: ConnectionUrl;
   /** The common URL options with the backend's defaults applied (namespace, timeouts, poll interval…). */
   options: CommonOptions;
 }
@@ -165,5 +168,5 @@ export async function createDriver(url: string | URL, options: CreateDriverOptio
     logger: options.logger ?? silentLogger,
     maxMetadataBytes: common.maxMetadataBytes,
   });
-  return { driver, backend, options: common };
+  return { driver, backend, url: parsed, options: common };
 }

@@ -1,51 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { runConformance } from "@rollcall/conformance";
 import "@rollcall/sql";
-
-/** Run by `node -e` in a process of its own: takes the file's write lock and holds it until stdin closes. */
-const LOCK_HOLDER = `
-const Database = require(process.env.ROLLCALL_BETTER_SQLITE3);
-const db = new Database(process.env.ROLLCALL_SQLITE_FILE);
-db.pragma("busy_timeout = 30000");
-db.exec("BEGIN EXCLUSIVE");
-process.stdout.write("locked\\n");
-process.stdin.on("end", () => { db.exec("ROLLBACK"); db.close(); process.exit(0); });
-process.stdin.resume();
-`;
-
-/**
- * A stalled database: another process holds the file's write lock (`BEGIN EXCLUSIVE`; in WAL mode readers
- * carry on), so no heartbeat, join or reap can commit until `end()`. A process of its own, not a second
- * connection here: better-sqlite3 waits for a lock synchronously, so a holder in this process could not
- * be told to let go while a coordinator of this process waits.
- */
-async function holdWriteLock(file: string): Promise<{ end(): Promise<void> }> {
-  const holder = spawn(process.execPath, ["-e", LOCK_HOLDER], {
-    env: {
-      ...process.env,
-      ROLLCALL_SQLITE_FILE: file,
-      ROLLCALL_BETTER_SQLITE3: createRequire(import.meta.url).resolve("better-sqlite3"),
-    },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => holder.once("exit", () => resolve()));
-  const locked = await new Promise<boolean>((resolve) => {
-    createInterface({ input: holder.stdout }).once("line", (line) => resolve(line === "locked"));
-    void exited.then(() => resolve(false));
-  });
-  if (!locked) throw new Error(`could not take the write lock of ${file}`);
-  return {
-    end: async () => {
-      holder.stdin.end();
-      await exited;
-    },
-  };
-}
+import { holdWriteLock } from "./write-lock.js";
 
 // The embedded default: a temp file shared by members in separate processes on one host.
 runConformance({
@@ -56,7 +14,10 @@ runConformance({
     return {
       url: `sqlite://${file}`,
       close: async () => rmSync(dir, { recursive: true, force: true }),
-      stall: () => holdWriteLock(file),
+      stall: async () => {
+        const lock = await holdWriteLock(file);
+        return { end: async () => void (await lock.end()) };
+      },
     };
   },
   timing: { sessionTimeout: 2000, detectionSlack: 1500 },

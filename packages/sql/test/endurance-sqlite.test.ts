@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runEndurance } from "@rollcall/conformance";
 import "@rollcall/sql";
+import { holdWriteLock } from "./write-lock.js";
 
 /** The part of better-sqlite3 (the driver @rollcall/sql uses for SQLite) this test needs. */
 interface SqliteDatabase {
@@ -13,7 +12,6 @@ interface SqliteDatabase {
   prepare(sql: string): { all(): unknown[]; get(): unknown };
   close(): void;
 }
-const STALL_SCRIPT = fileURLToPath(new URL("./fixtures/stall.mjs", import.meta.url));
 const Database = createRequire(import.meta.url)("better-sqlite3") as new (
   file: string,
   options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
@@ -39,19 +37,11 @@ runEndurance({
   setup: async () => {
     const dir = mkdtempSync(join(tmpdir(), "rollcall-soak-sqlite-"));
     const file = join(dir, "rollcall.db");
-    const stall = () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, [STALL_SCRIPT, file, String(SESSION_TIMEOUT / 4)], {
-          stdio: ["ignore", "ignore", "pipe"],
-        });
-        let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        child.on("exit", (code) =>
-          code === 0 ? resolve() : reject(new Error(`the stall process failed (${code}): ${stderr}`)),
-        );
-      });
+    const stall = async () => {
+      const lock = await holdWriteLock(file);
+      await new Promise((r) => setTimeout(r, SESSION_TIMEOUT / 4));
+      await lock.end();
+    };
     return {
       url: `sqlite://${file}`,
       storms: [{ name: `write lock held ${SESSION_TIMEOUT / 4} ms`, run: stall }],

@@ -1,55 +1,12 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { type Member, RollcallError } from "@rollcall/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqlDriver } from "../src/sql-driver.js";
 import { SQLITE_BUSY_DEADLINE, WriteQueue } from "../src/sqlite-busy.js";
 import { driverConfig, ListenerLog, randomId } from "./helpers.js";
-
-/** Run by `node -e` in a process of its own: takes the file's write lock and holds it until stdin closes. */
-const LOCK_HOLDER = `
-const Database = require(process.env.ROLLCALL_BETTER_SQLITE3);
-const db = new Database(process.env.ROLLCALL_SQLITE_FILE);
-db.pragma("busy_timeout = 30000");
-db.exec("BEGIN EXCLUSIVE");
-process.stdout.write("locked\\n");
-process.stdin.on("end", () => { db.exec("ROLLBACK"); db.close(); process.exit(0); });
-process.stdin.resume();
-`;
-
-/**
- * Another process holds the file's write lock (`BEGIN EXCLUSIVE`; readers carry on in WAL mode) until
- * `end()`. It must be another process: a holder in this one could not let go while this event loop waits.
- */
-async function holdWriteLock(file: string): Promise<{ lockedAt: number; end(): Promise<number> }> {
-  const holder = spawn(process.execPath, ["-e", LOCK_HOLDER], {
-    env: {
-      ...process.env,
-      ROLLCALL_SQLITE_FILE: file,
-      ROLLCALL_BETTER_SQLITE3: createRequire(import.meta.url).resolve("better-sqlite3"),
-    },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => holder.once("exit", () => resolve()));
-  const locked = await new Promise<boolean>((resolve) => {
-    createInterface({ input: holder.stdout }).once("line", (line) => resolve(line === "locked"));
-    void exited.then(() => resolve(false));
-  });
-  if (!locked) throw new Error(`could not take the write lock of ${file}`);
-  return {
-    lockedAt: performance.now(),
-    end: async () => {
-      const releasing = performance.now();
-      holder.stdin.end();
-      await exited;
-      return releasing;
-    },
-  };
-}
+import { holdWriteLock } from "./write-lock.js";
 
 /** The largest lateness of a 10 ms interval timer (how long the event loop was held up) until stopped. */
 function watchEventLoop(): { stop(): number } {
