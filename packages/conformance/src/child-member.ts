@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { LabHost } from "@rollcall/servers";
+import { type JsonLineProcess, spawnJsonLines } from "./json-line-process.js";
 import type { MemberScript } from "./member-script.js";
 import { type ChildMessage, MessageLog, type Participant } from "./message-log.js";
 
@@ -23,32 +23,20 @@ const script = fileURLToPath(new URL("./member-process.js", import.meta.url));
  */
 export class ChildMember extends MessageLog implements Participant {
   private readonly process: ChildProcess;
-  private stderr = "";
+  private readonly child: JsonLineProcess;
   private exited = false;
   killedAt: number | undefined;
 
   constructor(readonly config: ChildMemberConfig) {
     super(config.memberId);
     const { host, ...memberConfig } = config;
-    const argv = host ? host.command(process.execPath, [script]) : { file: process.execPath, args: [script] };
-    this.process = spawn(argv.file, argv.args, {
-      cwd: process.cwd(),
-      env: {
-        ...process.env,
-        ROLLCALL_MEMBER_CONFIG: JSON.stringify({ modules: [], join: [], ...memberConfig }),
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      try {
-        this.push(JSON.parse(line) as ChildMessage);
-      } catch {
-        this.stderr = `${this.stderr}${line}\n`.slice(-4000);
-      }
-    });
-    this.process.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
+    this.child = spawnJsonLines(
+      script,
+      { ROLLCALL_MEMBER_CONFIG: JSON.stringify({ modules: [], join: [], ...memberConfig }) },
+      (message) => this.push(message as unknown as ChildMessage),
+      host,
+    );
+    this.process = this.child.process;
     this.process.on("exit", (code, signal) => {
       this.exited = true;
       if (!this.messages.some((m) => m.type === "closed")) this.gone = `exited (${signal ?? code})`;
@@ -61,7 +49,7 @@ export class ChildMember extends MessageLog implements Participant {
   }
 
   protected override details(): string {
-    return `; stderr: ${this.stderr.slice(-1500)}`;
+    return `; stderr: ${this.child.output().slice(-1500)}`;
   }
 
   private command(cmd: string): void {

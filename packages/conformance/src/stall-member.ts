@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
   type Coordinator,
@@ -9,6 +8,7 @@ import {
   type MembershipEvent,
 } from "@rollcall/core";
 import type { LabHost } from "@rollcall/servers";
+import { type JsonLineProcess, spawnJsonLines } from "./json-line-process.js";
 import { type ChildMessage, MessageLog } from "./message-log.js";
 import { observeDriverReports, observedUrl } from "./observed-backend.js";
 import type { SessionControl } from "./options.js";
@@ -235,7 +235,7 @@ const processScript = fileURLToPath(new URL("./stall-process.js", import.meta.ur
 /** A participant in a real child process (with `host`, inside that network-lab host). */
 export class ChildStallMember extends MessageLog implements StallParticipant {
   private readonly process: ChildProcess;
-  private stderr = "";
+  private readonly child: JsonLineProcess;
   private exited = false;
 
   constructor(
@@ -243,24 +243,13 @@ export class ChildStallMember extends MessageLog implements StallParticipant {
     readonly host: LabHost | undefined,
   ) {
     super(config.memberId);
-    const argv = host
-      ? host.command(process.execPath, [processScript])
-      : { file: process.execPath, args: [processScript] };
-    this.process = spawn(argv.file, argv.args, {
-      cwd: process.cwd(),
-      env: { ...process.env, ROLLCALL_STALL_CONFIG: JSON.stringify(config) },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      try {
-        this.push(JSON.parse(line) as ChildMessage);
-      } catch {
-        this.stderr = `${this.stderr}${line}\n`.slice(-4000);
-      }
-    });
-    this.process.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
+    this.child = spawnJsonLines(
+      processScript,
+      { ROLLCALL_STALL_CONFIG: JSON.stringify(config) },
+      (message) => this.push(message as unknown as ChildMessage),
+      host,
+    );
+    this.process = this.child.process;
     this.process.on("exit", (code, signal) => {
       this.exited = true;
       this.gone = `exited (${signal ?? code})`;
@@ -269,7 +258,7 @@ export class ChildStallMember extends MessageLog implements StallParticipant {
   }
 
   protected override details(): string {
-    return `; stderr: ${this.stderr.slice(-1500)}`;
+    return `; stderr: ${this.child.output().slice(-1500)}`;
   }
 
   freeze(): void {

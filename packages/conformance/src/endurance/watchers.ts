@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Coordinator, connect } from "@rollcall/core";
+import { type JsonLineProcess, spawnJsonLines } from "../json-line-process.js";
 import { WatchTally, type WatchTallyReport } from "./watch-tally.js";
 
 /** The soak's watcher: in another process where the backend allows it, else in this one. */
@@ -53,40 +53,26 @@ const script = fileURLToPath(new URL("./watcher-process.js", import.meta.url));
 /** A watcher in a child process: a second client, as a consumer service would be. */
 export class ChildWatcher implements SoakWatcher {
   private readonly process: ChildProcess;
-  private stderr = "";
+  private readonly child: JsonLineProcess;
   private exit: string | undefined;
   private closing = false;
   private readonly pending: ((message: Record<string, unknown>) => void)[] = [];
   private readonly ready: Promise<void>;
 
   constructor(config: WatcherConfig) {
-    this.process = spawn(process.execPath, [script], {
-      cwd: process.cwd(),
-      env: { ...process.env, ROLLCALL_WATCHER_CONFIG: JSON.stringify(config) },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
     this.ready = new Promise((resolve, reject) => {
       this.pending.push((message) =>
         message.type === "ready" ? resolve() : reject(new Error(`watcher: ${JSON.stringify(message)}`)),
       );
     });
     this.ready.catch(() => {});
-    createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      let message: Record<string, unknown>;
-      try {
-        message = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        this.stderr = `${this.stderr}${line}\n`.slice(-4000);
-        return;
-      }
-      this.pending.shift()?.(message);
-    });
-    this.process.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
+    this.child = spawnJsonLines(script, { ROLLCALL_WATCHER_CONFIG: JSON.stringify(config) }, (message) =>
+      this.pending.shift()?.(message),
+    );
+    this.process = this.child.process;
     this.process.on("exit", (code, signal) => {
       if (!this.closing)
-        this.exit = `watcher exited (${signal ?? code}); stderr: ${this.stderr.slice(-1500)}`;
+        this.exit = `watcher exited (${signal ?? code}); stderr: ${this.child.output().slice(-1500)}`;
       for (const waiter of this.pending.splice(0)) waiter({ type: "exit", detail: this.exit });
     });
   }
