@@ -1,4 +1,5 @@
 import type { Coordinator, Leadership } from "@rollcall/core";
+import { reportWhenCandidate } from "./report-candidacy.js";
 
 /** What a kit member does once connected. */
 export interface MemberScript {
@@ -72,17 +73,7 @@ export async function runMemberScript(
   let stopped = false;
   if (script.campaign) {
     const election = coord.election(script.campaign.election, { seats: script.campaign.seats ?? 1 });
-    // Reports "campaigning" once this candidate is in the election, so tests can order events on it.
-    void (async () => {
-      while (!stopped) {
-        const candidates = await election.candidates().catch(() => []);
-        if (candidates.some((m) => m.id === coord.memberId)) {
-          send({ type: "campaigning" });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    reportWhenCandidate(election, coord.memberId, () => stopped, send);
     void (async () => {
       while (!stopped) {
         try {

@@ -12,6 +12,7 @@ import { type JsonLineProcess, spawnJsonLines } from "./json-line-process.js";
 import { type ChildMessage, MessageLog } from "./message-log.js";
 import { observeDriverReports, observedUrl } from "./observed-backend.js";
 import type { SessionControl } from "./options.js";
+import { reportWhenCandidate } from "./report-candidacy.js";
 
 /** What a participant of the stall checks does once connected. */
 export interface StallScript {
@@ -104,16 +105,7 @@ export async function runStallScript(
   let stopped = false;
   if (script.campaign !== undefined) {
     const election = coord.election(script.campaign);
-    void (async () => {
-      while (!stopped) {
-        const candidates = await election.candidates().catch(() => []);
-        if (candidates.some((m) => m.id === coord.memberId)) {
-          send({ type: "campaigning" });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    reportWhenCandidate(election, coord.memberId, () => stopped, send);
     void (async () => {
       while (!stopped) {
         let leadership: Leadership;

@@ -18,6 +18,11 @@ const Database = createRequire(import.meta.url)("better-sqlite3") as new (
 ) => SqliteDatabase;
 
 const SESSION_TIMEOUT = 2000;
+/**
+ * The change log's retention for this run (the default is ten minutes): a minute, so that pruning runs
+ * under load inside a short run and a long run shows the database file reaching its ceiling.
+ */
+const CHANGE_RETENTION = 60_000;
 
 function fileBytes(path: string): number {
   try {
@@ -43,7 +48,7 @@ runEndurance({
       await lock.end();
     };
     return {
-      url: `sqlite://${file}`,
+      url: `sqlite://${file}?changeRetention=${CHANGE_RETENTION}`,
       storms: [{ name: `write lock held ${SESSION_TIMEOUT / 4} ms`, run: stall }],
       stats: async () => {
         const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
