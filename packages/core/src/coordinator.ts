@@ -52,6 +52,11 @@ const WRITES = new Set(["join", "leave", "updateMetadata", "createGroup", "delet
 const OUTCOME_UNKNOWN =
   "the outcome is unknown (the server may have applied it before the answer was lost); retrying join, leave or updateMetadata is safe";
 
+/** A write failed this way may or may not have been applied by the server. */
+function isOutcomeUnknown(error: unknown): boolean {
+  return RollcallError.hasCode(error, "CONNECTION") || RollcallError.hasCode(error, "TIMEOUT");
+}
+
 /**
  * The one implementation of {@link Coordinator}, over any driver: validation, the session state
  * machine, re-join after expiry, shared group feeds (watch, view), elections, locks.
@@ -67,6 +72,12 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   private readonly redactedUrl: string;
   /** Groups this coordinator joined, with the metadata to re-join with. */
   private readonly joined = new Map<string, Metadata>();
+  /**
+   * Groups whose last `leave()` failed with an unknown outcome (the request may or may not have been
+   * applied): not re-joined after a re-open, since the caller asked to leave; a `join()` goes to the
+   * driver (idempotent for this session) and a retried `leave()` that finds no member succeeds.
+   */
+  private readonly leaving = new Set<string>();
   private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
   private readonly candidacies = new Map<string, Candidacy>();
   private readonly locks = new Map<string, CoordinatorLock>();
@@ -154,7 +165,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     } catch (error) {
       const unknownOutcome = WRITES.has(what) ? ` ${OUTCOME_UNKNOWN}` : "";
       if (RollcallError.isInstance(error)) {
-        if (!unknownOutcome || (error.code !== "CONNECTION" && error.code !== "TIMEOUT")) throw error;
+        if (!unknownOutcome || !isOutcomeUnknown(error)) throw error;
         throw new RollcallError(error.code, `${error.message};${unknownOutcome}`, {
           cause: error,
           ...context,
@@ -192,7 +203,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     }
     if (this.joined.has(group)) {
       // A join this coordinator knows succeeded; a retry after an error reaches the driver, whose join
-      // by the same session is idempotent.
+      // by the same session is idempotent (as does a join after a leave whose outcome is unknown).
       throw new RollcallError("MEMBER_EXISTS", `${this.memberId} already joined ${group}`, {
         group,
         memberId: this.memberId,
@@ -213,6 +224,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
       },
       { group, memberId: this.memberId },
     );
+    this.leaving.delete(group);
     this.joined.set(group, metadata);
     return member;
   }
@@ -227,9 +239,19 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     } catch (error) {
       // Joined as far as this coordinator knows, gone on the server: an earlier leave whose answer was
       // lost did land, or the member went with an expired session. Either way the caller's wish holds.
-      if (!(RollcallError.hasCode(error, "MEMBER_NOT_JOINED") && this.joined.has(group))) throw error;
+      const known = this.joined.has(group) || this.leaving.has(group);
+      if (!(RollcallError.hasCode(error, "MEMBER_NOT_JOINED") && known)) {
+        if (this.joined.has(group) && isOutcomeUnknown(error)) {
+          // The caller asked to leave: whatever happened, this member is no longer re-joined, and the
+          // caller may join again (its member, if still there, is returned) or retry the leave.
+          this.joined.delete(group);
+          this.leaving.add(group);
+        }
+        throw error;
+      }
     }
     this.joined.delete(group);
+    this.leaving.delete(group);
   }
 
   async members(group: string): Promise<Member[]> {
@@ -444,6 +466,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
       this.logger.warn("closing the driver failed", { error: errorText(error) });
     }
     this.joined.clear();
+    this.leaving.clear();
     this.session.markClosed();
   }
 

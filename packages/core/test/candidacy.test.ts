@@ -191,4 +191,35 @@ describe("writes whose answer was lost", () => {
     const again = await a.leave("lost").catch((e: unknown) => e);
     expect(RollcallError.hasCode(again, "MEMBER_NOT_JOINED")).toBe(true);
   });
+  it("after a leave whose outcome is unknown, a join works whether or not the leave landed, and no re-join brings the member back", async () => {
+    const a = await coordinator("test://x?sessionTimeout=2000");
+    await a.createGroup("unknown");
+    const driver = drivers.get(a.memberId);
+    if (!driver) throw new Error("no driver");
+    // The leave landed, its answer was lost: the caller sees no member and joins again.
+    const first = await a.join("unknown");
+    driver.failWrites = "after";
+    expect(RollcallError.hasCode(await a.leave("unknown").catch((e: unknown) => e), "CONNECTION")).toBe(true);
+    driver.failWrites = undefined;
+    expect(await a.members("unknown")).toEqual([]);
+    const second = await a.join("unknown");
+    expect(second.seq).toBeGreaterThan(first.seq);
+    // The leave never reached the server: the join returns the member that is still there.
+    driver.failWrites = "before";
+    expect(RollcallError.hasCode(await a.leave("unknown").catch((e: unknown) => e), "CONNECTION")).toBe(true);
+    driver.failWrites = undefined;
+    expect((await a.join("unknown")).seq).toBe(second.seq);
+    expect(RollcallError.hasCode(await a.join("unknown").catch((e: unknown) => e), "MEMBER_EXISTS")).toBe(
+      true,
+    );
+    // A leave of unknown outcome, then the session expires: the caller asked to leave, so no re-join.
+    driver.failWrites = "before";
+    expect(RollcallError.hasCode(await a.leave("unknown").catch((e: unknown) => e), "CONNECTION")).toBe(true);
+    driver.failWrites = undefined;
+    const rejoined = new Promise<string[]>((resolve) => a.on("rejoined", resolve));
+    driver.expire();
+    expect(await rejoined).toEqual([]);
+    expect(await a.members("unknown")).toEqual([]);
+    await a.leave("unknown"); // the retry finds no member: the caller's wish holds
+  });
 });
