@@ -9,7 +9,7 @@
  * when it had to stop the command because leadership ran out.
  */
 import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
+import { Socket } from "node:net";
 import { createInterface } from "node:readline";
 
 const [command, ...args] = process.argv.slice(2);
@@ -30,16 +30,23 @@ function killGroup(signal: NodeJS.Signals): void {
   }
 }
 
+// A deadline seen passed in the timers phase is judged again in the check phase, after the poll phase
+// has read what the parent already wrote: a guard that started slowly (a loaded machine) finds
+// extensions waiting in the pipe, and must not stop a command whose leadership they keep valid.
 const deadline = setInterval(() => {
-  if (Date.now() >= validUntil && !stopping) {
+  if (Date.now() < validUntil || stopping) return;
+  setImmediate(() => {
+    if (Date.now() < validUntil || stopping) return;
     stopping = true;
     process.stderr.write("rollcall: leadership validity ran out: stopping the command\n");
     killGroup("SIGKILL");
     process.exitCode = 3;
-  }
+  });
 }, 20);
 
-const control = createInterface({ input: createReadStream("", { fd: 3 }) });
+// A socket, not a file stream: the pipe is read in the event loop's poll phase, not on the thread pool,
+// so data already written is seen before the deadline is judged (above).
+const control = createInterface({ input: new Socket({ fd: 3, readable: true, writable: false }) });
 control.on("line", (line) => {
   const message = JSON.parse(line) as { validUntil?: number; stop?: number };
   if (message.validUntil !== undefined) validUntil = message.validUntil;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRedis } from "@rollcall/servers";
@@ -246,6 +246,9 @@ describe.each(backends)("rollcall on %s", (_name, makeUrl) => {
 
   it("lock runs the command holding the lock, queues a second holder, and times out with TIMEOUT", async () => {
     const url = makeUrl();
+    // The first holder's command runs until the test lets it go (a file appears), not for a fixed
+    // time: on a loaded machine the second rollcall may take longer than any fixed time to start.
+    const release = join(dir, `release-${Math.random().toString(36).slice(2)}`);
     const first = start([
       "lock",
       "door",
@@ -256,7 +259,8 @@ describe.each(backends)("rollcall on %s", (_name, makeUrl) => {
       "--",
       process.execPath,
       "-e",
-      "setTimeout(()=>{},1500)",
+      "const t=setInterval(()=>{if(require('fs').existsSync(process.argv[1]))clearInterval(t)},20)",
+      release,
     ]);
     await first.waitFor(/holding lock door/);
     const timedOut = await rollcall([
@@ -273,6 +277,7 @@ describe.each(backends)("rollcall on %s", (_name, makeUrl) => {
     ]);
     expect(timedOut.code).toBe(1);
     expect(timedOut.stderr).toContain("TIMEOUT");
+    writeFileSync(release, "");
     const second = await rollcall([
       "lock",
       "door",
