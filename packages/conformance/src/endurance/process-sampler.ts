@@ -52,19 +52,28 @@ export function sampleProcess(startedAt: number): ProcessSample {
 }
 
 /**
- * Least-squares slope of `y` over `x`, per minute when `x` is in seconds. Undefined with fewer than
- * three points.
+ * The growth per minute of `y` over `x` (seconds): the Theil–Sen estimate, the median of the slopes
+ * between every pair of points. A leak moves every pair; one sample caught during a storm's transient
+ * (reconnecting pools, buffered requests, a heap of 195 MB between samples of 160 in a MariaDB run)
+ * moves only the pairs it is in, where a least-squares line would tilt toward it. `undefined` with
+ * fewer than three points.
  */
 export function slopePerMinute(points: { x: number; y: number }[]): number | undefined {
   if (points.length < 3) return undefined;
-  const n = points.length;
-  const mx = points.reduce((a, p) => a + p.x, 0) / n;
-  const my = points.reduce((a, p) => a + p.y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.x - mx) * (p.y - my);
-    den += (p.x - mx) ** 2;
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const a = points[i] as { x: number; y: number };
+      const b = points[j] as { x: number; y: number };
+      if (b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
+    }
   }
-  return den === 0 ? 0 : (num / den) * 60;
+  if (slopes.length === 0) return 0;
+  slopes.sort((p, q) => p - q);
+  const mid = slopes.length >> 1;
+  const median =
+    slopes.length % 2 === 1
+      ? (slopes[mid] as number)
+      : ((slopes[mid - 1] as number) + (slopes[mid] as number)) / 2;
+  return median * 60;
 }
