@@ -12,6 +12,7 @@ import {
 } from "./layout.js";
 import { isConnectionRc, Rc, WatchType, type ZkStat } from "./zk-binding.js";
 import { errorText, type Reply, type WatchKind, type ZkSession } from "./zk-session.js";
+import { forEachPipelined, READ_WINDOW } from "./znodes.js";
 
 /** A member as a watch (or a snapshot) knows it: its record plus the znode's zxids and data version. */
 export interface ViewEntry {
@@ -416,17 +417,16 @@ export class GroupWatch implements WatchHandle {
     return reply as K extends "children" ? Reply<{ children: string[]; stat: ZkStat }> : Reply<ZkStat>;
   }
 
+  /** Reads the members `ids` (pipelined: at most {@link READ_WINDOW} in flight). */
   private async read(ids: string[], reads: Map<string, Read | null>): Promise<void> {
-    await Promise.all(
-      ids.map(async (id) => {
-        const got = await this.session.get(this.layout.member(this.group, id));
-        if (got.ok) {
-          reads.set(id, got.value);
-          this.options.journal?.serverTime(got.value.stat.mtime.getTime());
-        } else if (got.rc === Rc.NONODE) reads.set(id, null);
-        else this.fail(got.rc, "read a member");
-      }),
-    );
+    await forEachPipelined(ids, READ_WINDOW, async (id) => {
+      const got = await this.session.get(this.layout.member(this.group, id));
+      if (got.ok) {
+        reads.set(id, got.value);
+        this.options.journal?.serverTime(got.value.stat.mtime.getTime());
+      } else if (got.rc === Rc.NONODE) reads.set(id, null);
+      else this.fail(got.rc, "read a member");
+    });
   }
 
   /**

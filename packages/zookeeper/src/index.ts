@@ -8,10 +8,16 @@ import { ZooKeeperDriver } from "./zookeeper-driver.js";
 
 export { DEFAULT_PORT, ZooKeeperDriver } from "./zookeeper-driver.js";
 
-/** The backend's defaults, from Nova's ZooKeeper ServiceGroup driver (`recv_timeout`, `sg_prefix`, `sg_retry_interval`). */
+/**
+ * The backend's defaults. `sessionTimeout` and `namespace` are Nova's ZooKeeper ServiceGroup driver's
+ * (`recv_timeout`, `sg_prefix`); `retryInterval` is core's and every other backend's, 1 s: Nova's
+ * `sg_retry_interval` (5 s) was its pause before trying a join again that found the member's old znode
+ * still there, while core waits `retryInterval` before re-opening an expired session — a member cut off
+ * was back in its group only about 5 s after the partition healed.
+ */
 export const ZOOKEEPER_DEFAULTS = {
   sessionTimeout: 4000,
-  retryInterval: 5000,
+  retryInterval: 1000,
   namespace: "servicegroups",
 } as const;
 

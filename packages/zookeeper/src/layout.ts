@@ -105,9 +105,9 @@ export function encodeMetadata(metadata: Metadata): Buffer {
 }
 
 /** Decodes a member's znode data; anything that is not a JSON object reads as `{}`. */
-export function decodeMetadata(data: Buffer): Metadata {
+export function decodeMetadata(data: Buffer | string): Metadata {
   try {
-    return parseStoredMetadata(data.toString("utf8"));
+    return parseStoredMetadata(typeof data === "string" ? data : data.toString("utf8"));
   } catch {
     return {};
   }

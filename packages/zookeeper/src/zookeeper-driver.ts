@@ -13,6 +13,7 @@ import {
   type WatchListener,
 } from "@rollcall/core/driver";
 import { awaitGone } from "./await-gone.js";
+import { type BulkRead, readMany } from "./bulk-read.js";
 import { type Failure, zkError } from "./errors.js";
 import { GroupWatch, snapshotRevision, type ViewEntry, type WatchBase } from "./group-watch.js";
 import { Journal, journalRetention } from "./journal.js";
@@ -20,11 +21,14 @@ import { decodeMetadata, encodeMetadata, encodeRecord, Layout } from "./layout.j
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import { SnapshotCache } from "./snapshot-cache.js";
 import { CreateFlag, isConnectionRc, Rc } from "./zk-binding.js";
-import { ZkSession } from "./zk-session.js";
-import { ensureZnode, restrict } from "./znodes.js";
+import { errorText, shuffled, ZkSession } from "./zk-session.js";
+import { ensureZnode, forEachPipelined, READ_WINDOW, restrict } from "./znodes.js";
 
 /** How many znodes a namespace opened for the first time looks at below itself for a nested namespace. */
 const NESTING_SCAN = 200;
+
+/** Groups at least this large are read with multi-reads (see bulk-read.ts); smaller ones one by one. */
+export const BULK_READ_MIN = 64;
 
 /** The default port of a ZooKeeper server. */
 export const DEFAULT_PORT = 2181;
@@ -74,6 +78,8 @@ export class ZooKeeperDriver implements Driver {
   private readonly watches = new Set<GroupWatch>();
   private readonly waiters = new Set<(error: RollcallError) => void>();
   private readonly snapshots = new SnapshotCache<WatchBase>();
+  /** Whether snapshots read members with multi-reads (off for the session once one failed). */
+  private bulkReads = true;
 
   constructor(private readonly config: DriverConfig) {
     const { url } = config;
@@ -141,6 +147,7 @@ export class ZooKeeperDriver implements Driver {
     }
     opened = session;
     this.session = session;
+    this.bulkReads = true;
     this.listener = listener;
     this.negotiated = session.negotiatedTimeout;
     this.handleGeneration = session.handleGeneration;
@@ -544,8 +551,9 @@ export class ZooKeeperDriver implements Driver {
   }
 
   /**
-   * Lists the group and reads every member (pipelined), as of the moment of the call across the whole
-   * ensemble; `undefined` if the group does not exist.
+   * Lists the group and reads every member (pipelined, see {@link forEachPipelined}), as of the moment
+   * of the call across the whole ensemble; `undefined` if the group does not exist. The view is in `seq`
+   * (czxid) order, so that core's sort by `seq` finds it sorted.
    */
   private async readGroup(session: ZkSession, group: string): Promise<WatchBase | undefined> {
     // sync first (pipelined), so that a listing after another client's write sees it.
@@ -554,25 +562,67 @@ export class ZooKeeperDriver implements Driver {
     if (listed.rc === Rc.NONODE) return undefined;
     if (!listed.ok) throw zkError(listed.rc, this.failure("list the members", group));
     const { children, stat } = listed.value;
-    const view = new Map<string, ViewEntry>();
-    await Promise.all(
-      children.map(async (id) => {
+    const entries: ViewEntry[] = [];
+    const add = (id: string, data: Buffer | string, s: BulkRead["stat"]): void => {
+      const member: Member = {
+        id,
+        group,
+        metadata: decodeMetadata(data),
+        seq: BigInt(s.czxid),
+        joinedAt: s.ctime,
+        updatedAt: s.version === 0 ? s.ctime : s.mtime,
+      };
+      entries.push({ czxid: s.czxid, mzxid: s.mzxid, version: s.version, member });
+    };
+    const bulk = children.length >= BULK_READ_MIN ? await this.readInBulk(group, path, children) : undefined;
+    if (bulk) {
+      bulk.forEach((read, i) => {
+        if (read) add(children[i] as string, read.text, read.stat); // null: left since the listing
+      });
+    } else {
+      await forEachPipelined(children, READ_WINDOW, async (id) => {
         const got = await session.get(this.layout.member(group, id));
         if (got.rc === Rc.NONODE) return; // left since the listing
         if (!got.ok) throw zkError(got.rc, this.failure("read a member", group, id));
-        const s = got.value.stat;
-        const member: Member = {
-          id,
-          group,
-          metadata: decodeMetadata(got.value.data),
-          seq: BigInt(s.czxid),
-          joinedAt: s.ctime,
-          updatedAt: s.version === 0 ? s.ctime : s.mtime,
-        };
-        view.set(id, { czxid: s.czxid, mzxid: s.mzxid, version: s.version, member });
-      }),
-    );
+        add(id, got.value.data, got.value.stat);
+      });
+    }
+    entries.sort((a, b) => a.czxid - b.czxid);
+    const view = new Map<string, ViewEntry>();
+    for (const entry of entries) view.set(entry.member.id, entry);
     return { pzxid: stat.pzxid, cversion: stat.cversion, children, view };
+  }
+
+  /**
+   * Every member's data and stat in a few multi-reads on a connection of their own (see bulk-read.ts);
+   * `undefined` when that cannot be done — then members are read one by one, and for the rest of this
+   * session (a server older than 3.6 drops the connection at a multi-read).
+   */
+  private async readInBulk(
+    group: string,
+    path: string,
+    children: readonly string[],
+  ): Promise<(BulkRead | null)[] | undefined> {
+    if (!this.bulkReads) return undefined;
+    try {
+      return await readMany(
+        {
+          addresses: shuffled(this.addresses),
+          sessionTimeout: this.sessionTimeout,
+          digest: this.#digest,
+          syncPath: path,
+          deadline: Math.max(5000, 2 * this.sessionTimeout),
+        },
+        children.map((id) => this.layout.member(group, id)),
+      );
+    } catch (error) {
+      this.bulkReads = false;
+      this.logger.info("reading members one by one: a ZooKeeper multi-read failed", {
+        group,
+        error: errorText(error),
+      });
+      return undefined;
+    }
   }
 
   async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
