@@ -7,16 +7,17 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-// ZooKeeper, PostgreSQL and the etcd cluster join once they pass the short profile (issues 14, 18, 20:
-// the binding still aborts when many sessions lose their connection at once; PostgreSQL does not
-// recover within the bound after a restart; on the etcd cluster one client connection outlived close()
-// once, after a node was killed and restarted).
+// Every backend's endurance test, the long profile when ROLLCALL_SOAK_MINUTES is set.
 const TARGETS = {
   memory: ["packages/memory", "test/endurance.test.ts"],
   etcd: ["packages/etcd", "test/endurance.test.ts"],
+  "etcd-cluster": ["packages/etcd", "test/endurance-cluster.test.ts"],
+  zookeeper: ["packages/zookeeper", "test/endurance.test.ts"],
+  "zookeeper-ensemble": ["packages/zookeeper", "test/endurance-ensemble.test.ts"],
   redis: ["packages/redis", "test/endurance.test.ts"],
   mariadb: ["packages/sql", "test/endurance-mariadb.test.ts"],
   sqlite: ["packages/sql", "test/endurance-sqlite.test.ts"],
+  postgresql: ["packages/sql", "test/endurance-postgresql.test.ts"],
 };
 
 function usage(message) {

@@ -29,7 +29,9 @@ interface Waiter {
 /**
  * This coordinator's candidacy in one election (or lock): a member of the election's internal group,
  * ordered by `seq`. The lowest `seats` members hold the seats. A one-seat candidate waits on its
- * predecessor only (the driver's `awaitGone`); with more seats it follows the group's feed. An
+ * predecessor only (the driver's `awaitGone`); with more seats (or without `awaitGone`) it follows the
+ * group's feed. Either wait re-checks with a fresh read at least every session timeout (1 s at least), so
+ * a missed notification delays a hand-over but never blocks it. An
  * election candidacy stays in (and is re-entered after session expiry) until withdrawn; a lock
  * candidacy is withdrawn as soon as its leadership ends.
  */
@@ -292,33 +294,46 @@ export class Candidacy {
       }
       return "waiting";
     }
-    if (noWait) {
-      const sorted = (await raceAbort(driver.members(this.group), signal)).members.sort(bySeq);
-      const index = sorted.findIndex((m) => m.id === member.id && m.seq === member.seq);
-      return index === -1 ? "gone" : index < this.seats ? "seated" : "waiting";
-    }
+    if (noWait) return this.readPosition(member, signal);
     const { feed } = await this.feed();
     await raceAbort(feed.ready, signal);
     const sorted = feed.members();
     const index = sorted.findIndex((m) => m.id === member.id && m.seq === member.seq);
     if (index === -1) {
       // Our own join may not have reached the feed yet: wait for the next change.
-      await this.nextChange(feed, signal);
+      if (!(await this.nextChange(feed, signal, this.recheckInterval())))
+        return this.readPosition(member, signal);
       return feed.has(member.id) ? "waiting" : "gone";
     }
     if (index < this.seats) return "seated";
-    await this.nextChange(feed, signal);
+    // Bounded like the wait on a predecessor: a change the feed never delivers (a notification lost with
+    // its connection, a watch behind a restarted server) costs one re-check interval, not the campaign.
+    if (!(await this.nextChange(feed, signal, this.recheckInterval())))
+      return this.readPosition(member, signal);
     return "waiting";
   }
 
-  private nextChange(feed: GroupFeed, signal: AbortSignal): Promise<void> {
+  /** Where this candidate stands according to a fresh `members()` read rather than the feed. */
+  private async readPosition(member: Member, signal: AbortSignal): Promise<"seated" | "gone" | "waiting"> {
+    const sorted = (await raceAbort(this.ctx.driver.members(this.group), signal)).members.sort(bySeq);
+    const index = sorted.findIndex((m) => m.id === member.id && m.seq === member.seq);
+    return index === -1 ? "gone" : index < this.seats ? "seated" : "waiting";
+  }
+
+  /**
+   * Resolves `true` at the feed's next change, or `false` once `timeout` ms passed without one (a plain
+   * timer: see {@link position}); rejects when `signal` aborts.
+   */
+  private nextChange(feed: GroupFeed, signal: AbortSignal, timeout?: number): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const unsubscribe = feed.subscribe(() => finish(undefined));
-      const onAbort = () => finish(signal.reason);
-      const finish = (error: unknown) => {
+      const unsubscribe = feed.subscribe(() => finish(undefined, true));
+      const onAbort = () => finish(signal.reason, false);
+      const timer = timeout === undefined ? undefined : setTimeout(() => finish(undefined, false), timeout);
+      const finish = (error: unknown, changed: boolean) => {
         unsubscribe();
+        clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
-        if (error === undefined) resolve();
+        if (error === undefined) resolve(changed);
         else reject(error);
       };
       if (signal.aborted) onAbort();

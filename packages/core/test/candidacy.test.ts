@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Coordinator, connect, RollcallError } from "../src/index.js";
 import { collectGarbage } from "./support/gc.js";
-import { drivers } from "./support/register.js";
+import { drivers, server } from "./support/register.js";
 import type { EagerGoneDriver } from "./support/test-driver.js";
 
 let n = 0;
@@ -54,6 +54,25 @@ describe("candidacy", () => {
     ]);
     expect(lb.isValid()).toBe(true);
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("a candidate that follows the group's feed re-checks periodically: a leave its feed never heard does not block it", async () => {
+    // No awaitGone: the candidate waits on the election group's feed.
+    const a = await coordinator("test://x?sessionTimeout=1000");
+    const b = await coordinator("test://x?sessionTimeout=1000");
+    await a.election("unheard").campaign();
+    const pb = b.election("unheard").campaign();
+    await new Promise((r) => setTimeout(r, 50));
+    // a's candidate goes on the server without any event (a notification lost with its connection).
+    const [, candidates] = [...server.groups].find(([group]) => group.includes("unheard")) ?? [];
+    expect(candidates?.delete(a.memberId)).toBe(true);
+    const lb = await Promise.race([
+      pb,
+      new Promise<never>((_r, reject) =>
+        setTimeout(() => reject(new Error("b was never elected: nothing re-checked the feed's view")), 5000),
+      ),
+    ]);
+    expect(lb.isValid()).toBe(true);
   });
 
   it("a withdrawal whose write failed is retried until the candidate is gone", async () => {
@@ -191,6 +210,7 @@ describe("writes whose answer was lost", () => {
     const again = await a.leave("lost").catch((e: unknown) => e);
     expect(RollcallError.hasCode(again, "MEMBER_NOT_JOINED")).toBe(true);
   });
+
   it("after a leave whose outcome is unknown, a join works whether or not the leave landed, and no re-join brings the member back", async () => {
     const a = await coordinator("test://x?sessionTimeout=2000");
     await a.createGroup("unknown");

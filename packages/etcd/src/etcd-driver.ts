@@ -25,7 +25,7 @@ import {
   type ITxnResponse,
 } from "etcd3";
 import { isTransient, toRollcallError } from "./errors.js";
-import { createEtcdClient } from "./etcd-client.js";
+import { closeEtcdClient, createEtcdClient } from "./etcd-client.js";
 import { type EtcdOptions, readEtcdOptions } from "./etcd-options.js";
 import { KeyLayout } from "./keys.js";
 import { LeaseSession, revokeLease } from "./lease-session.js";
@@ -184,8 +184,10 @@ export class EtcdDriver implements Driver {
     await Promise.all([...this.watches].map((watch) => watch.close()));
     this.watches.clear();
     if (client !== undefined) await this.revokeStaleLeases(client, CLOSE_REQUEST_TIMEOUT);
-    client?.close();
-    for (const other of this.keepAliveClients ?? []) if (other !== client) other.close();
+    const clients = [client, ...(this.keepAliveClients ?? [])].filter(
+      (each, i, all): each is Etcd3 => each !== undefined && all.indexOf(each) === i,
+    );
+    await Promise.all(clients.map((each) => closeEtcdClient(each, CLOSE_REQUEST_TIMEOUT)));
   }
 
   async createGroup(group: string): Promise<void> {

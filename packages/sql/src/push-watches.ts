@@ -25,6 +25,9 @@ export type ReadChanges = (group: string, since: bigint) => Promise<ChangeBatch 
 export class PushWatches {
   private readonly watches = new Set<PushWatch>();
   private listener: Promise<PgListener> | undefined;
+  /** Callbacks waiting for the next NOTIFY of a group (see {@link nextNotification}). */
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private closed = false;
 
   constructor(
     private readonly connection: () => pg.ClientConfig,
@@ -56,6 +59,46 @@ export class PushWatches {
     return { close: async () => this.remove(watch) };
   }
 
+  /**
+   * Starts the LISTEN connection if it is not up yet; rejects if it cannot be made (then
+   * {@link nextNotification} only resolves once a later attempt succeeds).
+   */
+  async ensureListening(): Promise<void> {
+    await this.listen();
+  }
+
+  /**
+   * Resolves at the next NOTIFY for `group`, or when the LISTEN connection comes back after a loss (a
+   * NOTIFY may have been missed), or when the watches close. Register before reading what the NOTIFY
+   * would announce, so a change committed meanwhile is never missed; `cancel` stops waiting.
+   */
+  nextNotification(group: string): { promise: Promise<void>; cancel(): void } {
+    let wake: () => void = () => {};
+    const promise = new Promise<void>((resolve) => {
+      wake = () => {
+        cancel();
+        resolve();
+      };
+    });
+    let set = this.wakers.get(group);
+    if (set === undefined) {
+      set = new Set();
+      this.wakers.set(group, set);
+    }
+    const waiting = set;
+    const cancel = () => {
+      waiting.delete(wake);
+      if (waiting.size === 0 && this.wakers.get(group) === waiting) this.wakers.delete(group);
+    };
+    waiting.add(wake);
+    return { promise, cancel };
+  }
+
+  private wake(group: string | undefined): void {
+    const sets = group === undefined ? [...this.wakers.values()] : [this.wakers.get(group)];
+    for (const set of sets) for (const wake of [...(set ?? [])]) wake();
+  }
+
   private remove(watch: PushWatch): void {
     watch.closed = true;
     clearTimeout(watch.retry);
@@ -63,6 +106,8 @@ export class PushWatches {
   }
 
   private listen(): Promise<PgListener> {
+    // After close() no new LISTEN connection is made: nobody would close it.
+    if (this.closed) return Promise.reject(new Error("the watches are closed"));
     if (this.listener === undefined) {
       const pgListener = new PgListener(
         this.connection(),
@@ -70,9 +115,11 @@ export class PushWatches {
         {
           notify: (group) => {
             for (const watch of this.watches) if (watch.group === group) void this.fetch(watch);
+            this.wake(group);
           },
           reconnected: () => {
             for (const watch of this.watches) void this.fetch(watch);
+            this.wake(undefined);
           },
         },
         this.logger,
@@ -121,7 +168,9 @@ export class PushWatches {
 
   /** Ends every watch and the LISTEN connection. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const watch of [...this.watches]) this.remove(watch);
+    this.wake(undefined);
     const listener = this.listener;
     this.listener = undefined;
     if (listener) await listener.then((l) => l.close()).catch(() => {});

@@ -16,6 +16,11 @@ export interface Tables {
   members: string;
   /** The ordered change log (join / update / leave with reason), per namespace. */
   changes: string;
+  /**
+   * PostgreSQL only: the functions that run a join, a leave, an update and a reap server-side in one statement,
+   * so the namespace lock is held for the statements' execution only, not for client round trips.
+   */
+  functions: { join: string; leave: string; update: string; reap: string };
 }
 
 /** The table names for a prefix (already validated as an identifier). */
@@ -27,11 +32,17 @@ export function tableNames(prefix: string): Tables {
     groups: `${prefix}groups`,
     members: `${prefix}members`,
     changes: `${prefix}changes`,
+    functions: {
+      join: `${prefix}join`,
+      leave: `${prefix}leave`,
+      update: `${prefix}update`,
+      reap: `${prefix}reap`,
+    },
   };
 }
 
 /** The newest schema version this package writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // Names are ASCII (core validates them); in MySQL a binary ASCII collation keeps keys short enough for
 // InnoDB's 3072-byte index limit and compares case-sensitively, as PostgreSQL and SQLite do.
@@ -104,7 +115,138 @@ const migrations: Migration[] = [
         table.index(["ns_id", "group_name", "revision"]);
         table.index(["ns_id", "created_at"]);
       }),
+  // 2: PostgreSQL's join, leave and update as functions (nothing for the other dialects).
+  (schema, dialect, t) => (dialect === "postgresql" ? schema.raw(pgFunctions(t)) : schema),
 ];
+
+/** The result columns every function of {@link pgFunctions} returns (one row). */
+const RESULT = "r_status text, r_seq bigint, r_joined_at bigint, r_updated_at bigint, r_owner text";
+
+/**
+ * PostgreSQL functions for the writes every member makes all the time — join, leave and update — and for
+ * reaping, which every live coordinator attempts when it notices a passed deadline. Each runs
+ * what `SqlStore` otherwise sends statement by statement — take the namespace's counter row lock, check,
+ * write the member and the change log, move the revision on, NOTIFY — inside one call, so the lock that
+ * orders every writer of a namespace is held for microseconds of server work instead of six client
+ * round trips. Outcomes other than `ok` come back as `r_status` (`session_gone`, `group_not_found`,
+ * `member_exists`, `owner_expired` with the holder's session in `r_owner`, `not_joined`,
+ * `no_namespace`); the caller turns them into errors. The clock is read once the lock is held.
+ */
+export function pgFunctions(t: Tables): string {
+  const q = (name: string) => `"${name}"`;
+  const now = "(floor(extract(epoch from clock_timestamp()) * 1000))::bigint";
+  const fail = (status: string, owner = "NULL::text") =>
+    `RETURN QUERY SELECT '${status}'::text, NULL::bigint, NULL::bigint, NULL::bigint, ${owner}; RETURN;`;
+  const lock = `SELECT n.revision INTO v_rev FROM ${q(t.namespaces)} n WHERE n.id = p_ns FOR UPDATE;
+  IF NOT FOUND THEN ${fail("no_namespace")} END IF;
+  v_now := ${now};`;
+  const logChange = (kind: string, metadata: string, seq: string, joinedAt: string, updatedAt: string) =>
+    `INSERT INTO ${q(t.changes)} (ns_id, revision, group_name, kind, member_id, reason, metadata, seq, joined_at, updated_at, created_at)
+    VALUES (p_ns, v_rev, p_group, '${kind}', p_member, ${kind === "leave" ? "'left'" : "NULL"}, ${metadata}, ${seq}, ${joinedAt}, ${updatedAt}, v_now);
+  UPDATE ${q(t.namespaces)} SET revision = v_rev WHERE id = p_ns;
+  PERFORM pg_notify(p_channel, p_group);`;
+  const member = `m.ns_id = p_ns AND m.group_name = p_group AND m.member_id = p_member`;
+  return `
+CREATE OR REPLACE FUNCTION ${q(t.functions.join)}(p_ns integer, p_session text, p_group text, p_member text, p_metadata text, p_channel text)
+RETURNS TABLE(${RESULT}) LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint; v_mine bigint; v_cur record;
+BEGIN
+  ${lock}
+  SELECT s.deadline INTO v_mine FROM ${q(t.sessions)} s WHERE s.id = p_session;
+  IF v_mine IS NULL OR v_mine <= v_now THEN ${fail("session_gone")} END IF;
+  PERFORM 1 FROM ${q(t.groups)} g WHERE g.ns_id = p_ns AND g.name = p_group;
+  IF NOT FOUND THEN ${fail("group_not_found")} END IF;
+  SELECT m.session_id, m.metadata, m.seq, m.joined_at, m.updated_at, s.deadline INTO v_cur
+    FROM ${q(t.members)} m LEFT JOIN ${q(t.sessions)} s ON s.id = m.session_id WHERE ${member};
+  IF FOUND THEN
+    IF v_cur.session_id <> p_session THEN
+      IF v_cur.deadline IS NOT NULL AND v_cur.deadline > v_now THEN ${fail("member_exists")} END IF;
+      ${fail("owner_expired", "v_cur.session_id::text")}
+    END IF;
+    -- A retried join of this session: the record as it is, or updated to the metadata asked for.
+    IF v_cur.metadata = p_metadata THEN
+      RETURN QUERY SELECT 'ok'::text, v_cur.seq, v_cur.joined_at, v_cur.updated_at, NULL::text; RETURN;
+    END IF;
+    v_rev := v_rev + 1;
+    UPDATE ${q(t.members)} m SET metadata = p_metadata, updated_at = v_now WHERE ${member};
+    ${logChange("update", "p_metadata", "v_cur.seq", "v_cur.joined_at", "v_now")}
+    RETURN QUERY SELECT 'ok'::text, v_cur.seq, v_cur.joined_at, v_now, NULL::text; RETURN;
+  END IF;
+  v_rev := v_rev + 1;
+  INSERT INTO ${q(t.members)} (ns_id, group_name, member_id, session_id, metadata, seq, joined_at, updated_at)
+    VALUES (p_ns, p_group, p_member, p_session, p_metadata, v_rev, v_now, v_now);
+  ${logChange("join", "p_metadata", "v_rev", "v_now", "v_now")}
+  RETURN QUERY SELECT 'ok'::text, v_rev, v_now, v_now, NULL::text;
+END
+$rollcall$;
+
+CREATE OR REPLACE FUNCTION ${q(t.functions.leave)}(p_ns integer, p_session text, p_group text, p_member text, p_channel text)
+RETURNS TABLE(${RESULT}) LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint;
+BEGIN
+  ${lock}
+  DELETE FROM ${q(t.members)} m WHERE ${member} AND m.session_id = p_session;
+  IF NOT FOUND THEN ${fail("not_joined")} END IF;
+  v_rev := v_rev + 1;
+  ${logChange("leave", "NULL", "NULL", "NULL", "NULL")}
+  RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+END
+$rollcall$;
+
+CREATE OR REPLACE FUNCTION ${q(t.functions.update)}(p_ns integer, p_session text, p_group text, p_member text, p_metadata text, p_channel text)
+RETURNS TABLE(${RESULT}) LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint; v_cur record;
+BEGIN
+  ${lock}
+  SELECT m.seq, m.joined_at, s.deadline INTO v_cur
+    FROM ${q(t.members)} m LEFT JOIN ${q(t.sessions)} s ON s.id = m.session_id WHERE ${member} AND m.session_id = p_session;
+  IF NOT FOUND THEN ${fail("not_joined")} END IF;
+  IF v_cur.deadline IS NULL OR v_cur.deadline <= v_now THEN ${fail("session_gone")} END IF;
+  v_rev := v_rev + 1;
+  UPDATE ${q(t.members)} m SET metadata = p_metadata, updated_at = v_now WHERE ${member};
+  ${logChange("update", "p_metadata", "v_cur.seq", "v_cur.joined_at", "v_now")}
+  RETURN QUERY SELECT 'ok'::text, v_cur.seq, v_cur.joined_at, v_now, NULL::text;
+END
+$rollcall$;
+
+-- Removes the sessions past their deadline and those in p_force, their members leaving ('expired') in
+-- seq order; returns how many left. Looks without the lock first: of the coordinators that notice the
+-- same passed deadline, only those that still find it after the first reaper queue for the lock.
+CREATE OR REPLACE FUNCTION ${q(t.functions.reap)}(p_ns integer, p_force text[], p_channel text)
+RETURNS integer LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint; v_count integer := 0; v_groups text[] := '{}'; r record; g text;
+BEGIN
+  IF cardinality(p_force) = 0 AND NOT EXISTS (SELECT 1 FROM ${q(t.sessions)} s WHERE s.ns_id = p_ns AND s.deadline <= ${now}) THEN
+    RETURN 0;
+  END IF;
+  SELECT n.revision INTO v_rev FROM ${q(t.namespaces)} n WHERE n.id = p_ns FOR UPDATE;
+  IF NOT FOUND THEN RETURN 0; END IF;
+  v_now := ${now};
+  FOR r IN
+    WITH gone AS (
+      DELETE FROM ${q(t.sessions)} s WHERE s.ns_id = p_ns AND (s.deadline <= v_now OR s.id = ANY(p_force)) RETURNING s.id
+    ), left_members AS (
+      DELETE FROM ${q(t.members)} m WHERE m.ns_id = p_ns
+        AND (m.session_id IN (SELECT gone.id FROM gone) OR m.session_id = ANY(p_force))
+      RETURNING m.group_name, m.member_id, m.seq
+    )
+    SELECT * FROM left_members ORDER BY seq
+  LOOP
+    v_rev := v_rev + 1;
+    v_count := v_count + 1;
+    INSERT INTO ${q(t.changes)} (ns_id, revision, group_name, kind, member_id, reason, created_at)
+      VALUES (p_ns, v_rev, r.group_name, 'leave', r.member_id, 'expired', v_now);
+    IF NOT (r.group_name = ANY(v_groups)) THEN v_groups := v_groups || r.group_name::text; END IF;
+  END LOOP;
+  IF v_count > 0 THEN
+    UPDATE ${q(t.namespaces)} SET revision = v_rev WHERE id = p_ns;
+    FOREACH g IN ARRAY v_groups LOOP PERFORM pg_notify(p_channel, g); END LOOP;
+  END IF;
+  RETURN v_count;
+END
+$rollcall$;
+`;
+}
 
 /**
  * Brings the tables under `t` to {@link SCHEMA_VERSION}, safely when several processes start at once:

@@ -77,6 +77,12 @@ export class SqlDriver implements Driver {
   private reaping: Promise<void> | undefined;
   /** PostgreSQL only. */
   private readonly watches: PushWatches | undefined;
+  /**
+   * PostgreSQL only: resolves once incarnation `seq` of `memberId` is no longer in `group` (see
+   * {@link Driver.awaitGone}), woken by the group's NOTIFY. Elections and locks then wait on their
+   * predecessor alone, with core's periodic re-check, instead of following the whole group's feed.
+   */
+  readonly awaitGone?: (group: string, memberId: string, signal: AbortSignal, seq?: bigint) => Promise<void>;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -98,6 +104,7 @@ export class SqlDriver implements Driver {
         (group, since) => this.readChanges(group, since),
         config.logger,
       );
+      this.awaitGone = (group, memberId, signal, seq) => this.awaitMemberGone(group, memberId, signal, seq);
     }
   }
 
@@ -487,6 +494,48 @@ export class SqlDriver implements Driver {
     return this.guard(() => watches.add(group, fromRevision, listener));
   }
 
+  /**
+   * Checks the member, then waits for the group's next NOTIFY (or a LISTEN reconnect), and again. A member
+   * whose session is past its deadline counts as gone (a reap is started, so the caller's next read no
+   * longer lists it). Failures — the database away, no session yet — are waited out, never reported:
+   * core reads a rejection as "gone". Checks at least every session timeout even without a NOTIFY.
+   */
+  private async awaitMemberGone(
+    group: string,
+    memberId: string,
+    signal: AbortSignal,
+    seq: bigint | undefined,
+  ): Promise<void> {
+    const watches = this.watches;
+    if (watches === undefined) throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no awaitGone`);
+    for (let failures = 0; ; ) {
+      signal.throwIfAborted();
+      if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+      const next = watches.nextNotification(group);
+      let pause = this.options.sessionTimeout;
+      try {
+        await watches.ensureListening();
+        const state = await this.requireSession().store.memberState(group, memberId, seq);
+        if (state === "expired") void this.reapNow();
+        if (state !== "present") return;
+        failures = 0;
+      } catch (error) {
+        failures++;
+        pause = Math.min(this.options.sessionTimeout, 50 * 2 ** Math.min(failures, 6));
+        this.config.logger.debug("awaitGone: check failed; retrying", {
+          group,
+          memberId,
+          error: String((error as Error)?.message ?? error),
+        });
+      }
+      try {
+        await waitFor(next.promise, pause, signal);
+      } finally {
+        next.cancel();
+      }
+    }
+  }
+
   // ---- closing -----------------------------------------------------------------------------------
 
   close(): Promise<void> {
@@ -520,6 +569,33 @@ export class SqlDriver implements Driver {
         bound,
       );
   }
+}
+
+/** Resolves when `promise` does or after `ms`; rejects when `signal` aborts. */
+function waitFor(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+    void promise.then(() => {
+      done();
+      resolve();
+    });
+  });
 }
 
 /**

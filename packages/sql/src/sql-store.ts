@@ -62,6 +62,8 @@ export class SqlStore {
   statements = 0;
   /** SQLite: the write queue of the connection, shared by the process's coordinators on the file. */
   private readonly writes: WriteQueue | undefined;
+  /** PostgreSQL: set when joins, leaves and updates go through the functions of `pgFunctions`. */
+  private readonly pg: PgRoutines | undefined;
 
   constructor(
     readonly knex: Knex,
@@ -72,6 +74,7 @@ export class SqlStore {
   ) {
     this.sql = dialectSql(dialect);
     this.writes = dialect === "sqlite" ? writeQueue(knex) : undefined;
+    this.pg = dialect === "postgresql" && channel !== undefined ? { channel } : undefined;
     const quote = this.sql.quote;
     this.q = {
       schema: quote(tables.schema),
@@ -80,6 +83,12 @@ export class SqlStore {
       groups: quote(tables.groups),
       members: quote(tables.members),
       changes: quote(tables.changes),
+      functions: {
+        join: quote(tables.functions.join),
+        leave: quote(tables.functions.leave),
+        update: quote(tables.functions.update),
+        reap: quote(tables.functions.reap),
+      },
     };
   }
 
@@ -318,7 +327,7 @@ export class SqlStore {
     previous: string | undefined,
     busy?: BusyOptions,
   ): Promise<void> {
-    if (previous !== undefined) await this.write((tx) => this.reapTx(tx, [previous]), busy);
+    if (previous !== undefined) await this.reapSessions([previous], busy);
     const now = this.sql.nowMs;
     await this.writing(
       () =>
@@ -381,9 +390,45 @@ export class SqlStore {
     return Number(rows[0]?.n ?? 0) > 0;
   }
 
+  /**
+   * Whether incarnation `seq` (any, without it) of `memberId` is still in `group`: `present`, `gone`
+   * (no row, or another incarnation), or `expired` (its session is past its deadline and waits to be
+   * reaped). One indexed read, no lock.
+   */
+  async memberState(group: string, memberId: string, seq?: bigint): Promise<"present" | "gone" | "expired"> {
+    const { q, sql } = this;
+    const rows = await this.reading(() =>
+      this.rows(
+        this.knex,
+        `SELECT m.seq, s.deadline, ${sql.nowMs} AS now_ms FROM ${q.members} m LEFT JOIN ${q.sessions} s ON s.id = m.session_id
+        WHERE m.ns_id = ? AND m.group_name = ? AND m.member_id = ?`,
+        [this.nsId, group, memberId],
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined || (seq !== undefined && big(row.seq) !== seq)) return "gone";
+    const deadline = bigOrNull(row.deadline);
+    return deadline === null || Number(deadline) <= ms(row.now_ms) ? "expired" : "present";
+  }
+
   /** Reaps expired sessions; returns how many members left. */
   async reap(): Promise<number> {
-    return this.write((tx) => this.reapTx(tx, []));
+    return this.reapSessions([]);
+  }
+
+  /**
+   * Reaps expired sessions and those in `force` (whatever their deadline) in one transaction; PostgreSQL
+   * in one call of its reap function.
+   */
+  private async reapSessions(force: readonly string[], busy?: BusyOptions): Promise<number> {
+    if (this.pg === undefined) return this.write((tx) => this.reapTx(tx, force), busy);
+    // The ids as JSON: knex would spread an array binding into a list of parameters.
+    const rows = await this.rows(
+      this.knex,
+      `SELECT ${this.q.functions.reap}(?, ARRAY(SELECT json_array_elements_text(?::json)), ?) AS n`,
+      [this.nsId, JSON.stringify(force), this.pg.channel],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Deletes change-log rows older than `retention` ms and raises the pruned mark. */
@@ -466,6 +511,7 @@ export class SqlStore {
    * `seq`, its metadata set as {@link update} would; one held by another live session is `MEMBER_EXISTS`.
    */
   async join(sessionId: string, group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    if (this.pg !== undefined) return this.pgJoin(this.pg, sessionId, group, memberId, metadata);
     return this.write(async (tx) => {
       const { q } = this;
       const row =
@@ -531,6 +577,11 @@ export class SqlStore {
   }
 
   async leave(sessionId: string, group: string, memberId: string): Promise<void> {
+    if (this.pg !== undefined) {
+      const row = await this.pgCall(this.q.functions.leave, [sessionId, group, memberId, this.pg.channel]);
+      if (row.r_status !== "ok") throw this.pgFailure(row, group, memberId);
+      return;
+    }
     await this.write(async (tx) => {
       const deleted = await this.affected(
         tx.trx,
@@ -552,6 +603,18 @@ export class SqlStore {
   }
 
   async update(sessionId: string, group: string, memberId: string, metadata: Metadata): Promise<Member> {
+    if (this.pg !== undefined) {
+      const text = JSON.stringify(metadata);
+      const row = await this.pgCall(this.q.functions.update, [
+        sessionId,
+        group,
+        memberId,
+        text,
+        this.pg.channel,
+      ]);
+      if (row.r_status !== "ok") throw this.pgFailure(row, group, memberId);
+      return pgMember(group, memberId, text, row);
+    }
     return this.write(async (tx) => {
       const { q } = this;
       const row = (
@@ -567,6 +630,64 @@ export class SqlStore {
       if (deadline === null || Number(deadline) <= tx.now) throw sessionGone();
       return this.updateTx(tx, group, memberId, big(row.seq), ms(row.joined_at), JSON.stringify(metadata));
     });
+  }
+
+  /**
+   * PostgreSQL's join: one call of the join function (see `pgFunctions` in schema.ts). A member whose
+   * holder's session is past its deadline is reaped first (its leave precedes this join) and the join
+   * tried again.
+   */
+  private async pgJoin(
+    pg: PgRoutines,
+    sessionId: string,
+    group: string,
+    memberId: string,
+    metadata: Metadata,
+  ): Promise<Member> {
+    const text = JSON.stringify(metadata);
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.pgCall(this.q.functions.join, [sessionId, group, memberId, text, pg.channel]);
+      if (row.r_status === "ok") return pgMember(group, memberId, text, row);
+      if (row.r_status !== "owner_expired" || attempt >= 3) throw this.pgFailure(row, group, memberId);
+      const owner = String(row.r_owner);
+      await this.reapSessions([owner]);
+    }
+  }
+
+  /** Calls one of the PostgreSQL functions with the namespace and `args`; returns its one row. */
+  private async pgCall(fn: string, args: readonly unknown[]): Promise<Row> {
+    const rows = await this.rows(this.knex, `SELECT * FROM ${fn}(?, ${this.placeholders(args.length)})`, [
+      this.nsId,
+      ...args,
+    ]);
+    const row = rows[0];
+    if (row === undefined) throw new RollcallError("CONNECTION", `${fn} returned no row`);
+    return row;
+  }
+
+  /** The error a PostgreSQL function's `r_status` stands for. */
+  private pgFailure(row: Row, group: string, memberId: string): RollcallError {
+    switch (row.r_status) {
+      case "session_gone":
+        return sessionGone();
+      case "group_not_found":
+        return new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
+          group,
+        });
+      case "member_exists":
+      case "owner_expired":
+        return new RollcallError(
+          "MEMBER_EXISTS",
+          `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`,
+          { group, memberId },
+        );
+      case "not_joined":
+        return notJoined(group, memberId);
+      case "no_namespace":
+        return new RollcallError("CONNECTION", "the namespace row is missing: was the table dropped?");
+      default:
+        return new RollcallError("CONNECTION", `unexpected answer ${JSON.stringify(row.r_status)}`);
+    }
   }
 
   /**
@@ -712,6 +833,23 @@ export class SqlStore {
     const revision = more ? last : big(first.head);
     return { events, revision: revision > since ? revision : since, stale, more };
   }
+}
+
+/** PostgreSQL: the NOTIFY channel the write functions notify on. */
+interface PgRoutines {
+  channel: string;
+}
+
+/** The member a PostgreSQL join or update function answered for. */
+function pgMember(group: string, memberId: string, metadata: string, row: Row): Member {
+  return {
+    id: memberId,
+    group,
+    metadata: JSON.parse(metadata) as Metadata,
+    seq: big(row.r_seq),
+    joinedAt: new Date(ms(row.r_joined_at)),
+    updatedAt: new Date(ms(row.r_updated_at)),
+  };
 }
 
 function sessionGone(): RollcallError {

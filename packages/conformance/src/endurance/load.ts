@@ -85,9 +85,18 @@ export class Load {
     const { group, electionEvery, lockEvery, waitBound } = this.settings;
     let joined = false;
     for (let round = 0; !this.stopping; round++) {
-      if (!joined)
-        joined =
-          (await this.call("join", () => coord.join(group, { metadata: { index, round } }))) !== undefined;
+      if (!joined) {
+        let exists = false;
+        const join = () =>
+          coord.join(group, { metadata: { index, round } }).catch((error: unknown) => {
+            exists = RollcallError.hasCode(error, "MEMBER_EXISTS");
+            throw error;
+          });
+        joined = (await this.call("join", join)) !== undefined;
+        // "Already joined": a leave that failed while the session was away left the group joined, and the
+        // coordinator re-joined it with its new session. A service would go on from there, not join forever.
+        if (exists) joined = await this.isJoined(coord);
+      }
       if (this.stopping) break;
       if (joined)
         await this.call("update", () => coord.updateMetadata(group, { index, round, updated: true }));
