@@ -13,6 +13,7 @@ command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v mariadbd >/dev/null 2>&1 || need_apt+=(mariadb-server)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # tooz, the peer the benchmarks compare against (run with Debian's /usr/bin/python3)
 [ -d /usr/lib/python3/dist-packages/tooz ] || need_apt+=(python3-tooz)
 if [ ${#need_apt[@]} -gt 0 ]; then

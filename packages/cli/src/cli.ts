@@ -7,7 +7,19 @@ import { defaultMemberId, open, redactUrl, resolveUrl } from "./connection.js";
 import { describeError, EXIT, UsageError } from "./errors.js";
 import { HELP } from "./help.js";
 
-const VALUED = ["url", "id", "meta", "seats", "timeout", "grace", "computes", "duration"];
+const VALUED = [
+  "url",
+  "id",
+  "meta",
+  "seats",
+  "timeout",
+  "grace",
+  "computes",
+  "duration",
+  "http",
+  "listen",
+  "keys",
+];
 const FLAGS = ["json", "help", "no-create", "non-interactive"];
 
 /** Where the command writes. */
@@ -30,6 +42,9 @@ const COMMANDS: Record<string, Command> = {
   join: (c, a, io) => joinCommand(c, a, io.out, io.stop, io.err),
   campaign: (c, a, io) => campaignCommand(c, a, io.err, io.stop),
   lock: (c, a, io) => lockCommand(c, a, io.err, io.stop),
+  // Loaded on use: the dashboard and prom-client cost every other command ~0.5 s of start-up.
+  serve: async (c, a, io, url) =>
+    (await import("./commands/serve.js")).serveCommand(c, a, io.out, io.stop, url),
 };
 
 /** Runs the `rollcall` command line; resolves with the exit status. */

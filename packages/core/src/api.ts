@@ -35,6 +35,23 @@ export interface ElectionOptions {
   metadata?: Metadata;
 }
 
+/** The events of {@link Coordinator.on}. */
+export type CoordinatorEvent = "session" | "rejoined" | "renewed" | "leadership" | "lockAcquired";
+
+/** What the `"leadership"` event of {@link Coordinator.on} reports. */
+export interface LeadershipChange {
+  /** `"election"` for a seat of {@link Coordinator.election}, `"lock"` for a lock of {@link Coordinator.lock}. */
+  kind: "election" | "lock";
+  /** The election or lock name. */
+  name: string;
+  /** The leadership's fencing token ({@link Leadership.token}). */
+  token: bigint;
+  /** `elected`: the seat is held from now on; `ended`: the leadership ended (its signal aborted). */
+  state: "elected" | "ended";
+  /** For `ended`: why, in words (e.g. `resigned`, `the session is suspended`). */
+  reason?: string;
+}
+
 /**
  * A coordinator: one session with one backend, as one member id. Created by {@link connect}.
  * Every method validates its arguments before any I/O.
@@ -54,9 +71,23 @@ export interface Coordinator extends AsyncDisposable {
   on(event: "session", listener: (state: SessionState, previous: SessionState) => void): this;
   /** After a session was re-opened: the groups re-joined. */
   on(event: "rejoined", listener: (groups: string[]) => void): this;
+  /**
+   * The backend acknowledged a request that renewed the session: `roundTrip` is the time in ms from
+   * sending it to its acknowledgment (`performance.now()` based). Drivers report at least every
+   * `sessionTimeout / 3`; some (ZooKeeper) report every acknowledged request.
+   */
+  on(event: "renewed", listener: (roundTrip: number) => void): this;
+  /**
+   * A seat of an election, or a lock, that this coordinator holds began (`elected`) or ended
+   * (`ended`, when its {@link Leadership.signal} aborted). Emitted before `campaign()` / `acquire()`
+   * resolve, and for seats regained without a waiting `campaign()`.
+   */
+  on(event: "leadership", listener: (change: LeadershipChange) => void): this;
+  /** A lock was acquired (`acquire()` or a successful `tryAcquire()`) after `waited` ms. */
+  on(event: "lockAcquired", listener: (name: string, waited: number, token: bigint) => void): this;
   /** Removes a listener. */
   // biome-ignore lint/suspicious/noExplicitAny: listeners of several shapes are removed by identity
-  off(event: "session" | "rejoined", listener: (...args: any[]) => void): this;
+  off(event: CoordinatorEvent, listener: (...args: any[]) => void): this;
 
   /** Creates a group. `GROUP_EXISTS`. */
   createGroup(group: string): Promise<void>;
@@ -64,6 +95,13 @@ export interface Coordinator extends AsyncDisposable {
   deleteGroup(group: string): Promise<void>;
   /** Every group, sorted. */
   groups(): Promise<string[]>;
+  /**
+   * The names of every election that exists in the namespace (any coordinator ever campaigned in it),
+   * sorted. `groups()` does not list elections; this does, for dashboards and tools.
+   */
+  elections(): Promise<string[]>;
+  /** The names of every lock that exists in the namespace (any coordinator ever tried to take it), sorted. */
+  locks(): Promise<string[]>;
 
   /** Joins a group as {@link memberId}, for as long as the session lives (and again after re-join). `GROUP_NOT_FOUND`, `MEMBER_EXISTS`. */
   join(group: string, options?: JoinOptions): Promise<Member>;
@@ -147,6 +185,11 @@ export interface Election {
   candidates(): Promise<Member[]>;
   /** The seat holders now, then every time they change. */
   observe(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
+  /**
+   * Every candidate in `seq` order (seat holders first, as {@link candidates}) now, then every time the
+   * queue changes: a candidate enters, leaves or moves. Ends cleanly on `signal` or `break`.
+   */
+  observeCandidates(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
 }
 
 /**
@@ -190,4 +233,10 @@ export interface Lock {
    * coordinator holds the lock or is acquiring it.
    */
   tryAcquire(): Promise<Leadership | undefined>;
+  /** Who holds the lock now, on any coordinator; `undefined` when it is free. Its `seq` is the fencing token. */
+  holder(): Promise<Member | undefined>;
+  /** The holder first, then the waiters in the order they will get the lock (`seq` order). */
+  candidates(): Promise<Member[]>;
+  /** The holder and waiters ({@link candidates}) now, then every time they change. Ends on `signal` or `break`. */
+  observeCandidates(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
 }

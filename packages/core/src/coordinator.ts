@@ -1,9 +1,11 @@
 import type {
   Coordinator,
+  CoordinatorEvent,
   Election,
   ElectionOptions,
   GroupView,
   JoinOptions,
+  LeadershipChange,
   Lock,
   WatchOptions,
 } from "./api.js";
@@ -18,7 +20,7 @@ import { FeedGroupView } from "./group-view.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
 import { CoordinatorLock } from "./lock.js";
-import { errorText, Session } from "./session.js";
+import { errorText, type LeadershipReport, Session } from "./session.js";
 import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
 import type { CommonOptions } from "./url.js";
 import {
@@ -80,9 +82,14 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   private readonly leaving = new Set<string>();
   private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
   private readonly candidacies = new Map<string, Candidacy>();
-  private readonly locks = new Map<string, CoordinatorLock>();
+  private readonly lockHandles = new Map<string, CoordinatorLock>();
   private readonly sessionListeners = new Listeners<[SessionState, SessionState]>();
   private readonly rejoinedListeners = new Listeners<[string[]]>();
+  private readonly renewedListeners = new Listeners<[number]>();
+  private readonly leadershipListeners = new Listeners<[LeadershipChange]>();
+  private readonly lockAcquiredListeners = new Listeners<[string, number, bigint]>();
+  /** Leaderships reported `elected`, with their kind, until they end. */
+  private readonly leadershipKinds = new WeakMap<LeadershipReport, "election" | "lock">();
   private closing: Promise<void> | undefined;
 
   constructor(init: CoordinatorInit) {
@@ -102,6 +109,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
       this.sessionListeners.emit(this.logger, "session", state, previous),
     );
     this.session.reopened.add(() => void this.rejoin());
+    this.session.renewals.add((roundTrip) => this.renewedListeners.emit(this.logger, "renewed", roundTrip));
+    this.session.leaderships.add((leadership, state, reason) => this.onLeadership(leadership, state, reason));
   }
 
   /** Opens the first session. */
@@ -122,22 +131,83 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: overloads are declared on the interface
-  on(event: "session" | "rejoined", listener: (...args: any[]) => void): this {
-    if (event === "session") this.sessionListeners.add(listener);
-    else if (event === "rejoined") this.rejoinedListeners.add(listener);
-    else
+  on(event: CoordinatorEvent, listener: (...args: any[]) => void): this {
+    const listeners = this.listenersOf(event);
+    if (listeners === undefined)
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `unknown event ${JSON.stringify(event)}: use "session" or "rejoined"`,
+        `unknown event ${JSON.stringify(event)}: use "session", "rejoined", "renewed", "leadership" or "lockAcquired"`,
       );
+    if (typeof listener !== "function")
+      throw new RollcallError("INVALID_ARGUMENT", `the ${event} listener must be a function`);
+    listeners.add(listener);
     return this;
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: listeners of several shapes are removed by identity
-  off(event: "session" | "rejoined", listener: (...args: any[]) => void): this {
-    if (event === "session") this.sessionListeners.remove(listener);
-    else if (event === "rejoined") this.rejoinedListeners.remove(listener);
+  off(event: CoordinatorEvent, listener: (...args: any[]) => void): this {
+    this.listenersOf(event)?.remove(listener);
     return this;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: one registry per event, each with its own listener shape
+  private listenersOf(event: CoordinatorEvent): Listeners<any[]> | undefined {
+    switch (event) {
+      case "session":
+        return this.sessionListeners as Listeners<unknown[]>;
+      case "rejoined":
+        return this.rejoinedListeners as Listeners<unknown[]>;
+      case "renewed":
+        return this.renewedListeners as Listeners<unknown[]>;
+      case "leadership":
+        return this.leadershipListeners as Listeners<unknown[]>;
+      case "lockAcquired":
+        return this.lockAcquiredListeners as Listeners<unknown[]>;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * A leadership on this session began or ended. Its candidacy records a new leadership right after
+   * creating it, so which kind (election or lock) it is is told a microtask later — still before
+   * `campaign()` / `acquire()` resolve. One that ended before then is reported neither way.
+   */
+  private onLeadership(
+    leadership: LeadershipReport,
+    state: "elected" | "ended",
+    reason: string | undefined,
+  ): void {
+    const { name, token } = leadership;
+    if (state === "elected") {
+      queueMicrotask(() => {
+        const kind =
+          this.candidacies.get(ELECTION_PREFIX + name)?.heldLeadership === leadership
+            ? "election"
+            : this.candidacies.get(LOCK_PREFIX + name)?.heldLeadership === leadership
+              ? "lock"
+              : undefined;
+        if (kind === undefined) return;
+        this.leadershipKinds.set(leadership, kind);
+        this.leadershipListeners.emit(this.logger, "leadership", { kind, name, token, state });
+      });
+      return;
+    }
+    const kind = this.leadershipKinds.get(leadership);
+    if (kind === undefined) return;
+    this.leadershipKinds.delete(leadership);
+    this.leadershipListeners.emit(this.logger, "leadership", {
+      kind,
+      name,
+      token,
+      state,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+
+  /** @internal Called by a lock of this coordinator when it was acquired. */
+  lockAcquired(name: string, waited: number, token: bigint): void {
+    this.lockAcquiredListeners.emit(this.logger, "lockAcquired", name, waited, token);
   }
 
   /** @internal Throws `NOT_CONNECTED` once closed. */
@@ -192,6 +262,23 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   async groups(): Promise<string[]> {
     const all = await this.call("groups", () => this.driver.listGroups());
     return all.filter((g) => !isInternalGroup(g)).sort();
+  }
+
+  async elections(): Promise<string[]> {
+    return this.internalNames(ELECTION_PREFIX);
+  }
+
+  async locks(): Promise<string[]> {
+    return this.internalNames(LOCK_PREFIX);
+  }
+
+  /** The names of the internal groups with `prefix`, without it, sorted. */
+  private async internalNames(prefix: string): Promise<string[]> {
+    const all = await this.call("groups", () => this.driver.listGroups());
+    return all
+      .filter((g) => g.startsWith(prefix))
+      .map((g) => g.slice(prefix.length))
+      .sort();
   }
 
   async join(group: string, options?: JoinOptions): Promise<Member> {
@@ -415,10 +502,10 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   lock(name: string): Lock {
     validateElectionName(name);
     this.assertOpen();
-    let lock = this.locks.get(name);
+    let lock = this.lockHandles.get(name);
     if (!lock) {
-      lock = new CoordinatorLock(this, name);
-      this.locks.set(name, lock);
+      lock = new CoordinatorLock(this, name, LOCK_PREFIX + name);
+      this.lockHandles.set(name, lock);
     }
     return lock;
   }

@@ -1,5 +1,6 @@
 import type { CampaignOptions, Election, Leadership } from "./api.js";
 import type { Candidacy } from "./candidacy.js";
+import { observeCandidates } from "./candidate-observer.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { feedIterable } from "./feed-iterator.js";
 import type { GroupFeed } from "./group-feed.js";
@@ -69,6 +70,10 @@ export class CoordinatorElection implements Election {
         return holders;
       },
     );
+  }
+
+  observeCandidates(options?: { signal?: AbortSignal }): AsyncIterable<Member[]> {
+    return observeCandidates(this.host, this.group, options);
   }
 
   toString(): string {

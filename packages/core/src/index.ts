@@ -8,11 +8,13 @@ export type {
   CampaignOptions,
   ConnectOptions,
   Coordinator,
+  CoordinatorEvent,
   Election,
   ElectionOptions,
   GroupView,
   JoinOptions,
   Leadership,
+  LeadershipChange,
   Lock,
   WatchOptions,
 } from "./api.js";

@@ -20,6 +20,7 @@ export class HeldLeadership implements Leadership {
   ) {
     this.onValidityLost = (reason) => this.end(reason);
     session.validityLost.add(this.onValidityLost);
+    session.reportLeadership(this, "elected");
   }
 
   get signal(): AbortSignal {
@@ -41,6 +42,7 @@ export class HeldLeadership implements Leadership {
     this.endedAtWall = Math.min(Date.now(), this.validUntil.getTime());
     this.session.validityLost.remove(this.onValidityLost);
     this.controller.abort(new RollcallError("NOT_LEADER", `leadership of ${this.name} ended: ${reason}`));
+    this.session.reportLeadership(this, "ended", reason);
   }
 
   async resign(): Promise<void> {

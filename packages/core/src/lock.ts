@@ -1,13 +1,18 @@
 import type { Leadership, Lock } from "./api.js";
 import type { Candidacy } from "./candidacy.js";
+import { type CandidateHost, observeCandidates } from "./candidate-observer.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { linkedSignal } from "./internal/abort.js";
+import type { Member } from "./types.js";
 import { validateInteger, validateOptions, validateSignal } from "./validation.js";
 
 /** What a lock needs from its coordinator. */
-export interface LockHost {
+export interface LockHost extends CandidateHost {
   lockCandidacy(name: string): Candidacy;
+  seatHolders(group: string, seats: number): Promise<Member[]>;
   assertOpen(): void;
+  /** Told of every acquisition, with the time it took in ms. */
+  lockAcquired?(name: string, waited: number, token: bigint): void;
 }
 
 /**
@@ -23,6 +28,8 @@ export class CoordinatorLock implements Lock {
   constructor(
     private readonly host: LockHost,
     readonly name: string,
+    /** The lock's internal group. */
+    readonly group: string,
   ) {}
 
   async acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<Leadership> {
@@ -38,8 +45,11 @@ export class CoordinatorLock implements Lock {
     // A plain timer, not AbortSignal.timeout(): on Node 20 a timeout signal inside AbortSignal.any can
     // be collected and never fire.
     const deadline = linkedSignal([signal], timeout);
+    const started = performance.now();
     try {
-      return await candidacy.campaign(deadline.signal);
+      const held = await candidacy.campaign(deadline.signal);
+      this.host.lockAcquired?.(this.name, performance.now() - started, held.token);
+      return held;
     } catch (error) {
       if (deadline.timedOut && !signal?.aborted) {
         throw new RollcallError("TIMEOUT", `lock ${this.name} was not acquired within ${timeout} ms`);
@@ -54,7 +64,25 @@ export class CoordinatorLock implements Lock {
     this.host.assertOpen();
     const candidacy = this.host.lockCandidacy(this.name);
     this.refuseReentry(candidacy);
-    return candidacy.tryOnce();
+    const started = performance.now();
+    const held = await candidacy.tryOnce();
+    if (held) this.host.lockAcquired?.(this.name, performance.now() - started, held.token);
+    return held;
+  }
+
+  async holder(): Promise<Member | undefined> {
+    this.host.assertOpen();
+    const [first] = await this.host.seatHolders(this.group, 1);
+    return first;
+  }
+
+  async candidates(): Promise<Member[]> {
+    this.host.assertOpen();
+    return this.host.seatHolders(this.group, Number.POSITIVE_INFINITY);
+  }
+
+  observeCandidates(options?: { signal?: AbortSignal }): AsyncIterable<Member[]> {
+    return observeCandidates(this.host, this.group, options);
   }
 
   private refuseReentry(candidacy: Candidacy): void {

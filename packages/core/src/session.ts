@@ -11,6 +11,12 @@ import type { Logger, SessionState } from "./types.js";
  */
 export const VALIDITY_FRACTION = 0.75;
 
+/** What a leadership tells its session's `leaderships` listeners about itself. */
+export interface LeadershipReport {
+  readonly name: string;
+  readonly token: bigint;
+}
+
 /** Settings of a {@link Session}. */
 export interface SessionOptions {
   retryInterval: number;
@@ -39,6 +45,10 @@ export class Session {
   readonly validityLost = new Listeners<[string]>();
   /** Emitted after a re-opened session is connected; the coordinator re-joins from here. */
   readonly reopened = new Listeners<[]>();
+  /** Emitted with the round trip (ms) of every renewal the current session's driver reports. */
+  readonly renewals = new Listeners<[number]>();
+  /** Emitted by every leadership built on this session when it begins and when it ends (with the reason). */
+  readonly leaderships = new Listeners<[LeadershipReport, "elected" | "ended", string | undefined]>();
 
   constructor(
     private readonly driver: Driver,
@@ -83,7 +93,9 @@ export class Session {
         if (generation === this.generation) this.onDriverState(state);
       },
       renewed: (sentAt) => {
-        if (generation === this.generation) this.renew(sentAt);
+        if (generation !== this.generation) return;
+        this.renew(sentAt);
+        this.renewals.emit(this.options.logger, "renewed", Math.max(0, performance.now() - sentAt));
       },
     };
     try {
@@ -201,6 +213,11 @@ export class Session {
       this.reopened.emit(this.options.logger, "reopened");
       return;
     }
+  }
+
+  /** Called by a leadership on this session when it begins and when it ends. */
+  reportLeadership(leadership: LeadershipReport, state: "elected" | "ended", reason?: string): void {
+    this.leaderships.emit(this.options.logger, "leadership", leadership, state, reason);
   }
 
   /** Resolves when the session is `connected`; rejects with `NOT_CONNECTED` once closed or when `signal` aborts. */

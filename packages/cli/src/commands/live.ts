@@ -1,5 +1,6 @@
 import type { Coordinator } from "@rollcall/core";
 import { type Args, option, positional } from "../args.js";
+import { httpAddress, startHttpSidecar } from "../http-sidecar.js";
 import { eventJson, eventLine, type Print, parseMeta } from "../output.js";
 
 /** `rollcall watch <group>`: a live stream of events, until stopped. */
@@ -29,6 +30,7 @@ export async function joinCommand(
   report: Print,
 ): Promise<number> {
   const group = positional(args, "group");
+  const address = await httpAddress(args);
   const metadata = parseMeta(args.options.get("meta") ?? []);
   coord.on("session", (state, previous) => report(`rollcall: session ${previous} → ${state}`));
   coord.on("rejoined", (groups) => report(`rollcall: re-joined ${groups.join(", ")}`));
@@ -36,10 +38,12 @@ export async function joinCommand(
   print(
     `joined ${group} as ${member.id} (seq ${member.seq})${option(args, "meta") ? ` ${JSON.stringify(metadata)}` : ""}`,
   );
+  const http = await startHttpSidecar(coord, address, { groups: [group] }, report);
   await new Promise<void>((resolve) => {
     if (stop.aborted) resolve();
     else stop.addEventListener("abort", () => resolve(), { once: true });
   });
+  await http.close();
   await coord.close();
   print(`left ${group}`);
   return 0;

@@ -1,0 +1,23 @@
+/**
+ * The live web dashboard of rollcall: groups with their members and size over time, the event timeline
+ * with leave reasons, elections and locks with their queues, and the serving coordinator's session —
+ * pushed to the page over server-sent events. A `node:http` request handler to mount in your own
+ * server; `rollcall serve` runs it with `/metrics` and the health probes.
+ * @packageDocumentation
+ */
+
+export {
+  type DashboardHandler,
+  type DashboardOptions,
+  type DashboardStats,
+  dashboardHandler,
+} from "./dashboard-handler.js";
+export type {
+  WireContest,
+  WireDelta,
+  WireGroup,
+  WireMember,
+  WireServer,
+  WireSnapshot,
+  WireTimelineEntry,
+} from "./wire.js";

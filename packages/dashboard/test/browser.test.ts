@@ -1,0 +1,275 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChildMember, randomId, withParams } from "@rollcall/conformance";
+import { type Coordinator, connect, redactUrl } from "@rollcall/core";
+import "@rollcall/memory";
+import "@rollcall/redis";
+import "@rollcall/sql";
+import { startRedis } from "@rollcall/servers";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DashboardHandler, dashboardHandler } from "../src/index.js";
+import { launchChromium } from "./support/browser.js";
+import { serve } from "./support/http-client.js";
+
+const SESSION_TIMEOUT = 2000;
+/** Detection allowance on top of the session timeout on a loaded 2-core machine (measured values are printed). */
+const DETECTION_SLACK = 4000;
+
+let browser: Browser;
+let redis: Awaited<ReturnType<typeof startRedis>>;
+const dir = mkdtempSync(join(tmpdir(), "rollcall-dashboard-"));
+const children: ChildMember[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  redis = await startRedis({ password: "browser-pw-secret" });
+});
+afterAll(async () => {
+  await Promise.allSettled(children.map((c) => c.dispose()));
+  await browser?.close();
+  await redis?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A coordinator in this process, a dashboard on a loopback server, and a page showing it. */
+async function open(
+  url: string,
+  options: Parameters<typeof dashboardHandler>[1] = {},
+): Promise<{
+  coord: Coordinator;
+  handler: DashboardHandler;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}> {
+  const coord = await connect(url, { memberId: "dashboard" });
+  const handler = dashboardHandler(coord, { label: redactUrl(url), discoveryInterval: 200, ...options });
+  const http = await serve(handler);
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("dialog", (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(`${http.base}/`);
+  await page.waitForSelector('#session[data-session="connected"]', { timeout: 15_000 });
+  return {
+    coord,
+    handler,
+    page,
+    errors,
+    close: async () => {
+      await page.close();
+      await http.close();
+      await handler.close();
+      await coord.close();
+    },
+  };
+}
+
+function member(
+  url: string,
+  memberId: string,
+  script: Partial<ConstructorParameters<typeof ChildMember>[0]>,
+): ChildMember {
+  const child = new ChildMember({ url, memberId, ...script });
+  children.push(child);
+  return child;
+}
+
+const backends: [string, () => string][] = [
+  ["redis", () => withParams(redis.url, { namespace: randomId("ns"), sessionTimeout: SESSION_TIMEOUT })],
+  ["sqlite", () => `sqlite://${dir}/dash.db?namespace=${randomId("ns")}&sessionTimeout=${SESSION_TIMEOUT}`],
+];
+
+describe.each(backends)("the dashboard in chromium on %s", (_name, makeUrl) => {
+  it("shows joins, a crash as an expiry within the session bound, and the fail-over to a larger token — live", async () => {
+    const url = makeUrl();
+    const seed = await connect(url, { memberId: "seed" });
+    await seed.createGroup("compute");
+    const dash = await open(url);
+    const { page } = dash;
+    try {
+      const m1 = member(url, "compute-1", { join: [{ group: "compute", metadata: { cpus: 8 } }] });
+      const m2 = member(url, "compute-2", { join: [{ group: "compute", metadata: { cpus: 16 } }] });
+      await Promise.all([m1.ready(20_000), m2.ready(20_000)]);
+      const row = '[data-group="compute"] tr[data-member="compute-1"]';
+      await page.waitForSelector(row, { timeout: 10_000 });
+      await page.waitForSelector('[data-group="compute"] tr[data-member="compute-2"]', { timeout: 10_000 });
+      expect(await page.textContent(`${row} td.meta`)).toBe('{"cpus":8}');
+      await page.waitForSelector('#timeline li[data-event="join"][data-member="compute-1"]', {
+        timeout: 10_000,
+      });
+
+      const killedAt = Date.now();
+      m1.kill();
+      await page.waitForSelector(
+        '#timeline li[data-event="leave"][data-member="compute-1"][data-reason="expired"]',
+        {
+          timeout: SESSION_TIMEOUT + DETECTION_SLACK,
+        },
+      );
+      const detected = Date.now() - killedAt;
+      console.log(
+        `${_name}: SIGKILLed member shown as expired after ${detected} ms (session ${SESSION_TIMEOUT} ms)`,
+      );
+      expect(detected).toBeLessThanOrEqual(SESSION_TIMEOUT + DETECTION_SLACK);
+      await page.waitForSelector(row, { state: "detached", timeout: 5000 });
+      expect(await page.getAttribute('[data-group="compute"]', "data-size")).toBe("1");
+
+      const l1 = member(url, "scheduler-1", { campaign: { election: "scheduler" } });
+      await l1.ready(20_000);
+      const elected = await page.waitForSelector('tr[data-election="scheduler"][data-holder="scheduler-1"]', {
+        timeout: 10_000,
+      });
+      const firstToken = BigInt((await elected.getAttribute("data-token")) ?? "0");
+      const l2 = member(url, "scheduler-2", { campaign: { election: "scheduler" } });
+      await l2.ready(20_000);
+      await page.waitForFunction(
+        () => document.querySelector('tr[data-election="scheduler"]')?.textContent?.includes("scheduler-2"),
+        undefined,
+        { timeout: 10_000 },
+      );
+      l1.kill();
+      const failover = await page.waitForSelector(
+        'tr[data-election="scheduler"][data-holder="scheduler-2"]',
+        {
+          timeout: SESSION_TIMEOUT + DETECTION_SLACK,
+        },
+      );
+      const secondToken = BigInt((await failover.getAttribute("data-token")) ?? "0");
+      expect(secondToken > firstToken).toBe(true);
+      expect(Number(await failover.getAttribute("data-transitions"))).toBeGreaterThanOrEqual(1);
+      await page.waitForSelector(
+        `#timeline li[data-event="leader"][data-member="scheduler-2"][data-token="${secondToken}"]`,
+        {
+          timeout: 5000,
+        },
+      );
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await seed.close();
+    }
+  });
+});
+
+describe("the dashboard in chromium", () => {
+  it("shows a banner and greys the data while the backend is unreachable, and recovers without a reload", async () => {
+    const url = withParams(redis.url, { namespace: randomId("ns"), sessionTimeout: SESSION_TIMEOUT });
+    const seed = await connect(url, { memberId: "seed" });
+    await seed.join("web", { createGroup: true });
+    const dash = await open(url);
+    const node = redis.nodes[0];
+    if (!node) throw new Error("no redis node");
+    try {
+      await dash.page.waitForSelector('[data-group="web"] tr[data-member="seed"]', { timeout: 10_000 });
+      expect(await dash.page.isHidden("#banner")).toBe(true);
+      await node.stop();
+      await dash.page.waitForSelector('#banner[data-state="stale"]', {
+        timeout: SESSION_TIMEOUT + DETECTION_SLACK,
+      });
+      expect(await dash.page.getAttribute("#main", "data-live")).toBe("false");
+      expect(await dash.page.textContent("#banner")).toMatch(/not live/);
+      await node.start();
+      await dash.page.waitForSelector("#banner", { state: "hidden", timeout: 20_000 });
+      await dash.page.waitForSelector('#session[data-session="connected"]', { timeout: 5000 });
+      expect(await dash.page.getAttribute("#main", "data-live")).toBe("true");
+    } finally {
+      await dash.close();
+      await seed.close();
+    }
+  });
+
+  it("renders hostile metadata and labels as text: no script runs, no element is injected", async () => {
+    const url = `memory://${randomId("xss")}`;
+    const hostile = await connect(url, { memberId: "evil-1" });
+    const payloads = {
+      img: '<img src=x onerror="window.__xss=1;alert(1)">',
+      script: "<script>window.__xss=2</script>",
+      svg: '<svg onload="window.__xss=3"></svg>',
+      attr: '" onmouseover="window.__xss=4" x="',
+      url: "javascript:window.__xss=5",
+      controls: "a\u202Egnp.exe\u0000\u0007\u200Bz",
+      long: "L".repeat(60_000),
+    };
+    await hostile.join("targets", { createGroup: true, metadata: payloads });
+    const dash = await open(url, { label: '<img src=x onerror="window.__xss=6">' });
+    const { page } = dash;
+    try {
+      const cell = '[data-group="targets"] tr[data-member="evil-1"] td.meta';
+      await page.waitForSelector(cell, { timeout: 10_000 });
+      await hostile.updateMetadata("targets", { ...payloads, again: "<b>bold</b>" });
+      await page.waitForSelector('#timeline li[data-event="update"][data-member="evil-1"]', {
+        timeout: 10_000,
+      });
+      const text = (await page.textContent(cell)) ?? "";
+      expect(text).toContain('<img src=x onerror=\\"window.__xss=1;alert(1)\\">');
+      expect(text).toContain("<script>window.__xss=2</script>");
+      expect(text).toContain("\\u{202e}");
+      // JSON escapes C0 controls itself; the page makes bidi and zero-width characters visible too.
+      expect(text).toContain("\\u0000");
+      expect(text).toContain("\\u{200b}");
+      for (const raw of ["\u202e", "\u0000", "\u0007", "\u200b"]) expect(text.includes(raw)).toBe(false);
+      expect(text.length).toBeLessThan(1000);
+      expect(text).toMatch(/more\)$/);
+      expect(await page.textContent("#server")).toContain('<img src=x onerror="window.__xss=6">');
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await page.$$eval("main img, main script, main svg [onload], header img", (e) => e.length)).toBe(
+        0,
+      );
+      expect(await page.$$eval("main b", (e) => e.length)).toBe(0);
+      // Hover every cell: an injected handler attribute would fire now.
+      await page.hover(cell);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await hostile.close();
+    }
+  });
+
+  it("keeps a big group usable: one page of rows in the DOM, paging and filtering", async () => {
+    const url = `memory://${randomId("big")}?sessionTimeout=60000`;
+    const size = 1500;
+    const members: Coordinator[] = [];
+    for (let i = 0; i < size; i++) {
+      const c = await connect(url, { memberId: `node-${i}` });
+      await c.join("big", { createGroup: true, metadata: { i } });
+      members.push(c);
+    }
+    const dash = await open(url, { pageSize: 50 });
+    const { page } = dash;
+    try {
+      await page.waitForSelector(`[data-group="big"][data-size="${size}"]`, { timeout: 15_000 });
+      expect(await page.$$eval('[data-group="big"] tr[data-member]', (e) => e.length)).toBe(50);
+      expect(await page.$$eval("tr[data-member]", (e) => e.length)).toBeLessThanOrEqual(50);
+      await page.click('[data-group="big"] button[data-page="next"]');
+      await page.waitForSelector('[data-group="big"] tr[data-member="node-50"]', { timeout: 5000 });
+      await page.fill('[data-group="big"] input[type="search"]', "node-1499");
+      await page.waitForSelector('[data-group="big"] tr[data-member="node-1499"]', { timeout: 5000 });
+      expect(await page.$$eval('[data-group="big"] tr[data-member]', (e) => e.length)).toBe(1);
+      // A departure arrives as a delta and the page follows it.
+      await members.pop()?.close();
+      await page.waitForSelector(`[data-group="big"][data-size="${size - 1}"]`, { timeout: 10_000 });
+      // The page re-rendered for the leave; typing in the filter box was not interrupted.
+      expect(
+        await page.evaluate(() => document.activeElement?.matches('[data-group="big"] input[type="search"]')),
+      ).toBe(true);
+      await page.waitForSelector('[data-group="big"] tr[data-member="node-1499"]', {
+        state: "detached",
+        timeout: 5000,
+      });
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await Promise.all(members.map((c) => c.close()));
+    }
+  });
+});

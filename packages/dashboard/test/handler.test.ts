@@ -1,0 +1,307 @@
+import { connect as netConnect } from "node:net";
+import { Exposure, eventually, randomId } from "@rollcall/conformance";
+import { type Coordinator, connect, HashRing, redactUrl } from "@rollcall/core";
+import "@rollcall/memory";
+import "@rollcall/redis";
+import { startRedis } from "@rollcall/servers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DashboardHandler, dashboardHandler } from "../src/index.js";
+import { get, StreamReader, serve } from "./support/http-client.js";
+
+const PASSWORD = "dashboard-s3cret-Pw";
+let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD });
+});
+afterAll(async () => {
+  await redis?.close();
+});
+
+async function memory(): Promise<{
+  url: string;
+  watcher: Coordinator;
+  member: (id: string) => Promise<Coordinator>;
+}> {
+  const url = `memory://${randomId("dash")}?sessionTimeout=1000`;
+  const opened: Coordinator[] = [];
+  const watcher = await connect(url, { memberId: "watcher" });
+  return {
+    url,
+    watcher,
+    member: async (id) => {
+      const c = await connect(url, { memberId: id });
+      opened.push(c);
+      return c;
+    },
+  };
+}
+
+describe("the dashboard handler", () => {
+  it("serves the page with a strict CSP, refuses writes, and passes other paths on", async () => {
+    const { watcher } = await memory();
+    const handler = dashboardHandler(watcher);
+    const http = await serve(handler);
+    try {
+      const page = await get(`${http.base}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers["content-type"]).toMatch(/^text\/html/);
+      expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
+      expect(page.headers["content-security-policy"]).not.toContain("unsafe-inline");
+      expect(page.headers["x-content-type-options"]).toBe("nosniff");
+      expect(page.body).toContain('<script type="module" src="app.js">');
+      expect((await get(`${http.base}/app.js`)).headers["content-type"]).toMatch(/javascript/);
+      expect((await get(`${http.base}/style.css`)).status).toBe(200);
+      for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+        const refused = await get(`${http.base}/events`, { method });
+        expect(refused.status).toBe(405);
+        expect(refused.headers.allow).toBe("GET, HEAD");
+      }
+      expect((await get(`${http.base}/metrics`)).status).toBe(404);
+      expect((await get(`${http.base}/../../etc/passwd`)).status).toBe(404);
+      expect((await get(`${http.base}/app.js%00`)).status).toBe(404);
+      const head = await get(`${http.base}/`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.body).toBe("");
+    } finally {
+      await http.close();
+      await handler.close();
+      await watcher.close();
+    }
+  });
+
+  it("answers only the allowed Host headers when asked to (no DNS rebinding)", async () => {
+    const { watcher } = await memory();
+    const handler = dashboardHandler(watcher, { allowedHosts: ["localhost:1"] });
+    const http = await serve(handler);
+    try {
+      expect((await get(`${http.base}/`)).status).toBe(403);
+      expect((await get(`${http.base}/`, { headers: { host: "localhost:1" } })).status).toBe(200);
+      expect((await get(`${http.base}/events`, { headers: { host: "evil.example:80" } })).status).toBe(403);
+      expect((await get(`${http.base}/`, { headers: { host: "localhost:2" } })).status).toBe(403);
+    } finally {
+      await http.close();
+      await handler.close();
+    }
+    // A name without a port matches on any port (a tunnel's local port); other names do not.
+    const byName = dashboardHandler(watcher, { allowedHosts: ["localhost", "[::1]"] });
+    const http2 = await serve(byName);
+    try {
+      expect((await get(`${http2.base}/`, { headers: { host: "localhost:8080" } })).status).toBe(200);
+      expect((await get(`${http2.base}/`, { headers: { host: "[::1]:7070" } })).status).toBe(200);
+      expect((await get(`${http2.base}/`, { headers: { host: "localhost.evil.example" } })).status).toBe(403);
+      expect((await get(`${http2.base}/`, { headers: { host: "127.0.0.1:7070" } })).status).toBe(403);
+    } finally {
+      await http2.close();
+      await byName.close();
+      await watcher.close();
+    }
+  });
+
+  it("refuses bad options with INVALID_ARGUMENT", async () => {
+    const { watcher } = await memory();
+    expect(() => dashboardHandler(watcher, { basePath: "dash" })).toThrow(/basePath/);
+    expect(() => dashboardHandler(watcher, { pageSize: 0 })).toThrow(/pageSize/);
+    expect(() => dashboardHandler(watcher, { seats: { e: -1 } })).toThrow(/seats\.e/);
+    expect(() => dashboardHandler(watcher, { maxClients: 1.5 })).toThrow(/maxClients/);
+    await watcher.close();
+  });
+
+  it("streams a snapshot, then deltas — one member per join, not the whole group", async () => {
+    const { watcher, member } = await memory();
+    const a = await member("a");
+    await a.join("compute", { createGroup: true, metadata: { cpus: 8 } });
+    const handler = dashboardHandler(watcher, { discoveryInterval: 100 });
+    await handler.refresh();
+    const http = await serve(handler);
+    const stream = new StreamReader(`${http.base}/events`);
+    try {
+      const snapshot = await stream.waitFor("a snapshot", (m) => m.type === "snapshot");
+      const groups = snapshot.groups as { name: string; members: { id: string; metadata: unknown }[] }[];
+      expect(groups.map((g) => g.name)).toEqual(["compute"]);
+      expect(groups[0]?.members).toEqual([expect.objectContaining({ id: "a", metadata: { cpus: 8 } })]);
+      const b = await member("b");
+      await b.join("compute", { metadata: { cpus: 16 } });
+      const join = await stream.waitFor("b's join", (m) => m.type === "join");
+      expect(join).toMatchObject({ group: "compute", member: { id: "b", metadata: { cpus: 16 } } });
+      expect(Object.keys(join)).not.toContain("members");
+      await b.close();
+      await stream.waitFor(
+        "b's leave",
+        (m) => m.type === "leave" && m.memberId === "b" && m.reason === "left",
+      );
+      const l = await a.election("scheduler").campaign();
+      await handler.refresh();
+      const election = await stream.waitFor(
+        "the election",
+        (m) => m.type === "election" && (m.contest as { candidates: unknown[] }).candidates.length === 1,
+      );
+      expect((election.contest as { candidates: { id: string; seq: string }[] }).candidates[0]).toMatchObject(
+        {
+          id: "a",
+          seq: l.token.toString(),
+        },
+      );
+      const state = JSON.parse((await get(`${http.base}/state`)).body) as { elections: { name: string }[] };
+      expect(state.elections.map((e) => e.name)).toEqual(["scheduler"]);
+      await l.resign();
+      await a.close();
+    } finally {
+      await stream.close();
+      await http.close();
+      await handler.close();
+      await watcher.close();
+    }
+  });
+
+  it("shows the hash-ring owner of sample keys and moves them when members come and go", async () => {
+    const { watcher, member } = await memory();
+    const members = await Promise.all(["p1", "p2", "p3"].map((id) => member(id)));
+    for (const m of members) await m.join("parts", { createGroup: true });
+    const keys = ["order-1", "order-2", "order-3", "order-4", "order-5", "order-6"];
+    const expected = (ids: string[]) => {
+      const ring = new HashRing(ids);
+      return keys.map((k) => [k, [...ring.getNodes(k)][0] ?? null]);
+    };
+    const handler = dashboardHandler(watcher, { discoveryInterval: 100, sampleKeys: keys });
+    await handler.refresh();
+    const http = await serve(handler);
+    const stream = new StreamReader(`${http.base}/events`);
+    try {
+      const snapshot = await stream.waitFor("a snapshot", (m) => m.type === "snapshot");
+      const group = (snapshot.groups as { name: string; ownership: unknown }[])[0];
+      expect(group?.ownership).toEqual(expected(["p1", "p2", "p3"]));
+      await members[1]?.close();
+      const moved = await stream.waitFor("the ownership after p2 left", (m) => m.type === "ownership");
+      expect(moved.ownership).toEqual(expected(["p1", "p3"]));
+      expect(() => dashboardHandler(watcher, { sampleKeys: ["x".repeat(201)] })).toThrow(/sampleKeys/);
+    } finally {
+      await stream.close();
+      await http.close();
+      await handler.close();
+      await Promise.all(members.map((m) => m.close()));
+      await watcher.close();
+    }
+  });
+
+  it("never shows the backend URL's credentials: not in the page, the stream, the state or a log line", async () => {
+    const url = `${redis?.url}?namespace=${randomId("cred")}&sessionTimeout=2000`;
+    expect(url).toContain(PASSWORD);
+    const exposure = new Exposure();
+    const restore = exposure.tapOutput();
+    const watcher = await connect(url, { memberId: "watcher", logger: exposure.logger });
+    const member = await connect(url, { memberId: "m1" });
+    await member.join("g", { createGroup: true, metadata: { note: "hello" } });
+    const lock = await member.lock("l").acquire();
+    const handler = dashboardHandler(watcher, {
+      label: redactUrl(url),
+      logger: exposure.logger,
+      discoveryInterval: 100,
+    });
+    await handler.refresh();
+    const http = await serve(handler);
+    const stream = new StreamReader(`${http.base}/events`);
+    try {
+      await stream.waitFor("the snapshot", (m) => m.type === "snapshot");
+      await member.updateMetadata("g", { note: "again" });
+      await stream.waitFor("the update", (m) => m.type === "update");
+      for (const path of ["/", "/app.js", "/state"])
+        exposure.add(`GET ${path}`, (await get(`${http.base}${path}`)).body);
+      exposure.add("GET /events", stream.raw);
+      exposure.capture("handler.stats()", handler.stats());
+      expect(stream.raw).toContain(redactUrl(url));
+      expect(exposure.leaks([PASSWORD])).toEqual([]);
+    } finally {
+      restore();
+      await stream.close();
+      await http.close();
+      await handler.close();
+      await lock.resign();
+      await member.close();
+      await watcher.close();
+    }
+  });
+
+  it("releases everything after many clients connect and vanish: mid-stream, malformed, slow", async () => {
+    const { watcher, member } = await memory();
+    const a = await member("a");
+    await a.join("churn", { createGroup: true });
+    const handler = dashboardHandler(watcher, {
+      discoveryInterval: 100,
+      maxClients: 500,
+      maxBufferedBytes: 16 * 1024,
+    });
+    await handler.refresh();
+    const http = await serve(handler);
+    const stats0 = handler.stats();
+    try {
+      // 150 readers that go away mid-stream.
+      const readers = Array.from({ length: 150 }, () => new StreamReader(`${http.base}/events`));
+      await Promise.all(readers.map((r) => r.waitFor("a snapshot", (m) => m.type === "snapshot")));
+      expect(handler.stats().clients).toBe(150);
+      await Promise.all(readers.map((r) => r.close()));
+
+      // 50 raw sockets: some send garbage, some half a request, some a stream request and never read.
+      const sockets = Array.from({ length: 50 }, (_, i) => {
+        const socket = netConnect(Number(new URL(http.base).port), "127.0.0.1");
+        socket.on("error", () => {});
+        if (i % 3 === 0) socket.write("GARBAGE \x00\x01 / HTTP/9.9\r\n\r\n");
+        else if (i % 3 === 1) socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        else {
+          socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+          socket.pause(); // a slow client: never reads
+        }
+        return socket;
+      });
+      await eventually(() => handler.stats().clients >= 16, 10_000, "the slow stream clients to connect");
+      // Churn with large metadata: the slow clients fall more than 16 KiB behind and are dropped.
+      const big = "x".repeat(4000);
+      for (let i = 0; i < 200; i++) await a.updateMetadata("churn", { i, big });
+      for (const s of sockets) s.destroy();
+      await eventually(() => handler.stats().clients === 0, 10_000, "every stream to be released");
+      expect(handler.stats()).toEqual({ ...stats0, clients: 0, subscribers: 0 });
+      await eventually(
+        () => new Promise<boolean>((r) => http.server.getConnections((_e, n) => r(n === 0))),
+        10_000,
+        "every socket to close",
+      );
+    } finally {
+      await http.close();
+      await handler.close();
+      await a.close();
+    }
+    expect(handler.stats()).toEqual({ clients: 0, subscribers: 0, groups: 0, elections: 0, locks: 0 });
+    await watcher.close();
+  });
+
+  it("drops a client that stops reading once it is more than maxBufferedBytes behind", async () => {
+    const { watcher, member } = await memory();
+    const a = await member("a");
+    await a.join("slow", { createGroup: true });
+    const handler: DashboardHandler = dashboardHandler(watcher, {
+      discoveryInterval: 100,
+      maxBufferedBytes: 8 * 1024,
+    });
+    await handler.refresh();
+    const http = await serve(handler);
+    const socket = netConnect(Number(new URL(http.base).port), "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    socket.pause();
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    try {
+      await eventually(() => handler.stats().clients === 1, 10_000, "the stream to open");
+      const big = "y".repeat(8000);
+      for (let i = 0; i < 400 && handler.stats().clients > 0; i++) await a.updateMetadata("slow", { i, big });
+      await eventually(() => handler.stats().clients === 0, 10_000, "the slow client to be dropped");
+      socket.resume();
+      await closed;
+    } finally {
+      socket.destroy();
+      await http.close();
+      await handler.close();
+      await a.close();
+      await watcher.close();
+    }
+  });
+});
