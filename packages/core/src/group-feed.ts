@@ -237,17 +237,17 @@ export class GroupFeed {
     for (const [id] of this.current) {
       if (!next.has(id)) {
         this.current.delete(id);
-        this.emit({ type: "leave", group, memberId: id, reason: "unknown" });
+        this.emit({ type: "leave", group, memberId: id, reason: "unknown", resync: true });
       }
     }
     for (const member of [...next.values()].sort(bySeq)) {
       const existing = this.current.get(member.id);
       this.current.set(member.id, member);
-      if (existing === undefined) this.emit({ type: "join", group, member });
+      if (existing === undefined) this.emit({ type: "join", group, member, resync: true });
       else if (existing.seq !== member.seq) {
-        this.emit({ type: "leave", group, memberId: member.id, reason: "unknown" });
-        this.emit({ type: "join", group, member });
-      } else if (!sameMember(existing, member)) this.emit({ type: "update", group, member });
+        this.emit({ type: "leave", group, memberId: member.id, reason: "unknown", resync: true });
+        this.emit({ type: "join", group, member, resync: true });
+      } else if (!sameMember(existing, member)) this.emit({ type: "update", group, member, resync: true });
     }
     this.revision = snapshot.revision;
     this.emit({ type: "snapshot", group, members: this.members() });

@@ -33,13 +33,15 @@ export type LeaveReason = "left" | "expired" | "unknown";
 /**
  * An event of {@link Coordinator.watch}: first a `snapshot`, then `join` / `update` / `leave` in
  * the order they happened. After a resync (reconnect, lost continuity) the changes missed are
- * reported as events (leave reason `unknown`) followed by a fresh `snapshot`.
+ * reported as events marked `resync: true` (leave reason `unknown`; joins in `seq` order among
+ * themselves, but possibly below a `seq` delivered before the gap, since they were found by re-listing
+ * rather than seen as they happened), followed by a fresh `snapshot`.
  */
 export type MembershipEvent =
   | { type: "snapshot"; group: string; members: Member[] }
-  | { type: "join"; group: string; member: Member }
-  | { type: "update"; group: string; member: Member }
-  | { type: "leave"; group: string; memberId: string; reason: LeaveReason };
+  | { type: "join"; group: string; member: Member; resync?: true }
+  | { type: "update"; group: string; member: Member; resync?: true }
+  | { type: "leave"; group: string; memberId: string; reason: LeaveReason; resync?: true };
 
 /**
  * The state of a coordinator's session.

@@ -84,10 +84,11 @@ export class WatchTally {
         return;
       case "join":
         this.report.joins++;
-        if (event.member.seq < this.maxSeq) {
+        // A join a resync found by re-listing was missed live: it may lie below what came before the gap.
+        if (event.member.seq < this.maxSeq && event.resync !== true) {
           this.report.seqOrderViolations++;
           this.report.firstViolation ??= `join ${event.member.id} seq ${event.member.seq} after seq ${this.maxSeq}`;
-        } else this.maxSeq = event.member.seq;
+        } else if (event.member.seq > this.maxSeq) this.maxSeq = event.member.seq;
         this.raw.set(event.member.id, event.member.seq);
         this.rawCount++;
         return;
