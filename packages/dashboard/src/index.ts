@@ -17,6 +17,7 @@ export type {
   WireDelta,
   WireGroup,
   WireMember,
+  WireOwnership,
   WireServer,
   WireSnapshot,
   WireTimelineEntry,
