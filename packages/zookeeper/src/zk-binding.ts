@@ -46,8 +46,16 @@ type Callback<A extends unknown[]> = (rc: number, error: string, ...rest: A) => 
 export interface NativeRequests {
   a_create(path: string, data: Buffer, flags: number, cb: Callback<[path: string]>): number;
   a_create_ttl(path: string, data: Buffer, flags: number, ttl: number, cb: Callback<[path: string]>): number;
+  /**
+   * With `watch`, sets a one-shot watch for the handle's *default* watcher, which the binding reports as a
+   * `created` / `deleted` / `changed` event on the handle. (The `aw_*` variants, which take a watcher
+   * function, are not used: 7.3.0 never releases that function — a `Nan::Callback` per call, freed
+   * neither when the watch fires nor when the handle closes — so everything it captures would live for
+   * as long as the process.)
+   */
   a_exists(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null]>): number;
   a_get(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null, data: Buffer | null]>): number;
+  /** With `watch`, a one-shot children watch for the default watcher (a `child` event). */
   a_get_children2(path: string, watch: boolean, cb: Callback<[children: string[], stat: ZkStat]>): number;
   a_set(path: string, data: Buffer, version: number, cb: Callback<[stat: ZkStat | null]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
@@ -68,22 +76,6 @@ export interface NativeZooKeeper {
   readonly timeout: number;
   readonly client_id: string;
   readonly client_password: string;
-  a_create(path: string, data: Buffer, flags: number, cb: Callback<[path: string]>): number;
-  a_createTtl(path: string, data: Buffer, flags: number, ttl: number, cb: Callback<[path: string]>): number;
-  /**
-   * With `watch`, sets a one-shot watch for the handle's *default* watcher, which the binding reports as a
-   * `created` / `deleted` / `changed` event on the handle. (The `aw_*` variants, which take a watcher
-   * function, are not used: 7.3.0 never releases that function — a `Nan::Callback` per call, freed
-   * neither when the watch fires nor when the handle closes — so everything it captures would live for
-   * as long as the process.)
-   */
-  a_exists(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null]>): number;
-  a_get(path: string, watch: boolean, cb: Callback<[stat: ZkStat | null, data: Buffer | null]>): number;
-  /** With `watch`, a one-shot children watch for the default watcher (a `child` event). */
-  a_get_children2(path: string, watch: boolean, cb: Callback<[children: string[], stat: ZkStat]>): number;
-  a_set(path: string, data: Buffer, version: number, cb: Callback<[stat: ZkStat | null]>): number;
-  a_delete_(path: string, version: number, cb: Callback<[]>): number;
-  a_sync(path: string, cb: Callback<[path: string]>): number;
   a_set_acl(path: string, version: number, acl: ZkAcl[], cb: Callback<[]>): number;
   add_auth(scheme: string, auth: string, cb: Callback<[]>): number;
 }
