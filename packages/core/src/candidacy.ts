@@ -350,7 +350,7 @@ export class Candidacy {
     // resign() withdraws the candidacy unless it was withdrawn since (a lock withdraws as its
     // leadership ends; a campaign started after that is not this leadership's to end).
     const generation = this.withdrawals;
-    const leadership = new HeldLeadership(this.name, member.seq, this.ctx.session, async () => {
+    const leadership = new HeldLeadership(this.kind, this.name, member.seq, this.ctx.session, async () => {
       if (generation === this.withdrawals) await this.withdraw();
       else await this.leaving;
     });

@@ -88,8 +88,6 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   private readonly renewedListeners = new Listeners<[number]>();
   private readonly leadershipListeners = new Listeners<[LeadershipChange]>();
   private readonly lockAcquiredListeners = new Listeners<[string, number, bigint]>();
-  /** Leaderships reported `elected`, with their kind, until they end. */
-  private readonly leadershipKinds = new WeakMap<LeadershipReport, "election" | "lock">();
   private closing: Promise<void> | undefined;
 
   constructor(init: CoordinatorInit) {
@@ -168,34 +166,13 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     }
   }
 
-  /**
-   * A leadership on this session began or ended. Its candidacy records a new leadership right after
-   * creating it, so which kind (election or lock) it is is told a microtask later — still before
-   * `campaign()` / `acquire()` resolve. One that ended before then is reported neither way.
-   */
+  /** A leadership on this session began or ended: told to `leadership` listeners. */
   private onLeadership(
     leadership: LeadershipReport,
     state: "elected" | "ended",
     reason: string | undefined,
   ): void {
-    const { name, token } = leadership;
-    if (state === "elected") {
-      queueMicrotask(() => {
-        const kind =
-          this.candidacies.get(ELECTION_PREFIX + name)?.heldLeadership === leadership
-            ? "election"
-            : this.candidacies.get(LOCK_PREFIX + name)?.heldLeadership === leadership
-              ? "lock"
-              : undefined;
-        if (kind === undefined) return;
-        this.leadershipKinds.set(leadership, kind);
-        this.leadershipListeners.emit(this.logger, "leadership", { kind, name, token, state });
-      });
-      return;
-    }
-    const kind = this.leadershipKinds.get(leadership);
-    if (kind === undefined) return;
-    this.leadershipKinds.delete(leadership);
+    const { kind, name, token } = leadership;
     this.leadershipListeners.emit(this.logger, "leadership", {
       kind,
       name,

@@ -13,6 +13,8 @@ export class HeldLeadership implements Leadership {
   private readonly onValidityLost: (reason: string) => void;
 
   constructor(
+    /** Whether this is a seat of an election or a lock (reported with the `leadership` event). */
+    readonly kind: "election" | "lock",
     readonly name: string,
     readonly token: bigint,
     private readonly session: Session,

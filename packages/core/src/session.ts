@@ -13,6 +13,8 @@ export const VALIDITY_FRACTION = 0.75;
 
 /** What a leadership tells its session's `leaderships` listeners about itself. */
 export interface LeadershipReport {
+  /** A seat of an election, or a lock. */
+  readonly kind: "election" | "lock";
   readonly name: string;
   readonly token: bigint;
 }
