@@ -6,6 +6,7 @@ import { LocalMember } from "./local-member.js";
 import type { MemberScript } from "./member-script.js";
 import type { Participant } from "./message-log.js";
 import type { ConformanceOptions, ConformanceTarget } from "./options.js";
+import { waitForMatch } from "./wait-for-match.js";
 
 /** A short random id, safe as a group name, member id or namespace. */
 export function randomId(prefix: string): string {
@@ -68,30 +69,13 @@ export class EventRecorder {
     timeout: number,
     what: string,
   ): Promise<MembershipEvent> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(predicate);
-        if (found) {
-          finish();
-          resolve(found);
-        } else if (this.failure) {
-          finish();
-          reject(this.failure);
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new Error(`no ${what} within ${timeout} ms; events: ${JSON.stringify(this.events.map(summary))}`),
-        );
-      }, timeout);
-      const finish = () => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-      };
-      this.wakers.add(check);
-      check();
-    });
+    return waitForMatch(
+      this.wakers,
+      () => this.events.find(predicate),
+      timeout,
+      () => `no ${what} within ${timeout} ms; events: ${JSON.stringify(this.events.map(summary))}`,
+      () => this.failure,
+    );
   }
 
   /** The member ids the events add up to (snapshots replace, joins add, leaves remove). */

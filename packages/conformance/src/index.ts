@@ -63,6 +63,7 @@ export { ESCAPING_NAMES, TRICKY_VALID_NAMES } from "./suites/escape.js";
 export { BAD_NAMES } from "./suites/input.js";
 export { REQUIRE_PARTITION_ENV } from "./suites/partition.js";
 export { Exposure, MIN_SECRET_LENGTH, secretForms, securitySuite } from "./suites/security.js";
+export { waitForMatch } from "./wait-for-match.js";
 
 /**
  * Registers the conformance suites for one backend: groups, membership, watch and view, sessions,

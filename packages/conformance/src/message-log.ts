@@ -1,3 +1,5 @@
+import { waitForMatch } from "./wait-for-match.js";
+
 /** A message a member reported (see member-script.ts). */
 export interface ChildMessage {
   type: string;
@@ -34,36 +36,19 @@ export class MessageLog {
     timeout: number,
     what = "a message",
   ): Promise<ChildMessage> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.messages.find(predicate);
-        if (found) {
-          finish();
-          resolve(found);
-        } else if (this.gone !== undefined) {
-          finish();
-          reject(
-            new Error(
+    return waitForMatch(
+      this.waiters,
+      () => this.messages.find(predicate),
+      timeout,
+      () =>
+        `member ${this.memberId}: no ${what} within ${timeout} ms; messages: ${JSON.stringify(this.messages)}${this.details()}`,
+      () =>
+        this.gone === undefined
+          ? undefined
+          : new Error(
               `member ${this.memberId} ${this.gone} before ${what}; messages: ${JSON.stringify(this.messages)}`,
             ),
-          );
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new Error(
-            `member ${this.memberId}: no ${what} within ${timeout} ms; messages: ${JSON.stringify(this.messages)}${this.details()}`,
-          ),
-        );
-      }, timeout);
-      const finish = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    );
   }
 
   /** Extra detail for failure messages. */

@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { waitForMatch } from "@rollcall/conformance";
 import type { DashboardHandler } from "../../src/index.js";
 
 /** A `node:http` server on 127.0.0.1 answering with the dashboard, 404 for the rest. */
@@ -69,29 +70,13 @@ export class StreamReader {
   }
 
   waitFor(what: string, predicate: (m: StreamMessage) => boolean, timeout = 15_000): Promise<StreamMessage> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.messages.find(predicate);
-        if (found) {
-          finish();
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new Error(
-            `no stream message with ${what} within ${timeout} ms; got ${this.messages.map((m) => m.type).join(",")}`,
-          ),
-        );
-      }, timeout);
-      const finish = () => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-      };
-      this.wakers.add(check);
-      check();
-    });
+    return waitForMatch(
+      this.wakers,
+      () => this.messages.find(predicate),
+      timeout,
+      () =>
+        `no stream message with ${what} within ${timeout} ms; got ${this.messages.map((m) => m.type).join(",")}`,
+    );
   }
 
   close(): Promise<void> {
