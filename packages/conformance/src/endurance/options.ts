@@ -46,6 +46,14 @@ export interface EnduranceProfile {
   warmup: number;
   /** Largest accepted slope of the heap after GC, MB/min, after warm-up. */
   maxHeapSlope: number;
+  /**
+   * Storm cycle, ms. `0`: the target's storms run once, spread over the run after warm-up (the short
+   * profile). Otherwise the storms run again every `stormCycle` ms from the end of warm-up, spread over
+   * each cycle, and the first cycle is part of the warm-up for slopes: the first storm runs failure
+   * paths (reconnects, error objects, compiled code, refilled pools) for the first time, so it may
+   * raise the heap once; a leak per storm raises it again in every later cycle and shows as a slope.
+   */
+  stormCycle: number;
 }
 
 /** Options of {@link runEndurance} and {@link soak}. */

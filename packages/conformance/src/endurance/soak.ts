@@ -48,6 +48,8 @@ export interface SoakReport {
   storms: StormReport[];
   /** Bound on a storm's recovery, ms. */
   recoveryBound: number;
+  /** Seconds into the run where slopes start (warm-up, and the first storm cycle in long runs). */
+  slopesFrom: number;
   /** Heap-after-GC and descriptor slopes after warm-up, per minute. */
   heapSlope: number | undefined;
   fdSlope: number | undefined;
@@ -83,6 +85,7 @@ export function resolveProfile(overrides: Partial<EnduranceProfile> = {}): Endur
     // only leaks of a few MB/min, such as the ZooKeeper binding's retained watchers (7.2 MB/min at
     // this load). Slower leaks are the long profile's to catch.
     maxHeapSlope: overrides.maxHeapSlope ?? (duration >= 300_000 ? 0.2 : 4),
+    stormCycle: overrides.stormCycle ?? (duration >= 300_000 ? 150_000 : 0),
   };
 }
 
@@ -112,6 +115,31 @@ async function until(check: () => Promise<boolean> | boolean, timeout: number): 
  * thread pool and signal pipes, a native client's wake-up pipe) that stay for the process's life.
  */
 export const FD_SLACK = 10;
+
+/**
+ * When the target's storms run: once, spread over the run after warm-up (`stormCycle` 0), or in
+ * cycles of `stormCycle` ms from the end of warm-up, each spread over its cycle; only whole cycles
+ * that end within the run.
+ */
+export function stormSchedule<T>(
+  storms: readonly T[],
+  profile: EnduranceProfile,
+  started: number,
+): { storm: T; at: number }[] {
+  const cycle = profile.stormCycle > 0 ? profile.stormCycle : profile.duration - profile.warmup;
+  const cycles = Math.max(1, Math.floor((profile.duration - profile.warmup) / cycle));
+  const out: { storm: T; at: number }[] = [];
+  for (let c = 0; c < cycles; c++)
+    storms.forEach((storm, i) => {
+      out.push({ storm, at: started + profile.warmup + c * cycle + ((i + 1) * cycle) / (storms.length + 1) });
+    });
+  return out;
+}
+
+/** Where slopes start (ms into the run): after warm-up, and in cycles after the first storm cycle. */
+export function slopesFrom(profile: EnduranceProfile, hasStorms: boolean): number {
+  return profile.warmup + (hasStorms && profile.stormCycle > 0 ? profile.stormCycle : 0);
+}
 
 const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -153,6 +181,7 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
   );
   const recoveryBound = 10 * sessionTimeout + 10_000;
   const samples: SoakSample[] = [];
+  const stormList = target.storms ?? [];
   const storms: StormReport[] = [];
   let finalMembers: string[] = [];
   let converged: number | string = "not checked";
@@ -181,13 +210,8 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
       );
     };
     const sampler = setInterval(() => void sample(), profile.sampleEvery);
-    const stormList = target.storms ?? [];
     try {
-      const span = profile.duration - profile.warmup;
-      for (let i = 0; i < stormList.length; i++) {
-        const storm = stormList[i];
-        if (!storm) continue;
-        const at = started + profile.warmup + ((i + 1) * span) / (stormList.length + 1);
+      for (const { storm, at } of stormSchedule(stormList, profile, started)) {
         await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
         tally.inStorm = true;
         const stormStart = performance.now();
@@ -255,7 +279,8 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
       }, 10_000);
     }
   }
-  const measured = samples.filter((s) => s.at * 1000 >= profile.warmup);
+  const from = slopesFrom(profile, stormList.length > 0);
+  const measured = samples.filter((s) => s.at * 1000 >= from);
   const seconds = (performance.now() - started) / 1000;
   return {
     name: options.name,
@@ -270,6 +295,7 @@ export async function soak(options: EnduranceOptions, target: EnduranceTarget): 
     samples,
     storms,
     recoveryBound,
+    slopesFrom: Math.round(from / 1000),
     heapSlope: slopePerMinute(measured.map((s) => ({ x: s.at, y: s.heapMb }))),
     fdSlope: slopePerMinute(measured.map((s) => ({ x: s.at, y: s.fds }))),
     fdsBefore,
