@@ -3,7 +3,16 @@ export const BACKENDS = ["memory", "zookeeper", "etcd", "redis", "postgresql", "
 export type BackendName = (typeof BACKENDS)[number];
 
 /** The scenarios, in the order they run and the page lists them. */
-export const SCENARIOS = ["notify", "detect", "failover", "churn", "steady", "scale", "partition"] as const;
+export const SCENARIOS = [
+  "notify",
+  "detect",
+  "failover",
+  "churn",
+  "steady",
+  "scale",
+  "partition",
+  "serve",
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The peers run beside rollcall on the same servers. */
@@ -21,6 +30,7 @@ const SCENARIO_ALIASES: Record<string, ScenarioName> = {
   "steady-cost": "steady",
   cost: "steady",
   netsplit: "partition",
+  dashboard: "serve",
 };
 
 /** What one invocation of the harness does. */

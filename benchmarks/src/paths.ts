@@ -12,3 +12,5 @@ export const NOVA_AGENT = fileURLToPath(new URL("../peers/nova-agent.js", import
 export const TOOZ_AGENT = fileURLToPath(new URL("../../peers/tooz-agent.py", import.meta.url));
 /** Debian's Python, which sees python3-tooz (the python3 first on PATH may not). */
 export const DEBIAN_PYTHON = "/usr/bin/python3";
+/** The rollcall CLI (`rollcall serve`), as built by `pnpm --filter @rollcall/cli build`. */
+export const ROLLCALL_CLI = fileURLToPath(new URL("../../../packages/cli/dist/bin.js", import.meta.url));

@@ -36,6 +36,13 @@ export const PARTITION_BACKENDS: readonly BackendName[] = [
   "mysql",
 ];
 
+/**
+ * The backends `rollcall serve` can be measured on: a separate process must reach the same store, so not
+ * memory:// (in-process). SQLite's "server" is its file: there the serve scenario has no server to
+ * measure, only the serve process's own cost and its event stream under churn.
+ */
+export const SERVE_BACKENDS: readonly BackendName[] = [...PARTITION_BACKENDS, "sqlite"];
+
 /** The partition scenario's variants: a cut-off member, a cut-off leader. */
 export const PARTITION_VARIANTS = ["member", "leader"] as const;
 export type PartitionVariant = (typeof PARTITION_VARIANTS)[number];
@@ -59,6 +66,11 @@ export function planJobs(
           for (const variant of PARTITION_VARIANTS)
             jobs.push({ backend, kind: "rollcall", scenario, variant, lab: true });
         }
+        continue;
+      }
+      if (scenario === "serve") {
+        // Rollcall only: it measures rollcall's own dashboard.
+        if (SERVE_BACKENDS.includes(backend)) jobs.push({ backend, kind: "rollcall", scenario });
         continue;
       }
       if (scenario === "steady") {

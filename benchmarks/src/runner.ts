@@ -17,6 +17,7 @@ import { partitionLeader, partitionMember } from "./scenarios/partition.js";
 import { scale } from "./scenarios/scale.js";
 import { type ScenarioContext, UnsupportedError } from "./scenarios/scenario.js";
 import { Scope } from "./scenarios/scope.js";
+import { serve } from "./scenarios/serve.js";
 import { steady } from "./scenarios/steady.js";
 import type { BenchSettings } from "./settings.js";
 import { rollcallSubject, type SessionHooks, type Subject, toozSubject } from "./subjects.js";
@@ -283,5 +284,7 @@ function dispatch(job: Job, subject: Subject, running: RunningBackend, ctx: Scen
       return scale(running, ctx);
     case "partition":
       return job.variant === "leader" ? partitionLeader(subject, ctx) : partitionMember(subject, ctx);
+    case "serve":
+      return serve(subject, running, ctx);
   }
 }

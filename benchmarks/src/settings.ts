@@ -22,6 +22,13 @@ export interface BenchSettings {
     windowMs: number;
     sliceMs: number;
   };
+  /**
+   * One `rollcall serve` watching every group: the steady scenario's per-member members measured for
+   * `windowMs` without it, then with it (after `warmupMs`), in slices of `sliceMs`; then the churn
+   * scenario's load (`churn` above) while an event-stream client follows. `snapshotTimeoutMs`: how long
+   * the client may take to hold every group.
+   */
+  serve: { windowMs: number; sliceMs: number; warmupMs: number; snapshotTimeoutMs: number };
   scale: {
     members: number;
     loaderSessions: number;
@@ -102,6 +109,7 @@ export const FULL: BenchSettings = {
     windowMs: 60_000,
     sliceMs: 10_000,
   },
+  serve: { windowMs: 30_000, sliceMs: 10_000, warmupMs: 2 * TIMEOUT, snapshotTimeoutMs: 120_000 },
   scale: { members: 10_000, loaderSessions: 20, snapshotRepetitions: 5, membersCalls: 20, isUpMs: 1000 },
   nova: {
     defaults: NOVA_DEFAULTS,
@@ -136,6 +144,7 @@ export const QUICK: BenchSettings = {
     windowMs: 2000,
     sliceMs: 1000,
   },
+  serve: { windowMs: 2000, sliceMs: 1000, warmupMs: 500, snapshotTimeoutMs: 30_000 },
   scale: { members: 1000, loaderSessions: 2, snapshotRepetitions: 2, membersCalls: 5, isUpMs: 200 },
   nova: {
     defaults: NOVA_DEFAULTS,

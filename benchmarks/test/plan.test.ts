@@ -42,6 +42,19 @@ describe("planJobs()", () => {
     ).toBe(false);
   });
 
+  it("runs serve for rollcall only, on the backends a separate process can reach (not memory)", () => {
+    const jobs = planJobs(parseArgs(["--scenario", "dashboard"]), FULL).filter((j) => j.scenario === "serve");
+    expect(jobs.map((j) => `${j.kind}/${j.backend}`)).toEqual([
+      "rollcall/zookeeper",
+      "rollcall/etcd",
+      "rollcall/redis",
+      "rollcall/postgresql",
+      "rollcall/mysql",
+      "rollcall/sqlite",
+    ]);
+    expect(planJobs(parseArgs([]), FULL).some((j) => j.scenario === "serve")).toBe(true);
+  });
+
   it("leaves the peers out with --peers none", () => {
     expect(planJobs(parseArgs(["--peers", "none"]), FULL).every((j) => j.kind === "rollcall")).toBe(true);
   });

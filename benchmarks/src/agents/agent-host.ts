@@ -38,6 +38,8 @@ export class AgentHost {
   private readonly candidates = new Map<string, Candidate>();
   /** Whether each churning member is in the churn group now (kept across rounds). */
   private readonly churnJoined = new Map<string, boolean>();
+  /** The `seq` each churning member joined with last (kept across rounds). */
+  private readonly churnSeq = new Map<string, string>();
   private crashed = false;
 
   constructor(private readonly emit: Emit) {}
@@ -97,7 +99,16 @@ export class AgentHost {
       case "resign":
         return this.resign(args.memberId as string);
       case "churn":
-        return this.churn(args.group as string, args.memberIds as string[], args.durationMs as number);
+        return this.churn(
+          args.group as string,
+          args.memberIds as string[],
+          args.durationMs as number,
+          args.record === true,
+        );
+      case "members": {
+        const members = await this.coord(args.memberId as string).members(args.group as string);
+        return { members: members.map((m) => [m.id, m.seq.toString()]) };
+      }
       case "scale":
         return runScale(args as unknown as ScaleRequest);
       case "stats": {
@@ -253,25 +264,38 @@ export class AgentHost {
     return { startedAt, endedAt: now() };
   }
 
-  private async churn(group: string, memberIds: string[], durationMs: number) {
+  /**
+   * Joins and leaves `group` as fast as each coordinator can until `durationMs` passed. With `record`,
+   * every successful operation is returned as `[memberId, "join" | "leave", seq, startedAt, endedAt]`
+   * (a leave carries the seq of the membership it ended), so a watcher's events can be matched to them.
+   */
+  private async churn(group: string, memberIds: string[], durationMs: number, record: boolean) {
     const deadline = now() + durationMs;
     let joins = 0;
     let leaves = 0;
     let errors = 0;
     let firstError: string | undefined;
+    const ops: [string, "join" | "leave", string, number, number][] = [];
+    const ms = (t: number) => Math.round(t * 1000) / 1000;
     const startedAt = now();
     await Promise.all(
       memberIds.map(async (memberId) => {
         const coord = this.coord(memberId);
         let joined = this.churnJoined.get(memberId) ?? false;
         while (now() < deadline) {
+          const opStarted = now();
           try {
             if (joined) {
               await coord.leave(group);
               leaves++;
+              if (record)
+                ops.push([memberId, "leave", this.churnSeq.get(memberId) ?? "", ms(opStarted), ms(now())]);
             } else {
-              await coord.join(group, { createGroup: true });
+              const member = await coord.join(group, { createGroup: true });
               joins++;
+              const seq = member.seq.toString();
+              this.churnSeq.set(memberId, seq);
+              if (record) ops.push([memberId, "join", seq, ms(opStarted), ms(now())]);
             }
             joined = !joined;
           } catch (error) {
@@ -283,7 +307,7 @@ export class AgentHost {
         this.churnJoined.set(memberId, joined);
       }),
     );
-    return { startedAt, endedAt: now(), joins, leaves, errors, firstError };
+    return { startedAt, endedAt: now(), joins, leaves, errors, firstError, ...(record ? { ops } : {}) };
   }
 
   /**

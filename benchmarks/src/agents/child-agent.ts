@@ -26,6 +26,12 @@ export function killAllAgents(): void {
 
 process.once("exit", killAllAgents);
 
+/** Counts a process this harness started some other way (not an agent) among those killed at exit. */
+export function trackProcess(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+}
+
 /** How to start an agent process. */
 export interface ChildAgentSpec {
   label: string;

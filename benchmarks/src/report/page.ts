@@ -687,6 +687,128 @@ export function partitionSection(results: BenchResults, links: PageLinks): Secti
   };
 }
 
+/** `a → b (+d, +p %)` cells of a metric measured without and with something: medians and their difference. */
+function beforeAfter(r: ScenarioResult, metric: string): [string, string, string] {
+  const without = stat(r, `without.${metric}`);
+  const withIt = stat(r, `with.${metric}`);
+  if (!without || !withIt)
+    return [without ? formatNumber(without.median) : "–", withIt ? formatNumber(withIt.median) : "–", "–"];
+  const d = withIt.median - without.median;
+  const percent =
+    without.median === 0 ? "" : ` (${d >= 0 ? "+" : ""}${((d / without.median) * 100).toFixed(0)} %)`;
+  return [
+    `${formatNumber(without.median)} (${spread(without, (v) => formatNumber(v))})`,
+    `${formatNumber(withIt.median)} (${spread(withIt, (v) => formatNumber(v))})`,
+    `${d >= 0 ? "+" : ""}${formatNumber(d)}${percent}`,
+  ];
+}
+
+/** A count as the page prints it: `1,000`. */
+function count(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? "–" : Math.round(value).toLocaleString("en-US");
+}
+
+/** A value of a result as a number, or undefined. */
+function num(r: ScenarioResult, name: string): number | undefined {
+  const v = r.values[name];
+  return typeof v === "number" ? v : undefined;
+}
+
+/** The serve scenario: the extra cost of one `rollcall serve`, and its event stream under churn. */
+export function serveSection(results: BenchResults): Section | undefined {
+  const rows = resultsOf(results, "serve");
+  if (rows.length === 0) return undefined;
+  const settings = results.settings as unknown as BenchSettings;
+  const members = count(settings.steady?.members);
+  const costRows = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", "", "", "", ""];
+    const noServer = stat(r, "without.serverCpuPerMinute") === undefined;
+    const cpu = beforeAfter(r, "serverCpuPerMinute");
+    const req = beforeAfter(r, "requestsPerSecond");
+    const serveCpu = stat(r, "with.serveCpuPerMinute");
+    return [
+      label(r),
+      ...(noServer ? ["no server (a file)", "", ""] : cpu),
+      ...(noServer ? ["–", "", ""] : req),
+      serveCpu ? `${formatNumber(serveCpu.median)} (${spread(serveCpu, (v) => formatNumber(v))})` : "–",
+      formatBytes(num(r, "with.serveRssBytes")),
+      formatMs(num(r, "serveSnapshotMs")),
+    ];
+  });
+  const churnRows = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", "", "", "", ""];
+    const ops = stat(r, "churn.opsPerSecond");
+    const cpu = stat(r, "churn.serveCpuPerMinute");
+    const equal = r.values["churn.equal"] === true;
+    return [
+      label(r),
+      ops ? formatNumber(ops.median) : "–",
+      `${count(num(r, "churn.eventsSeen"))} / ${count(num(r, "churn.changes"))}`,
+      `${formatMs(num(r, "churn.lagMedianMs"))} / ${formatMs(num(r, "churn.lagP99Ms"))}`,
+      `${formatMs(num(r, "churn.toServerMedianMs"))} + ${formatMs(num(r, "churn.toClientMedianMs"))}`,
+      cpu ? formatNumber(cpu.median) : "–",
+      String(r.values["churn.drops"] ?? "–"),
+      `${equal ? "yes" : "**no**"} (${count(num(r, "churn.modelSize"))} / ${count(num(r, "churn.membersSize"))})`,
+      formatMs(num(r, "churn.settleMs")),
+      r.values["churn.keptUp"] === true ? "yes" : "**no**",
+    ];
+  });
+  return {
+    markdown: [
+      "## serve: what one `rollcall serve` costs, and whether its stream keeps up",
+      "",
+      `The steady scenario's ${members} idle members (one session each, in ${count(settings.steady?.processes)} client processes) and its consumer; ` +
+        `the server is measured for ${formatMs(settings.serve?.windowMs)} without the dashboard, then the real CLI's \`rollcall serve\` is started ` +
+        "on the same URL, one client reads its event stream (`/events`, what the page reads) until it holds every member, and after a " +
+        `warm-up the server is measured again for ${formatMs(settings.serve?.windowMs)} (in ${formatMs(settings.serve?.sliceMs)} slices; medians, IQR in parentheses). ` +
+        "*Ready* is from starting the process to the client holding every member. The *without* column is the steady scenario's " +
+        'per-member row measured again in this run. SQLite has no server: its "server" is the file, so only the serve process\'s own cost is shown.',
+      "",
+      table(
+        [
+          "subject",
+          "server CPU s/min without",
+          "with serve",
+          "difference",
+          "server requests/s without",
+          "with serve",
+          "difference",
+          "serve process CPU s/min",
+          "serve RSS",
+          "ready",
+        ],
+        costRows,
+      ),
+      "",
+      `Then the idle members leave and the churn scenario's load runs in the same namespace (${count(settings.churn?.coordinators)} coordinators in one process ` +
+        `joining and leaving one group as fast as each can, ${settings.churn?.rounds ?? "?"} × ${formatMs(settings.churn?.durationMs)}) while the same client follows the stream. ` +
+        "*Lag*: arrival at the client − the moment the member called `join()` / `leave()` (the write included, as in notify), matched by member id and `seq`; " +
+        "split at the dashboard server's own stamp into backend → serve and serve → client. *Events seen / made*: the server's view may fold a join and the leave " +
+        "right after it into nothing, as in churn. *Model = members()*: the client's model of the group (ids and `seq`s) against `members()` after the last change " +
+        "(model / members() sizes). *Kept up*: the stream was never dropped for falling behind and the model equalled `members()` within one session timeout of the last change.",
+      "",
+      table(
+        [
+          "subject",
+          "joins+leaves/s",
+          "events seen / made",
+          "lag median / p99",
+          "backend → serve + serve → client (medians)",
+          "serve CPU s/min",
+          "stream drops",
+          "model = members()",
+          "settled after",
+          "kept up",
+        ],
+        churnRows,
+      ),
+    ].join("\n"),
+    charts: {},
+  };
+}
+
 function setupSection(results: BenchResults): string {
   const settings = results.settings as unknown as BenchSettings;
   const machine = results.machine as Record<string, unknown>;
@@ -777,6 +899,7 @@ export function renderPage(
     steadySection(results, links),
     scaleSection(results, links),
     partitionSection(results, links),
+    serveSection(results),
   ].filter((s): s is Section => s !== undefined);
   const charts: Record<string, string> = {};
   for (const s of sections) Object.assign(charts, s.charts);
@@ -789,7 +912,7 @@ export function renderPage(
     "Every rollcall backend side by side on the same machine, next to OpenStack tooz on the same servers and next to the Nova DB " +
       "heartbeat on the same PostgreSQL: how fast watchers hear of changes, how fast crashes are detected, how long elections go " +
       "leaderless, how many changes per second a group takes, what idle members cost the server, what a group of 10,000 members " +
-      "costs a reader, and what a network partition does to a member and to a leader.",
+      "costs a reader, what a network partition does to a member and to a leader, and what the dashboard (`rollcall serve`) costs.",
     "",
     `Raw samples, machine and versions: [${links.resultsHref}](${links.resultsHref}). ` +
       "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 55 minutes), or `pnpm bench:quick` (a few minutes), " +
