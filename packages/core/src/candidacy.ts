@@ -2,6 +2,7 @@ import type { Driver } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import type { GroupFeed } from "./group-feed.js";
 import { delay, linkedSignal, raceAbort } from "./internal/abort.js";
+import { backoff } from "./internal/backoff.js";
 import { bySeq } from "./internal/member-order.js";
 import { HeldLeadership } from "./leadership.js";
 import type { Session } from "./session.js";
@@ -235,9 +236,10 @@ export class Candidacy {
         } else {
           logger.warn("campaign step failed; will retry", { election: this.name, error: errorText(error) });
         }
-        await delay(Math.min(this.ctx.retryInterval, 100 * 2 ** Math.min(failures, 5)), signal).catch(
-          () => {},
-        );
+        await delay(
+          backoff(failures, { initial: 100, max: Math.min(this.ctx.retryInterval, 3200) }),
+          signal,
+        ).catch(() => {});
       } finally {
         session.stateChanged.remove(onState);
         signal.removeEventListener("abort", onAbort);
@@ -257,7 +259,10 @@ export class Candidacy {
       return;
     }
     this.quickRounds++;
-    await delay(Math.min(5 * 2 ** Math.min(this.quickRounds - 1, 10), this.recheckInterval()), signal);
+    await delay(
+      backoff(this.quickRounds - 1, { initial: 5, max: Math.min(5120, this.recheckInterval()) }),
+      signal,
+    );
   }
 
   /** How often a waiting candidate re-checks its predecessor even without a notification. */
@@ -449,7 +454,7 @@ export class Candidacy {
   private async retryLeave({ member, epoch }: { member: Member; epoch: number }): Promise<void> {
     const { session } = this.ctx;
     for (let attempt = 1; ; attempt++) {
-      await delay(Math.min(this.ctx.retryInterval, 50 * 2 ** Math.min(attempt, 6)));
+      await delay(backoff(attempt, { initial: 50, max: Math.min(this.ctx.retryInterval, 3200) }));
       // The session that held the candidate ended and took it along.
       if (session.epoch !== epoch || session.state === "closed" || session.state === "expired") return;
       if (this.member?.seq === member.seq && this.memberEpoch === epoch) return; // taken back

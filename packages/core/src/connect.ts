@@ -70,7 +70,8 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     await coordinator.open(signal);
   } catch (error) {
     await driver.close().catch(() => {});
-    if (signal?.aborted) throw signal.reason;
+    // The caller abandoned connecting (a deadline becomes a CONNECTION naming the last attempt instead).
+    if (signal?.aborted && error === signal.reason) throw error;
     if (RollcallError.isInstance(error)) {
       if (error.code === "CONNECTION" && !error.message.includes(parsed.redacted)) {
         throw new RollcallError("CONNECTION", `could not connect to ${parsed.redacted}: ${error.message}`, {

@@ -13,10 +13,12 @@ import { Candidacy, type CandidacyContext } from "./candidacy.js";
 import type { Characteristics } from "./characteristics.js";
 import type { Driver } from "./driver/driver.js";
 import { CoordinatorElection, seatMismatch } from "./election.js";
+import { memberExists } from "./errors/membership-errors.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { feedIterable } from "./feed-iterator.js";
 import { GroupFeed } from "./group-feed.js";
 import { FeedGroupView } from "./group-view.js";
+import { backoff } from "./internal/backoff.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
 import { CoordinatorLock } from "./lock.js";
@@ -268,10 +270,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     if (this.joined.has(group)) {
       // A join this coordinator knows succeeded; a retry after an error reaches the driver, whose join
       // by the same session is idempotent (as does a join after a leave whose outcome is unknown).
-      throw new RollcallError("MEMBER_EXISTS", `${this.memberId} already joined ${group}`, {
-        group,
-        memberId: this.memberId,
-      });
+      throw memberExists(group, this.memberId, "this coordinator joined it already");
     }
     const member = await this.call(
       "join",
@@ -506,7 +505,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
           // MEMBER_EXISTS: the old session's member is still being expired by the server.
           this.logger.debug("re-join failed; will retry", { group, error: errorText(error), attempt });
           await new Promise((r) =>
-            setTimeout(r, Math.min(this.retryInterval, 100 * 2 ** Math.min(attempt, 5))),
+            setTimeout(r, backoff(attempt, { initial: 100, max: Math.min(this.retryInterval, 3200) })),
           );
         }
       }

@@ -1,6 +1,7 @@
 import type { Driver, DriverEvent, GroupSnapshot, WatchHandle } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { delay } from "./internal/abort.js";
+import { backoff } from "./internal/backoff.js";
 import { bySeq } from "./internal/member-order.js";
 import type { Session } from "./session.js";
 import { errorText } from "./session.js";
@@ -211,7 +212,9 @@ export class GroupFeed {
             group: this.group,
             error: errorText(error),
           });
-          await delay(Math.min(this.options.retryInterval, 250 * attempt)).catch(() => {});
+          await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(
+            () => {},
+          );
           continue;
         }
       }
@@ -226,7 +229,7 @@ export class GroupFeed {
           group: this.group,
           error: errorText(error),
         });
-        await delay(Math.min(this.options.retryInterval, 250 * attempt)).catch(() => {});
+        await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(() => {});
       }
     }
   }

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ConnectionUrl } from "./driver/connection-url.js";
 import type { BackendDefinition, Driver } from "./driver/driver.js";
+import type { ParamSchema } from "./driver/url-params.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { silentLogger } from "./internal/silent-logger.js";
 import type { Logger } from "./types.js";
-import { type CommonOptions, parseUrl, readCommonOptions } from "./url.js";
+import { type CommonOptions, parseUrl, readUrlOptions } from "./url.js";
 import { validateMemberId } from "./validation.js";
 
 const KEY = Symbol.for("rollcall.backends");
@@ -47,8 +48,9 @@ export const SCHEME_PACKAGES: Readonly<Record<string, string>> = {
  * registerBackend({ name: "mine", schemes: ["mine"], defaultSessionTimeout: 5000, create: (config) => new MyDriver(config) });
  * ```
  */
-export function registerBackend(definition: BackendDefinition): void {
-  for (const scheme of definition.schemes) registry().set(scheme.toLowerCase(), definition);
+export function registerBackend<S extends ParamSchema>(definition: BackendDefinition<S>): void {
+  for (const scheme of definition.schemes)
+    registry().set(scheme.toLowerCase(), definition as BackendDefinition);
 }
 
 /** The backend registered for `scheme`, if any (no loading). */
@@ -141,7 +143,8 @@ export interface CreatedDriver {
 
 /**
  * Creates a backend's driver for `url` exactly as `connect()` would — resolving the backend from the
- * scheme, reading the common query keys with the backend's defaults — but without a Coordinator, so a
+ * scheme, reading the common query keys with the backend's defaults and the backend's own keys with its
+ * schema (deprecated spellings are warned about on `options.logger`) — but without a Coordinator, so a
  * test can speak the driver contract directly (the conformance kit's driver-level checks do). No I/O
  * beyond loading the backend's package; applications use `connect()`.
  * @throws RollcallError `INVALID_ARGUMENT` (bad URL or member id), `UNKNOWN_SCHEME`
@@ -159,13 +162,16 @@ export async function createDriver(url: string | URL, options: CreateDriverOptio
   validateMemberId(options.memberId);
   const parsed = parseUrl(url);
   const backend = await resolveBackend(parsed.scheme);
-  const common = readCommonOptions(parsed, backend);
+  const logger = options.logger ?? silentLogger;
+  const { common, options: backendOptions, given } = readUrlOptions(parsed, backend, logger);
   const driver = backend.create({
     url: parsed,
+    options: backendOptions,
+    given,
     memberId: options.memberId,
     namespace: common.namespace,
     sessionTimeout: common.sessionTimeout,
-    logger: options.logger ?? silentLogger,
+    logger,
     maxMetadataBytes: common.maxMetadataBytes,
   });
   return { driver, backend, url: parsed, options: common };

@@ -1,6 +1,8 @@
 import type { Driver, SessionListener } from "./driver/driver.js";
+import { isPermanentFailure } from "./driver/open-failure.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { delay, linkedSignal } from "./internal/abort.js";
+import { backoff } from "./internal/backoff.js";
 import { Listeners } from "./internal/listeners.js";
 import type { Logger, SessionState } from "./types.js";
 
@@ -10,6 +12,9 @@ import type { Logger, SessionState } from "./types.js";
  * differences and for the last unit of work to notice.
  */
 export const VALIDITY_FRACTION = 0.75;
+
+/** Waits between attempts to open a session within `connectTimeout`. */
+const OPEN_BACKOFF = { initial: 100, max: 1000, jitter: 0.2 };
 
 /** What a leadership tells its session's `leaderships` listeners about itself. */
 export interface LeadershipReport {
@@ -80,15 +85,53 @@ export class Session {
     return this.current === "connected" && performance.now() < this.validUntilMono;
   }
 
-  /** Opens the first session; rejects with `CONNECTION` after `connectTimeout` or when `signal` aborts. */
+  /**
+   * Opens the first session: one attempt of the driver's `open()` after another, with backoff, until
+   * one connects or `connectTimeout` runs out. A permanent failure (refused credentials, bad
+   * configuration: see {@link isPermanentFailure}) rejects at once. Rejects with `CONNECTION` naming what
+   * the last attempt saw; when the caller's `signal` aborts, with its reason (a deadline — a
+   * `TimeoutError` — rejects with `CONNECTION` and the last attempt's failure instead).
+   */
   async open(signal?: AbortSignal): Promise<void> {
     await this.openOnce(signal);
   }
 
   private async openOnce(signal?: AbortSignal): Promise<void> {
-    const generation = ++this.generation;
     // Not AbortSignal.any + AbortSignal.timeout: on Node 20 that timeout can be lost to GC.
     const deadline = linkedSignal([this.closing.signal, signal], this.options.connectTimeout);
+    let lastError: unknown;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.attemptOpen(deadline.signal);
+          return;
+        } catch (error) {
+          if (deadline.signal.aborted) {
+            // The attempt the deadline cut short tells why only if it failed for a reason of its own.
+            const own = error === deadline.signal.reason ? undefined : asConnectionError(error);
+            throw this.openFailed(own, lastError, deadline.timedOut, signal);
+          }
+          if (isPermanentFailure(error)) throw error;
+          lastError = asConnectionError(error);
+          this.options.logger.debug("opening a session failed; retrying", {
+            error: errorText(error),
+            attempt,
+          });
+        }
+        try {
+          await delay(backoff(attempt, OPEN_BACKOFF), deadline.signal);
+        } catch {
+          throw this.openFailed(undefined, lastError, deadline.timedOut, signal);
+        }
+      }
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** One attempt of the driver's `open()`; callbacks of an attempt that is not the latest are ignored. */
+  private async attemptOpen(signal: AbortSignal): Promise<void> {
+    const generation = ++this.generation;
     const startedAt = performance.now();
     const listener: SessionListener = {
       state: (state) => {
@@ -100,17 +143,7 @@ export class Session {
         this.renewals.emit(this.options.logger, "renewed", Math.max(0, performance.now() - sentAt));
       },
     };
-    try {
-      await this.driver.open(listener, deadline.signal);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError("CONNECTION", `could not open a session: ${errorText(error)}`, {
-        cause: error,
-      });
-    } finally {
-      deadline.dispose();
-    }
+    await this.driver.open(listener, signal);
     if (generation !== this.generation || this.closing.signal.aborted) {
       throw new RollcallError("NOT_CONNECTED", "the coordinator was closed while connecting");
     }
@@ -118,6 +151,30 @@ export class Session {
     this.validUntilMono = 0;
     this.renew(startedAt);
     this.setState("connected");
+  }
+
+  /**
+   * The error of an open that ran out of time or was abandoned: what the last attempt saw (`current`,
+   * the attempt the deadline cut short, when it failed for a reason of its own; else the failure
+   * before it), never just the bare abort.
+   */
+  private openFailed(current: unknown, previous: unknown, timedOut: boolean, signal?: AbortSignal): unknown {
+    if (this.closing.signal.aborted)
+      return new RollcallError("NOT_CONNECTED", "the coordinator was closed while connecting");
+    const seen = current ?? previous;
+    const last = seen === undefined ? "" : `; the last attempt: ${errorText(seen)}`;
+    if (!timedOut && signal?.aborted) {
+      const reason: unknown = signal.reason;
+      if (!(reason instanceof Error && reason.name === "TimeoutError")) return reason;
+      return new RollcallError("CONNECTION", `no session before the caller's deadline${last}`, {
+        cause: seen ?? reason,
+      });
+    }
+    return new RollcallError(
+      "CONNECTION",
+      `no session within connectTimeout=${this.options.connectTimeout} ms${last || "; the server did not answer"}`,
+      seen === undefined ? {} : { cause: seen },
+    );
   }
 
   private renew(sentAt: number): void {
@@ -191,13 +248,13 @@ export class Session {
   private async reopenLoop(): Promise<void> {
     let attempt = 0;
     while (!this.closing.signal.aborted) {
-      const base = this.options.retryInterval * Math.min(2 ** attempt, 8);
-      const wait = base * (0.8 + Math.random() * 0.4);
+      const wait = backoff(attempt, {
+        initial: this.options.retryInterval,
+        max: this.options.retryInterval * 8,
+        jitter: attempt === 0 ? 0.1 : 0.2,
+      });
       try {
-        await delay(
-          attempt === 0 ? this.options.retryInterval * (0.9 + Math.random() * 0.2) : wait,
-          this.closing.signal,
-        );
+        await delay(wait, this.closing.signal);
       } catch {
         return;
       }
@@ -252,6 +309,12 @@ export class Session {
     this.generation++;
     this.setState("closed");
   }
+}
+
+/** A driver's failure as a `RollcallError` (`CONNECTION` unless it already is one). */
+function asConnectionError(error: unknown): RollcallError {
+  if (RollcallError.isInstance(error)) return error;
+  return new RollcallError("CONNECTION", errorText(error), { cause: error });
 }
 
 function notConnected(): RollcallError {

@@ -1,17 +1,19 @@
 import type { ConnectionUrl, HostPort } from "./driver/connection-url.js";
 import type { BackendDefinition } from "./driver/driver.js";
+import {
+  acceptedParamNames,
+  COMMON_PARAMS,
+  type CommonKey,
+  type ParamSchema,
+  type ParamValues,
+  parseParams,
+  redactSecretParams,
+} from "./driver/url-params.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import type { Logger } from "./types.js";
 import { MAX_METADATA_BYTES } from "./validation.js";
 
-/** Query keys that mean the same on every backend. */
-export const COMMON_PARAMS = [
-  "sessionTimeout",
-  "retryInterval",
-  "namespace",
-  "connectTimeout",
-  "pollInterval",
-  "maxMetadataBytes",
-] as const;
+export { COMMON_PARAMS };
 
 /** The common options read from a URL, with defaults applied. */
 export interface CommonOptions {
@@ -143,25 +145,43 @@ export function parseUrl(input: string | URL): ConnectionUrl {
   return result;
 }
 
-function intParam(url: ConnectionUrl, key: string, fallback: number, min: number, max: number): number {
-  const raw = url.params.get(key);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `invalid URL ${url.redacted}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return n;
+// The common keys' ranges; their defaults depend on the backend and on each other, so they are applied below.
+const COMMON_SCHEMA = {
+  sessionTimeout: { type: "integer", min: 100, max: 3_600_000 },
+  retryInterval: { type: "integer", min: 10, max: 600_000 },
+  connectTimeout: { type: "integer", min: 100, max: 600_000 },
+  pollInterval: { type: "integer", min: 10, max: 600_000 },
+  maxMetadataBytes: { type: "integer", min: 2, max: MAX_METADATA_BYTES },
+} as const satisfies ParamSchema;
+
+// A backend's `params` as a schema: the deprecated list of names allows those keys as plain strings.
+function backendSchema(backend: BackendDefinition): ParamSchema {
+  const params = backend.params ?? [];
+  if (!Array.isArray(params)) return params as ParamSchema;
+  return Object.fromEntries((params as readonly string[]).map((key) => [key, { type: "string" } as const]));
+}
+
+/** Everything {@link readUrlOptions} reads from a URL. */
+export interface UrlOptions {
+  /** The common options, with the backend's defaults applied. */
+  common: CommonOptions;
+  /** The backend's own options, checked and defaulted by its {@link BackendDefinition.params} schema. */
+  options: ParamValues<ParamSchema>;
+  /** Which common keys the URL itself gave. */
+  given: ReadonlySet<CommonKey>;
 }
 
 /**
- * Reads the common query keys from `url` (removing them from `url.params`), applies the backend's
- * defaults, and rejects keys that neither core nor the backend knows.
- * @throws RollcallError `INVALID_ARGUMENT`
+ * Reads every query key of `url`: refuses repeated keys and keys that neither core nor the backend
+ * knows, reads the common keys (removing them from `url.params`) with the backend's defaults, and
+ * parses the backend's own keys with its schema — logging a deprecation warning to `logger` for each
+ * old spelling. Secret keys of the schema are masked in `url.redacted` before anything can fail.
+ * @throws RollcallError `INVALID_ARGUMENT` naming the key and what is allowed
  */
-export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition): CommonOptions {
+export function readUrlOptions(url: ConnectionUrl, backend: BackendDefinition, logger?: Logger): UrlOptions {
+  const schema = backendSchema(backend);
+  url.redacted = redactSecretParams(url.redacted, schema);
+  const accepted = new Set<string>([...COMMON_PARAMS, ...acceptedParamNames(schema)]);
   for (const key of new Set(url.params.keys())) {
     if (url.params.getAll(key).length > 1) {
       throw new RollcallError(
@@ -169,25 +189,21 @@ export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition
         `invalid URL ${url.redacted}: ${key} is given more than once`,
       );
     }
-    if (!(COMMON_PARAMS as readonly string[]).includes(key) && !(backend.params ?? []).includes(key)) {
-      const known = [...COMMON_PARAMS, ...(backend.params ?? [])].join(", ");
+    if (!accepted.has(key)) {
+      const known = [...COMMON_PARAMS, ...Object.keys(schema)].join(", ");
       throw new RollcallError(
         "INVALID_ARGUMENT",
         `invalid URL ${url.redacted}: unknown option ${JSON.stringify(key)} for ${backend.name}; known options: ${known}`,
       );
     }
   }
-  const sessionTimeout = intParam(url, "sessionTimeout", backend.defaultSessionTimeout, 100, 3_600_000);
-  const retryInterval = intParam(url, "retryInterval", backend.defaultRetryInterval ?? 1000, 10, 600_000);
-  const connectTimeout = intParam(url, "connectTimeout", Math.max(10_000, sessionTimeout * 2), 100, 600_000);
-  const pollInterval = intParam(
-    url,
-    "pollInterval",
-    Math.max(50, Math.min(1000, Math.floor(sessionTimeout / 4))),
-    10,
-    600_000,
-  );
-  const maxMetadataBytes = intParam(url, "maxMetadataBytes", MAX_METADATA_BYTES, 2, MAX_METADATA_BYTES);
+  const given = new Set(COMMON_PARAMS.filter((key) => url.params.has(key)));
+  const read = parseParams(url, COMMON_SCHEMA);
+  const sessionTimeout = read.sessionTimeout ?? backend.defaultSessionTimeout;
+  const retryInterval = read.retryInterval ?? backend.defaultRetryInterval ?? 1000;
+  const connectTimeout = read.connectTimeout ?? Math.max(10_000, sessionTimeout * 2);
+  const pollInterval = read.pollInterval ?? Math.max(50, Math.min(1000, Math.floor(sessionTimeout / 4)));
+  const maxMetadataBytes = read.maxMetadataBytes ?? MAX_METADATA_BYTES;
   let namespace = url.params.get("namespace");
   if (namespace === null && backend.pathIsNamespace && url.path !== "" && url.path !== "/") {
     namespace = url.path.replace(/^\/+|\/+$/g, "");
@@ -200,5 +216,20 @@ export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition
     );
   }
   for (const key of COMMON_PARAMS) url.params.delete(key);
-  return { sessionTimeout, retryInterval, namespace, connectTimeout, pollInterval, maxMetadataBytes };
+  const options = parseParams(url, schema, logger === undefined ? {} : { logger });
+  return {
+    common: { sessionTimeout, retryInterval, namespace, connectTimeout, pollInterval, maxMetadataBytes },
+    options,
+    given,
+  };
+}
+
+/**
+ * Reads the common query keys from `url` (removing them from `url.params`), applies the backend's
+ * defaults, and rejects keys that neither core nor the backend knows and bad values of the backend's
+ * own keys: {@link readUrlOptions} without the backend's values.
+ * @throws RollcallError `INVALID_ARGUMENT`
+ */
+export function readCommonOptions(url: ConnectionUrl, backend: BackendDefinition): CommonOptions {
+  return readUrlOptions(url, backend).common;
 }

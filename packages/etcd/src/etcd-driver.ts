@@ -2,14 +2,21 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  backoff,
   type Characteristics,
   type Driver,
   type DriverConfig,
   type DriverEvent,
   type GroupSnapshot,
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
   type Logger,
   type Member,
   type Metadata,
+  memberExists,
+  memberNotJoined,
+  openFailure,
   RollcallError,
   type SessionListener,
   type WatchHandle,
@@ -84,35 +91,22 @@ export class EtcdDriver implements Driver {
     if (this.closing !== undefined) throw new RollcallError("NOT_CONNECTED", "the etcd driver is closed");
     const client = await this.ensureClient();
     await this.revokeStaleLeases(client);
-    let lastError: unknown;
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) {
-        throw new RollcallError(
-          "CONNECTION",
-          `cannot reach etcd at ${this.options.endpoints.join(",")}: ${(lastError as Error | undefined)?.message ?? "aborted"}`,
-          { cause: lastError },
-        );
-      }
-      const sentAt = performance.now();
-      try {
-        const granted = await abortable(
-          client.leaseClient.leaseGrant({ TTL: this.options.ttlSeconds }),
-          signal,
-        );
-        if (this.closing !== undefined) {
-          await revokeLease(client, granted.ID, CLOSE_REQUEST_TIMEOUT).catch(() => undefined);
-          throw new RollcallError("NOT_CONNECTED", "the etcd driver was closed while opening a session");
-        }
-        this.startSession(client, granted.ID, Number(granted.TTL) * 1000, sentAt, listener);
-        return;
-      } catch (error) {
-        if (RollcallError.isInstance(error)) throw error;
-        if (signal.aborted) continue;
-        if (!isTransient(error)) throw this.wrap(error);
-        lastError = error;
-        await delay(Math.min(1000, 100 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
-      }
+    const sentAt = performance.now();
+    let granted: { ID: string; TTL: string };
+    try {
+      granted = await abortable(client.leaseClient.leaseGrant({ TTL: this.options.ttlSeconds }), signal);
+    } catch (error) {
+      if (RollcallError.isInstance(error)) throw error;
+      // Unreachable, a deadline, a host its pool has given up on for now: worth another attempt. Any
+      // other answer (refused credentials, permissions) will not change by retrying.
+      const transient = signal.aborted || isTransient(error);
+      throw openFailure(transient ? "unreachable" : "refused", this.wrap(error).message, error);
     }
+    if (this.closing !== undefined) {
+      await revokeLease(client, granted.ID, CLOSE_REQUEST_TIMEOUT).catch(() => undefined);
+      throw new RollcallError("NOT_CONNECTED", "the etcd driver was closed while opening a session");
+    }
+    this.startSession(client, granted.ID, Number(granted.TTL) * 1000, sentAt, listener);
   }
 
   private startSession(
@@ -205,7 +199,7 @@ export class EtcdDriver implements Driver {
       // A retry of a create whose answer was lost finds its own token.
       const existing = rangeKvs(res, 0)[0];
       if (attempt > 1 && existing !== undefined && existing.value.toString("utf8").includes(token)) return;
-      throw new RollcallError("GROUP_EXISTS", `group ${JSON.stringify(group)} already exists`, { group });
+      throw groupExists(group);
     });
   }
 
@@ -228,13 +222,9 @@ export class EtcdDriver implements Driver {
       if (res.succeeded) return;
       if (rangeCount(res, 0) === 0) {
         if (attempt > 1) return; // our own earlier attempt deleted it
-        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-        });
+        throw groupNotFound(group);
       }
-      throw new RollcallError("GROUP_NOT_EMPTY", `group ${JSON.stringify(group)} still has members`, {
-        group,
-      });
+      throw groupNotEmpty(group);
     });
   }
 
@@ -269,10 +259,7 @@ export class EtcdDriver implements Driver {
         return decodeMember(group, memberId, kv);
       }
       if (rangeCount(res, 0) === 0) {
-        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-          memberId,
-        });
+        throw groupNotFound(group, memberId);
       }
       const existing = rangeKvs(res, 1)[0];
       // A retry of a join whose answer was lost (ours, or the caller's) finds the key on our own lease:
@@ -280,8 +267,7 @@ export class EtcdDriver implements Driver {
       if (existing !== undefined && existing.lease === session.leaseId) {
         return this.rejoin(client, session, group, memberId, metadata, existing);
       }
-      const message = `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`;
-      throw new RollcallError("MEMBER_EXISTS", message, { group, memberId });
+      throw memberExists(group, memberId);
     }, session);
   }
 
@@ -314,7 +300,7 @@ export class EtcdDriver implements Driver {
     if (kv === undefined) {
       // Gone from our lease in between (a concurrent leave of the same member): the caller may join again.
       session.members.delete(key.toString("utf8"));
-      throw notJoined(group, memberId);
+      throw memberNotJoined(group, memberId);
     }
     return decodeMember(group, memberId, kv);
   }
@@ -329,7 +315,7 @@ export class EtcdDriver implements Driver {
         return;
       }
       session.members.delete(heldKey);
-      throw notJoined(group, memberId);
+      throw memberNotJoined(group, memberId);
     }, session);
   }
 
@@ -362,7 +348,7 @@ export class EtcdDriver implements Driver {
     const session = this.requireSession();
     const key = this.keys.member(group, memberId);
     const joinedAt = session.members.get(key.toString("utf8"))?.joinedAt;
-    if (joinedAt === undefined) throw notJoined(group, memberId);
+    if (joinedAt === undefined) throw memberNotJoined(group, memberId);
     const value = encodeMember(metadata, joinedAt, Date.now());
     return this.withRetry(async (client) => {
       const res = await this.txn(client, {
@@ -373,7 +359,7 @@ export class EtcdDriver implements Driver {
       const kv = res.succeeded ? rangeKvs(res, 1)[0] : undefined;
       if (kv === undefined) {
         session.members.delete(key.toString("utf8"));
-        throw notJoined(group, memberId);
+        throw memberNotJoined(group, memberId);
       }
       return decodeMember(group, memberId, kv);
     }, session);
@@ -393,9 +379,7 @@ export class EtcdDriver implements Driver {
         failure: [],
       });
       if (rangeCount(res, 0) === 0) {
-        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-        });
+        throw groupNotFound(group);
       }
       const members: Member[] = [];
       for (const kv of rangeKvs(res, 1)) {
@@ -479,7 +463,9 @@ export class EtcdDriver implements Driver {
           memberId,
           error: (error as Error).message,
         });
-        await delay(Math.min(1000, 100 * 2 ** failures), undefined, { signal }).catch(() => undefined);
+        await delay(backoff(failures, { initial: 100, max: 1000 }), undefined, { signal }).catch(
+          () => undefined,
+        );
       }
     }
   }
@@ -578,7 +564,7 @@ export class EtcdDriver implements Driver {
           });
         }
         if (attempt >= attempts || !isTransient(error) || this.closing !== undefined) throw this.wrap(error);
-        await delay(50 * attempt);
+        await delay(backoff(attempt - 1, { initial: 50, max: 1000 }));
       }
     }
   }
@@ -614,14 +600,6 @@ export class EtcdDriver implements Driver {
   private wrap(error: unknown): RollcallError {
     return toRollcallError(error, this.options.endpoints, this.config.url.username);
   }
-}
-
-function notJoined(group: string, memberId: string): RollcallError {
-  return new RollcallError(
-    "MEMBER_NOT_JOINED",
-    `member ${JSON.stringify(memberId)} is not joined to group ${JSON.stringify(group)} in this session`,
-    { group, memberId },
-  );
 }
 
 /** Rejects as soon as `signal` aborts (the request itself may still complete). */

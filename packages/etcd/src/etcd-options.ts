@@ -1,11 +1,30 @@
-import { readFile } from "node:fs/promises";
-import { type DriverConfig, RollcallError } from "@rollcall/core/driver";
-
-/** The URL query keys of the etcd backend (besides the common ones core reads). */
-export const ETCD_PARAMS = ["ca", "cert", "key", "electionTimeout"] as const;
+import {
+  type DriverConfig,
+  defineParams,
+  driverOptions,
+  RollcallError,
+  readPemFile,
+} from "@rollcall/core/driver";
 
 /** etcd's default `--election-timeout`, in ms. */
 export const DEFAULT_ELECTION_TIMEOUT = 1000;
+
+/**
+ * The URL query keys of the etcd backend (besides the common ones core reads). `ca`, `cert`, `key` are
+ * the TLS keys every backend spells this way (the `node:tls` options they set).
+ */
+export const ETCD_PARAMS = defineParams({
+  ca: { type: "file" },
+  cert: { type: "file" },
+  key: { type: "file" },
+  electionTimeout: {
+    type: "integer",
+    min: 10,
+    max: 600_000,
+    default: DEFAULT_ELECTION_TIMEOUT,
+    hint: "ms, etcd's --election-timeout",
+  },
+});
 
 /** etcd's client port, used for a host given without one. */
 export const DEFAULT_ETCD_PORT = 2379;
@@ -46,6 +65,7 @@ export function readEtcdOptions(config: DriverConfig): EtcdOptions {
     );
   }
   const tls = url.scheme === "etcds";
+  const { ca, cert, key, electionTimeout } = driverOptions(config, ETCD_PARAMS).options;
   const options: EtcdOptions = {
     endpoints: (url.hosts.length === 0 ? [{ host: "127.0.0.1" }] : url.hosts).map(({ host, port }) => {
       const name = host.includes(":") ? `[${host}]` : host;
@@ -53,38 +73,23 @@ export function readEtcdOptions(config: DriverConfig): EtcdOptions {
     }),
     tls,
     ttlSeconds: sessionTimeout / 1000,
-    electionTimeout: DEFAULT_ELECTION_TIMEOUT,
+    electionTimeout,
   };
-  const electionTimeout = url.params.get("electionTimeout");
-  if (electionTimeout !== null) {
-    const n = Number(electionTimeout);
-    if (electionTimeout.trim() === "" || !Number.isInteger(n) || n < 10 || n > 600_000) {
+  for (const [name, value] of [
+    ["ca", ca],
+    ["cert", cert],
+    ["key", key],
+  ] as const) {
+    if (value !== undefined && !tls) {
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `invalid URL ${url.redacted}: electionTimeout must be an integer from 10 to 600000 (ms, etcd's --election-timeout), got ${JSON.stringify(electionTimeout)}`,
+        `invalid URL ${url.redacted}: ${name}= is a TLS option: use etcds://`,
       );
     }
-    options.electionTimeout = n;
   }
-  for (const key of ["ca", "cert", "key"] as const) {
-    const value = url.params.get(key);
-    if (value === null) continue;
-    if (!tls) {
-      throw new RollcallError(
-        "INVALID_ARGUMENT",
-        `invalid URL ${url.redacted}: ${key}= is a TLS option: use etcds://`,
-      );
-    }
-    if (value.trim() === "") {
-      throw new RollcallError(
-        "INVALID_ARGUMENT",
-        `invalid URL ${url.redacted}: ${key}= must name a PEM file`,
-      );
-    }
-    if (key === "ca") options.caFile = value;
-    else if (key === "cert") options.certFile = value;
-    else options.keyFile = value;
-  }
+  if (ca !== undefined) options.caFile = ca;
+  if (cert !== undefined) options.certFile = cert;
+  if (key !== undefined) options.keyFile = key;
   if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
     throw new RollcallError(
       "INVALID_ARGUMENT",
@@ -101,28 +106,11 @@ export interface TlsFiles {
   privateKey?: Buffer;
 }
 
-async function readPem(what: string, path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `cannot read the ${what} file ${JSON.stringify(path)} (${code})`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
 /** Reads the files named by `ca=`, `cert=`, `key=`. */
 export async function readTlsFiles(options: EtcdOptions): Promise<TlsFiles> {
   const files: TlsFiles = {};
-  if (options.caFile !== undefined)
-    files.rootCertificate = await readPem("CA certificate (ca=)", options.caFile);
-  if (options.certFile !== undefined)
-    files.certChain = await readPem("client certificate (cert=)", options.certFile);
-  if (options.keyFile !== undefined) files.privateKey = await readPem("client key (key=)", options.keyFile);
+  if (options.caFile !== undefined) files.rootCertificate = await readPemFile("ca", options.caFile);
+  if (options.certFile !== undefined) files.certChain = await readPemFile("cert", options.certFile);
+  if (options.keyFile !== undefined) files.privateKey = await readPemFile("key", options.keyFile);
   return files;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "@rollcall/core/driver";
+import { backoff, type Logger } from "@rollcall/core/driver";
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from "etcd3";
 import { discardStream, isInvalidAuthToken } from "./errors.js";
 
@@ -146,7 +146,7 @@ export class RangeWatch {
 
   private scheduleReconnect(refreshToken: boolean): void {
     if (this.closed || this.reconnectTimer !== undefined) return;
-    const delay = Math.min(1000, 50 * 2 ** this.attempts);
+    const delay = backoff(this.attempts, { initial: 50, max: 1000 });
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       // A unary call renews an expired auth token (see isInvalidAuthToken).

@@ -1,9 +1,14 @@
 import {
   type DriverEvent,
   type GroupSnapshot,
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
   type LeaveReason,
   type Member,
   type Metadata,
+  memberExists,
+  memberNotJoined,
   RollcallError,
 } from "@rollcall/core/driver";
 
@@ -56,7 +61,7 @@ export class MemoryStore {
 
   private group(namespace: string, group: string): StoredGroup {
     const found = this.groups.get(this.key(namespace, group));
-    if (!found) throw new RollcallError("GROUP_NOT_FOUND", `group ${group} does not exist`, { group });
+    if (!found) throw groupNotFound(group);
     return found;
   }
 
@@ -121,17 +126,14 @@ export class MemoryStore {
 
   createGroup(namespace: string, group: string): void {
     const key = this.key(namespace, group);
-    if (this.groups.has(key))
-      throw new RollcallError("GROUP_EXISTS", `group ${group} already exists`, { group });
+    if (this.groups.has(key)) throw groupExists(group);
     this.groups.set(key, { members: new Map(), log: [], listeners: new Set() });
   }
 
   deleteGroup(namespace: string, group: string): void {
     const stored = this.group(namespace, group);
     if (stored.members.size > 0) {
-      throw new RollcallError("GROUP_NOT_EMPTY", `group ${group} still has ${stored.members.size} members`, {
-        group,
-      });
+      throw groupNotEmpty(group, stored.members.size);
     }
     this.groups.delete(this.key(namespace, group));
   }
@@ -158,10 +160,7 @@ export class MemoryStore {
           return copy(existing.member);
         return this.update(namespace, group, memberId, metadata, sessionId);
       }
-      throw new RollcallError("MEMBER_EXISTS", `${memberId} is already a member of ${group}`, {
-        group,
-        memberId,
-      });
+      throw memberExists(group, memberId);
     }
     const revision = ++this.revision;
     const now = new Date();
@@ -181,10 +180,7 @@ export class MemoryStore {
   private own(namespace: string, group: string, memberId: string, sessionId: number): StoredGroup {
     const stored = this.group(namespace, group);
     if (stored.members.get(memberId)?.sessionId !== sessionId) {
-      throw new RollcallError("MEMBER_NOT_JOINED", `${memberId} is not a member of ${group}`, {
-        group,
-        memberId,
-      });
+      throw memberNotJoined(group, memberId);
     }
     return stored;
   }

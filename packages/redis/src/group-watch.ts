@@ -1,4 +1,4 @@
-import { RollcallError, type WatchHandle, type WatchListener } from "@rollcall/core/driver";
+import { groupNotFound, RollcallError, type WatchHandle, type WatchListener } from "@rollcall/core/driver";
 import type { ChangeMessage } from "./records.js";
 
 /** What the `changes` script reports about a group's change log after a revision. */
@@ -66,7 +66,7 @@ export class GroupWatch implements ChannelSubscriber, WatchHandle {
     }
     if (!reply.exists) {
       await this.close();
-      throw new RollcallError("GROUP_NOT_FOUND", `group ${this.group} does not exist`, { group: this.group });
+      throw groupNotFound(this.group);
     }
     this.fetching = false;
     this.apply(reply);

@@ -33,4 +33,4 @@ registerBackend({
 
 export { KeySpace } from "./key-space.js";
 export { RedisDriver } from "./redis-driver.js";
-export { DEFAULT_LOG_LENGTH, REDIS_PARAMS } from "./redis-options.js";
+export { DEFAULT_LOG_LENGTH, REDIS_PARAMS, type RedisParams } from "./redis-options.js";

@@ -1,10 +1,4 @@
-import { RollcallError } from "@rollcall/core/driver";
-
-// Group names and member ids as core validates them (plus core's internal `_kind.name` groups). None of
-// these characters is `/`, `{`, `}`, `*`, `?`, `[`, `]` or a newline, which is what keeps a name inside
-// the key it is put into: `/` separates the parts of a key, `{}` delimit the hash tag, and no command
-// here ever takes a glob pattern.
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9._:@-]{0,199}$/;
+import { RollcallError, validateAnyGroupName } from "@rollcall/core/driver";
 
 /**
  * The key layout of one namespace. Every key and channel starts with `rollcall:{<namespace>}:`; the
@@ -45,7 +39,10 @@ export class KeySpace {
 
   /** The pub/sub channel of a group. */
   channel(group: string): string {
-    return `${this.prefix}c/${checkName("group name", group)}`;
+    // Core validated the name already; checked again where it goes into a key, because no name with
+    // `/`, `{`, `}`, `*` or a newline may leave its namespace (core's rule admits none of them).
+    validateAnyGroupName(group);
+    return `${this.prefix}c/${group}`;
   }
 
   /** The group whose channel this is, or undefined for a foreign channel. */
@@ -53,18 +50,4 @@ export class KeySpace {
     const head = `${this.prefix}c/`;
     return channel.startsWith(head) ? channel.slice(head.length) : undefined;
   }
-}
-
-/**
- * Checks a group name or member id before it goes into a key or a script argument. Core validated it
- * already; this is the defensive second check that keeps every name inside its namespace.
- */
-export function checkName(kind: string, name: string): string {
-  if (!NAME.test(name)) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `invalid ${kind} ${JSON.stringify(name.slice(0, 40))} for a Redis key`,
-    );
-  }
-  return name;
 }

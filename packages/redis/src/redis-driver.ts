@@ -1,13 +1,21 @@
 import { randomBytes } from "node:crypto";
 import {
+  backoff,
   type Characteristics,
   type Driver,
   type DriverConfig,
+  driverOptions,
   type ErrorCode,
   ErrorCodes,
   type GroupSnapshot,
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
   type Member,
   type Metadata,
+  memberExists,
+  memberNotJoined,
+  openFailure,
   RollcallError,
   type SessionListener,
   type WatchHandle,
@@ -17,10 +25,10 @@ import { Redis } from "ioredis";
 import { ChannelHub } from "./channel-hub.js";
 import { GoneWaiter } from "./gone-waiter.js";
 import { type ChangeLogReply, type ChannelSubscriber, GroupWatch } from "./group-watch.js";
-import { checkName, KeySpace } from "./key-space.js";
+import { KeySpace } from "./key-space.js";
 import { type LuaScript, SCRIPTS } from "./lua-scripts.js";
 import { decodeChange, decodeMember } from "./records.js";
-import { loadTlsCa, type RedisTarget, readRedisTarget } from "./redis-options.js";
+import { loadTlsCa, REDIS_PARAMS, type RedisTarget, readRedisTarget } from "./redis-options.js";
 import { RedisSession, type RefreshReply } from "./redis-session.js";
 
 type Reply = string | number | null | Reply[];
@@ -50,7 +58,7 @@ export class RedisDriver implements Driver {
   private readonly knownGroups = new Set<string>();
 
   constructor(private readonly config: DriverConfig) {
-    this.target = readRedisTarget(config.url);
+    this.target = readRedisTarget(config.url, driverOptions(config, REDIS_PARAMS).options);
     this.keys = new KeySpace(config.namespace);
     this.hub = new ChannelHub(this.keys, () => this.client, config.logger);
     this.characteristics = {
@@ -112,13 +120,11 @@ export class RedisDriver implements Driver {
   }
 
   async createGroup(group: string): Promise<void> {
-    checkName("group name", group);
     await this.run(SCRIPTS.createGroup, [group], { group });
     this.knownGroups.add(group);
   }
 
   async deleteGroup(group: string): Promise<void> {
-    checkName("group name", group);
     await this.run(SCRIPTS.deleteGroup, [group], { group });
     this.knownGroups.delete(group);
   }
@@ -133,8 +139,6 @@ export class RedisDriver implements Driver {
   }
 
   async join(group: string, memberId: string, metadata: Metadata): Promise<Member> {
-    checkName("group name", group);
-    checkName("member id", memberId);
     const json = JSON.stringify(metadata);
     const reply = (await this.write(SCRIPTS.join, [group, memberId, json], { group, memberId })) as Reply[];
     this.knownGroups.add(group);
@@ -150,14 +154,10 @@ export class RedisDriver implements Driver {
   }
 
   async leave(group: string, memberId: string): Promise<void> {
-    checkName("group name", group);
-    checkName("member id", memberId);
     await this.write(SCRIPTS.leave, [group, memberId], { group, memberId });
   }
 
   async update(group: string, memberId: string, metadata: Metadata): Promise<Member> {
-    checkName("group name", group);
-    checkName("member id", memberId);
     const json = JSON.stringify(metadata);
     const reply = (await this.write(SCRIPTS.update, [group, memberId, json], { group, memberId })) as Reply[];
     return {
@@ -171,7 +171,6 @@ export class RedisDriver implements Driver {
   }
 
   async members(group: string): Promise<GroupSnapshot> {
-    checkName("group name", group);
     const reply = (await this.run(SCRIPTS.members, [group], { group })) as Reply[];
     const flat = (reply[1] ?? []) as string[];
     const members: Member[] = [];
@@ -182,7 +181,6 @@ export class RedisDriver implements Driver {
   }
 
   async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
-    checkName("group name", group);
     this.assertOpen();
     let release = (): void => {};
     const watch = new GroupWatch(
@@ -198,8 +196,6 @@ export class RedisDriver implements Driver {
   }
 
   async awaitGone(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void> {
-    checkName("group name", group);
-    checkName("member id", memberId);
     this.assertOpen();
     signal.throwIfAborted();
     let release = (): void => {};
@@ -256,7 +252,7 @@ export class RedisDriver implements Driver {
       maxRetriesPerRequest: 0,
       commandTimeout: Math.max(1000, Math.floor(ttl / 2)),
       connectTimeout: Math.max(1000, ttl),
-      retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 5), 500),
+      retryStrategy: (times) => backoff(times, { initial: 25, max: 500 }),
       connectionName: `rollcall:${this.config.memberId}`,
       disableClientInfo: true,
     });
@@ -278,20 +274,20 @@ export class RedisDriver implements Driver {
       const onReady = () => finish();
       const onAbort = () =>
         finish(
-          new RollcallError(
-            "CONNECTION",
+          openFailure(
+            "unreachable",
             `cannot reach Redis at ${this.target.where}${this.lastError ? `: ${this.lastError.message}` : ""}`,
-            { cause: sanitize(this.lastError) },
+            sanitize(this.lastError),
           ),
         );
       // Refused credentials will not get better by retrying: fail now, not at the connect timeout.
       const onError = (error: Error) => {
         if (!/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(error.message)) return;
         finish(
-          new RollcallError(
-            "CONNECTION",
+          openFailure(
+            "refused",
             `Redis at ${this.target.where} refused the credentials: ${error.message}`,
-            { cause: sanitize(error) },
+            sanitize(error),
           ),
         );
       };
@@ -420,7 +416,7 @@ export class RedisDriver implements Driver {
     const message = error instanceof Error ? error.message : String(error);
     const code = /^ROLLCALL ([A-Z_]+)/.exec(message)?.[1];
     if (code !== undefined && (ErrorCodes as readonly string[]).includes(code)) {
-      return new RollcallError(code as ErrorCode, describe(code as ErrorCode, context), context);
+      return scriptError(code as ErrorCode, context);
     }
     return new RollcallError("CONNECTION", `Redis at ${this.target.where}: ${message}`, {
       cause: sanitize(error),
@@ -464,24 +460,25 @@ export class RedisDriver implements Driver {
   }
 }
 
-function describe(code: ErrorCode, context: { group?: string; memberId?: string }): string {
+/** The error a script's `ROLLCALL <code>` reply stands for. */
+function scriptError(code: ErrorCode, context: { group?: string; memberId?: string }): RollcallError {
   const group = context.group ?? "?";
   const member = context.memberId ?? "?";
   switch (code) {
     case "GROUP_EXISTS":
-      return `group ${group} already exists`;
+      return groupExists(group);
     case "GROUP_NOT_FOUND":
-      return `group ${group} does not exist`;
+      return groupNotFound(group, context.memberId);
     case "GROUP_NOT_EMPTY":
-      return `group ${group} still has members`;
+      return groupNotEmpty(group);
     case "MEMBER_EXISTS":
-      return `${member} is already a member of ${group}`;
+      return memberExists(group, member);
     case "MEMBER_NOT_JOINED":
-      return `${member} has not joined ${group} in this session`;
+      return memberNotJoined(group, member);
     case "SESSION_EXPIRED":
-      return "the Redis session expired";
+      return new RollcallError(code, "the Redis session expired", context);
     default:
-      return code;
+      return new RollcallError(code, code, context);
   }
 }
 

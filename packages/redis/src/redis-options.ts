@@ -1,23 +1,36 @@
-import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
-import { type ConnectionUrl, RollcallError } from "@rollcall/core/driver";
+import {
+  type ConnectionUrl,
+  defineParams,
+  type ParamValues,
+  parseParams,
+  RollcallError,
+  readPemFile,
+} from "@rollcall/core/driver";
 import type { RedisOptions } from "ioredis";
-
-/** The backend's own URL query keys (core handles the common ones). */
-export const REDIS_PARAMS = [
-  "sentinel",
-  "sentinels",
-  "sentinelAuth",
-  "tlsRejectUnauthorized",
-  "tlsCaFile",
-  "logLength",
-] as const;
 
 const DEFAULT_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 /** Default cap of a group's change log (entries). */
 export const DEFAULT_LOG_LENGTH = 1000;
+
+/**
+ * The backend's own URL query keys (core handles the common ones). The TLS keys are spelled as on every
+ * backend — `ca`, `rejectUnauthorized`, the `node:tls` option each one sets; `tlsCaFile` and
+ * `tlsRejectUnauthorized` are their old names (accepted with a deprecation warning).
+ */
+export const REDIS_PARAMS = defineParams({
+  sentinel: { type: "string", pattern: /[A-Za-z0-9._-]{1,128}/, expected: "a master name" },
+  sentinels: { type: "string" },
+  sentinelAuth: { type: "enum", values: ["none", "inherit"] },
+  rejectUnauthorized: { type: "boolean", aliases: ["tlsRejectUnauthorized"] },
+  ca: { type: "file", aliases: ["tlsCaFile"] },
+  logLength: { type: "integer", min: 10, max: 1_000_000, default: DEFAULT_LOG_LENGTH },
+});
+
+/** The typed values of {@link REDIS_PARAMS}. */
+export type RedisParams = ParamValues<typeof REDIS_PARAMS>;
 
 /** What the driver needs to know to connect, read from the URL without any I/O. */
 export interface RedisTarget {
@@ -29,8 +42,8 @@ export interface RedisTarget {
   sentinel: boolean;
   /** Whether TLS is used (`rediss://`). */
   tls: boolean;
-  /** PEM file with the CA certificates to trust, read when the session is opened. */
-  tlsCaFile: string | undefined;
+  /** PEM file with the CA certificates to trust (`ca=`), read when the session is opened. */
+  caFile: string | undefined;
   /** Cap of each group's change log. */
   logLength: number;
 }
@@ -54,20 +67,17 @@ function parseHostList(
   });
 }
 
-function booleanParam(url: ConnectionUrl, key: string, fallback: boolean): boolean {
-  const raw = url.params.get(key);
-  if (raw === null) return fallback;
-  if (raw === "true" || raw === "1") return true;
-  if (raw === "false" || raw === "0") return false;
-  throw invalid(url, `${key} must be true or false, got ${JSON.stringify(raw)}`);
-}
-
 /**
  * Reads a `redis://` / `rediss://` URL:
  * `redis[s]://[user[:password]@]host[:port][/db][?sentinel=<master>&sentinels=h:p,h:p&…]`.
+ * `params` are the URL's {@link REDIS_PARAMS} as core parsed them (`config.options`); without them
+ * they are parsed from `url.params` here.
  * @throws RollcallError `INVALID_ARGUMENT` naming what is wrong (never the password)
  */
-export function readRedisTarget(url: ConnectionUrl): RedisTarget {
+export function readRedisTarget(
+  url: ConnectionUrl,
+  params: RedisParams = parseParams(url, REDIS_PARAMS),
+): RedisTarget {
   const tls = url.scheme === "rediss";
   const path = url.path.replace(/^\/+|\/+$/g, "");
   if (path !== "" && !/^\d{1,5}$/.test(path)) {
@@ -77,29 +87,18 @@ export function readRedisTarget(url: ConnectionUrl): RedisTarget {
     );
   }
   const db = path === "" ? 0 : Number(path);
-  const logLengthRaw = url.params.get("logLength");
-  const logLength = logLengthRaw === null ? DEFAULT_LOG_LENGTH : Number(logLengthRaw);
-  if (!Number.isInteger(logLength) || logLength < 10 || logLength > 1_000_000) {
-    throw invalid(
-      url,
-      `logLength must be an integer from 10 to 1000000, got ${JSON.stringify(logLengthRaw)}`,
-    );
-  }
-  const rejectUnauthorized = booleanParam(url, "tlsRejectUnauthorized", true);
-  const tlsCaFile = url.params.get("tlsCaFile") ?? undefined;
-  if (!tls && (url.params.has("tlsRejectUnauthorized") || tlsCaFile !== undefined)) {
-    throw invalid(url, "tlsRejectUnauthorized and tlsCaFile need the rediss:// scheme");
+  const { logLength, sentinel: master } = params;
+  const rejectUnauthorized = params.rejectUnauthorized ?? true;
+  const caFile = params.ca;
+  if (!tls && (params.rejectUnauthorized !== undefined || caFile !== undefined)) {
+    throw invalid(url, "rejectUnauthorized and ca need the rediss:// scheme");
   }
   const options: RedisOptions = { db };
   if (url.username !== undefined && url.username !== "") options.username = url.username;
   if (url.password !== undefined && url.password !== "") options.password = url.password;
-  const master = url.params.get("sentinel");
-  const sentinelAuth = url.params.get("sentinelAuth") ?? "none";
-  if (sentinelAuth !== "none" && sentinelAuth !== "inherit") {
-    throw invalid(url, `sentinelAuth must be none or inherit, got ${JSON.stringify(sentinelAuth)}`);
-  }
-  if (master === null) {
-    if (url.params.has("sentinels") || url.params.has("sentinelAuth"))
+  const sentinelAuth = params.sentinelAuth ?? "none";
+  if (master === undefined) {
+    if (params.sentinels !== undefined || params.sentinelAuth !== undefined)
       throw invalid(url, "sentinels and sentinelAuth need sentinel=<master name>");
     if (url.hosts.length > 1)
       throw invalid(
@@ -118,15 +117,13 @@ export function readRedisTarget(url: ConnectionUrl): RedisTarget {
       where: `${host.includes(":") ? `[${host}]` : host}:${port}`,
       sentinel: false,
       tls,
-      tlsCaFile,
+      caFile,
       logLength,
     };
   }
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(master))
-    throw invalid(url, `sentinel must be a master name, got ${JSON.stringify(master.slice(0, 40))}`);
-  const listed = url.params.get("sentinels");
+  const listed = params.sentinels;
   const sentinels =
-    listed !== null
+    listed !== undefined
       ? parseHostList(url, listed, DEFAULT_SENTINEL_PORT)
       : url.hosts.map((h) => ({ host: h.host, port: h.port ?? DEFAULT_SENTINEL_PORT }));
   if (sentinels.length === 0)
@@ -148,25 +145,17 @@ export function readRedisTarget(url: ConnectionUrl): RedisTarget {
     where: `sentinel master ${master} via ${list}`,
     sentinel: true,
     tls,
-    tlsCaFile,
+    caFile,
     logLength,
   };
 }
 
 /** Adds the CA file's certificates to the TLS options (reads the file: call it from `open()`). */
 export async function loadTlsCa(target: RedisTarget): Promise<void> {
-  if (target.tlsCaFile === undefined) return;
-  let ca: Buffer;
-  try {
-    ca = await readFile(target.tlsCaFile);
-  } catch (error) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `cannot read tlsCaFile ${JSON.stringify(target.tlsCaFile)}: ${(error as Error).message}`,
-    );
-  }
+  if (target.caFile === undefined) return;
+  const ca = await readPemFile("ca", target.caFile);
   const add = (tls: ConnectionOptions | undefined): ConnectionOptions => ({ ...tls, ca });
   target.options.tls = add(target.options.tls);
   if (target.sentinel) target.options.sentinelTLS = add(target.options.sentinelTLS);
-  target.tlsCaFile = undefined;
+  target.caFile = undefined;
 }

@@ -8,7 +8,7 @@ import { type BackendDefinition, registerBackend } from "@rollcall/core/driver";
 import { DEFAULT_SESSION_TIMEOUT, type Dialect, SQL_PARAMS } from "./options.js";
 import { SqlDriver } from "./sql-driver.js";
 
-function definition(dialect: Dialect, schemes: string[]): BackendDefinition {
+function definition(dialect: Dialect, schemes: string[]): BackendDefinition<typeof SQL_PARAMS> {
   return {
     name: dialect,
     schemes,
@@ -37,6 +37,7 @@ export {
   NOVA_REPORT_INTERVAL,
   NOVA_SERVICE_DOWN_TIME,
   novaDownTime,
+  SQL_PARAMS,
   type SqlOptions,
 } from "./options.js";
 export { SCHEMA_VERSION, type Tables, tableNames } from "./schema.js";

@@ -1,19 +1,34 @@
-import { type DriverConfig, RollcallError } from "@rollcall/core/driver";
+import { type DriverConfig, defineParams, driverOptions, RollcallError } from "@rollcall/core/driver";
 
 /** The SQL dialects this package speaks. */
 export type Dialect = "postgresql" | "mysql" | "sqlite";
 
-/** The backend's own URL query keys (core handles the common ones). */
-export const SQL_PARAMS = [
-  "tablePrefix",
-  "heartbeatInterval",
-  "report_interval",
-  "service_down_time",
-  "changeRetention",
-  "poolSize",
-  "ssl",
-  "ca",
-] as const;
+/**
+ * The backend's own URL query keys (core handles the common ones). The TLS keys are spelled as on every
+ * backend — `ca`, `rejectUnauthorized`, the `node:tls` options they set — with `ssl` turning TLS on
+ * (these schemes have no TLS variant); `ssl=insecure` is the old spelling of
+ * `ssl=true&rejectUnauthorized=false` (accepted with a deprecation warning).
+ */
+export const SQL_PARAMS = defineParams({
+  tablePrefix: {
+    type: "string",
+    pattern: /[A-Za-z_][A-Za-z0-9_]{0,31}/,
+    expected: "1–32 characters of [A-Za-z0-9_], not starting with a digit",
+    default: "rollcall_",
+  },
+  heartbeatInterval: { type: "integer", min: 10, max: 3_600_000 },
+  report_interval: { type: "number", min: 0.01, max: 86_400 },
+  service_down_time: { type: "number", min: 0.01, max: 86_400 },
+  changeRetention: { type: "integer", min: 1000, max: 7 * 86_400_000 },
+  poolSize: { type: "integer", min: 2, max: 100 },
+  ssl: {
+    type: "enum",
+    values: ["true", "false"],
+    deprecatedValues: { insecure: "use ssl=true&rejectUnauthorized=false", verify: "use ssl=true" },
+  },
+  rejectUnauthorized: { type: "boolean" },
+  ca: { type: "file" },
+});
 
 /** Default session timeout (ms) when neither `sessionTimeout` nor the Nova options are given. */
 export const DEFAULT_SESSION_TIMEOUT = 10_000;
@@ -21,8 +36,6 @@ export const DEFAULT_SESSION_TIMEOUT = 10_000;
 export const NOVA_REPORT_INTERVAL = 10;
 /** Nova's `service_down_time` default, in seconds. */
 export const NOVA_SERVICE_DOWN_TIME = 60;
-
-const PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
 
 /** The resolved settings of a SQL driver. */
 export interface SqlOptions {
@@ -37,7 +50,7 @@ export interface SqlOptions {
   changeRetention: number;
   /** Connections in the pool (SQLite: always 1). */
   poolSize: number;
-  /** TLS for PostgreSQL / MySQL: `ssl=true` (verify) or `ssl=insecure` (no verification). */
+  /** TLS for PostgreSQL / MySQL: `ssl=true` (verify) or `ssl=true&rejectUnauthorized=false` (no verification). */
   ssl: false | "verify" | "insecure";
   /** `ca=<PEM file>`: the CA certificates that verify the server (default: the system's). Implies `ssl=true`. */
   caFile: string | undefined;
@@ -47,31 +60,6 @@ export interface SqlOptions {
 
 function invalid(config: DriverConfig, message: string): RollcallError {
   return new RollcallError("INVALID_ARGUMENT", `invalid URL ${config.url.redacted}: ${message}`);
-}
-
-function readNumber(
-  config: DriverConfig,
-  key: string,
-  min: number,
-  max: number,
-  integer: boolean,
-): number | undefined {
-  const raw = config.url.params.get(key);
-  if (raw === null) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    const kind = integer ? "an integer" : "a number";
-    throw invalid(config, `${key} must be ${kind} from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
-
-/** Whether the URL itself named `sessionTimeout` (core has already applied its default otherwise). */
-function urlHasSessionTimeout(config: DriverConfig): boolean {
-  const q = config.url.redacted.indexOf("?");
-  if (q === -1) return false;
-  const query = config.url.redacted.slice(q + 1).split("#")[0] ?? "";
-  return new URLSearchParams(query).has("sessionTimeout");
 }
 
 /**
@@ -89,20 +77,13 @@ export function novaDownTime(reportInterval: number, serviceDownTime: number): n
  * The heartbeat never runs less often than every `sessionTimeout / 3` (the driver contract).
  */
 export function readSqlOptions(dialect: Dialect, config: DriverConfig): SqlOptions {
-  const tablePrefix = config.url.params.get("tablePrefix") ?? "rollcall_";
-  if (!PREFIX.test(tablePrefix)) {
-    throw invalid(
-      config,
-      `tablePrefix ${JSON.stringify(tablePrefix)} must be 1–32 characters of [A-Za-z0-9_], not starting with a digit`,
-    );
-  }
-  const reportInterval = readNumber(config, "report_interval", 0.01, 86_400, false);
-  const serviceDownTime = readNumber(config, "service_down_time", 0.01, 86_400, false);
-  let heartbeat = readNumber(config, "heartbeatInterval", 10, 3_600_000, true);
+  const { options: params, given } = driverOptions(config, SQL_PARAMS);
+  const { tablePrefix, report_interval: reportInterval, service_down_time: serviceDownTime } = params;
+  let heartbeat = params.heartbeatInterval;
   const novaCompatible = reportInterval !== undefined || serviceDownTime !== undefined;
   let sessionTimeout = config.sessionTimeout;
   if (novaCompatible) {
-    if (urlHasSessionTimeout(config)) {
+    if (given.has("sessionTimeout")) {
       throw invalid(
         config,
         "give either sessionTimeout or Nova's report_interval / service_down_time, not both",
@@ -118,27 +99,8 @@ export function readSqlOptions(dialect: Dialect, config: DriverConfig): SqlOptio
   }
   const maxHeartbeat = Math.floor(sessionTimeout / 3);
   heartbeat = Math.max(10, Math.min(heartbeat ?? maxHeartbeat, maxHeartbeat));
-  const changeRetention =
-    readNumber(config, "changeRetention", 1000, 7 * 86_400_000, true) ??
-    Math.max(600_000, 10 * sessionTimeout);
-  const poolSize = dialect === "sqlite" ? 1 : (readNumber(config, "poolSize", 2, 100, true) ?? 4);
-  const sslRaw = config.url.params.get("ssl");
-  let ssl: SqlOptions["ssl"] = false;
-  if (sslRaw !== null) {
-    if (dialect === "sqlite") throw invalid(config, "ssl does not apply to sqlite");
-    if (sslRaw === "true" || sslRaw === "verify") ssl = "verify";
-    else if (sslRaw === "insecure") ssl = "insecure";
-    else if (sslRaw !== "false")
-      throw invalid(config, `ssl must be true, insecure or false, got ${JSON.stringify(sslRaw)}`);
-  }
-  const caFile = config.url.params.get("ca") ?? undefined;
-  if (caFile !== undefined) {
-    if (dialect === "sqlite") throw invalid(config, "ca does not apply to sqlite");
-    if (caFile === "") throw invalid(config, "ca must name a PEM file");
-    if (sslRaw !== null && ssl !== "verify")
-      throw invalid(config, `ca= verifies the server's certificate: it needs ssl=true, not ssl=${sslRaw}`);
-    ssl = "verify";
-  }
+  const changeRetention = params.changeRetention ?? Math.max(600_000, 10 * sessionTimeout);
+  const poolSize = dialect === "sqlite" ? 1 : (params.poolSize ?? 4);
   return {
     dialect,
     tablePrefix,
@@ -146,8 +108,56 @@ export function readSqlOptions(dialect: Dialect, config: DriverConfig): SqlOptio
     heartbeatInterval: heartbeat,
     changeRetention,
     poolSize,
-    ssl,
-    caFile,
+    ...readTls(dialect, config, params.ssl, params.rejectUnauthorized, params.ca),
     novaCompatible,
   };
+}
+
+/**
+ * TLS: `ssl=true` turns it on, `ca=` and `rejectUnauthorized=` imply it; `ssl=insecure` (old) is
+ * `ssl=true&rejectUnauthorized=false`.
+ */
+function readTls(
+  dialect: Dialect,
+  config: DriverConfig,
+  sslWord: "true" | "false" | "insecure" | "verify" | undefined,
+  rejectUnauthorized: boolean | undefined,
+  caFile: string | undefined,
+): Pick<SqlOptions, "ssl" | "caFile"> {
+  if (dialect === "sqlite") {
+    for (const [name, value] of [
+      ["ssl", sslWord],
+      ["rejectUnauthorized", rejectUnauthorized],
+      ["ca", caFile],
+    ] as const) {
+      if (value !== undefined) throw invalid(config, `${name} does not apply to sqlite`);
+    }
+    return { ssl: false, caFile: undefined };
+  }
+  if (sslWord === "insecure" && rejectUnauthorized !== undefined) {
+    throw invalid(
+      config,
+      "ssl=insecure is the old spelling of ssl=true&rejectUnauthorized=false: give only the new one",
+    );
+  }
+  if (sslWord === "false" && rejectUnauthorized !== undefined) {
+    throw invalid(config, "rejectUnauthorized is a TLS option: it needs ssl=true, not ssl=false");
+  }
+  let ssl: SqlOptions["ssl"] = false;
+  if (sslWord === "true" || sslWord === "verify") ssl = "verify";
+  else if (sslWord === "insecure") ssl = "insecure";
+  if (rejectUnauthorized !== undefined) ssl = rejectUnauthorized ? "verify" : "insecure";
+  if (caFile !== undefined) {
+    if (rejectUnauthorized === false) {
+      throw invalid(
+        config,
+        "ca= verifies the server's certificate: it cannot be given with rejectUnauthorized=false",
+      );
+    }
+    if (sslWord === "false" || sslWord === "insecure") {
+      throw invalid(config, `ca= verifies the server's certificate: it needs ssl=true, not ssl=${sslWord}`);
+    }
+    ssl = "verify";
+  }
+  return { ssl, caFile };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "@rollcall/core/driver";
+import { backoff, type Logger } from "@rollcall/core/driver";
 import pg from "pg";
 
 /** What a {@link PgListener} reports. */
@@ -79,7 +79,7 @@ export class PgListener {
 
   private scheduleReconnect(): void {
     if (this.retry !== undefined || this.closed) return;
-    const wait = Math.min(2000, 100 * 2 ** this.attempt++) * (0.8 + Math.random() * 0.4);
+    const wait = backoff(this.attempt++, { initial: 100, max: 2000, jitter: 0.2 });
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.closed) return;

@@ -1,15 +1,16 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import {
+  backoff,
   type ChangeBatch,
   type Characteristics,
   type Driver,
   type DriverConfig,
-  delay,
   type GroupSnapshot,
   type Member,
   type Metadata,
+  openFailure,
   RollcallError,
+  readPemFile,
   type SessionListener,
   type WatchHandle,
   type WatchListener,
@@ -142,6 +143,9 @@ export class SqlDriver implements Driver {
     }
   }
 
+  /** The `ca=` file's certificates, read (asynchronously) before the pool is created. */
+  private ca: string | undefined;
+
   private getKnex(): Knex {
     if (this.knex === undefined) {
       const logger = this.config.logger;
@@ -151,9 +155,7 @@ export class SqlDriver implements Driver {
           ...knexConfig(this.dialect, this.config.url, {
             poolSize: this.options.poolSize,
             ssl: this.options.ssl,
-            ...(this.options.caFile === undefined
-              ? {}
-              : { ca: readCa(this.options.caFile, this.config.url.redacted) }),
+            ...(this.ca === undefined ? {} : { ca: this.ca }),
             connectTimeout: Math.max(1000, Math.min(this.options.sessionTimeout, 10_000)),
           }),
           log: {
@@ -174,10 +176,13 @@ export class SqlDriver implements Driver {
   /** Creates the pool, brings the schema up to date and finds the namespace row, once. */
   private prepare(): Promise<SqlStore> {
     if (this.prepared === undefined) {
-      const knex = this.getKnex();
-      const tables = tableNames(this.options.tablePrefix);
-      const store = new SqlStore(knex, this.dialect, tables, this.channel);
       this.prepared = (async () => {
+        const caFile = this.options.caFile;
+        if (caFile !== undefined && this.ca === undefined)
+          this.ca = (await readPemFile("ca", caFile, this.config.url)).toString("utf8");
+        const knex = this.getKnex();
+        const tables = tableNames(this.options.tablePrefix);
+        const store = new SqlStore(knex, this.dialect, tables, this.channel);
         await migrate(knex, this.dialect, tables);
         await store.ensureNamespace(this.config.namespace);
         this.store = store;
@@ -210,45 +215,36 @@ export class SqlDriver implements Driver {
     this.stopSessionTimers();
     const previous = this.sessionId;
     this.state = "idle";
-    let attempt = 0;
-    let lastError: unknown;
-    while (!signal.aborted && !this.closed) {
-      try {
-        const store = await this.prepare();
-        const id = randomUUID();
-        const sentAt = performance.now();
-        // SQLite: a locked database is waited for (asynchronously) until `signal` aborts or the busy deadline.
-        await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous, { signal });
-        if (this.closed) {
-          await store.endSession(id).catch(() => {});
-          break;
-        }
-        this.sessionId = id;
-        this.listener = listener;
-        this.state = "connected";
-        this.armExpiry(performance.now());
-        this.startHeartbeat();
-        this.armPrune();
-        listener.renewed(sentAt);
-        return;
-      } catch (error) {
-        if (RollcallError.isInstance(error) && error.code === "INVALID_ARGUMENT") throw error;
-        // Refused credentials will not get better by retrying: fail now, not at the connect timeout.
-        if (refusedCredentials(error)) throw this.connectionError(error);
-        lastError = error;
-        this.config.logger.debug("opening a session failed; retrying", {
-          target: this.target,
-          error: String((error as Error)?.message ?? error),
-        });
-        try {
-          await delay(Math.min(1000, 100 * 2 ** attempt++), signal);
-        } catch {
-          break;
-        }
+    try {
+      const store = await this.prepare();
+      const id = randomUUID();
+      const sentAt = performance.now();
+      // SQLite: a locked database is waited for (asynchronously) until `signal` aborts or the busy deadline.
+      await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous, { signal });
+      if (this.closed) {
+        await store.endSession(id).catch(() => {});
+        throw new RollcallError("NOT_CONNECTED", "the driver is closed");
       }
+      this.sessionId = id;
+      this.listener = listener;
+      this.state = "connected";
+      this.armExpiry(performance.now());
+      this.startHeartbeat();
+      this.armPrune();
+      listener.renewed(sentAt);
+    } catch (error) {
+      throw this.openError(error);
     }
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
-    throw this.connectionError(lastError ?? new Error("could not open a session before the deadline"));
+  }
+
+  /** Classifies a failed open: bad configuration and refused credentials will not get better by retrying. */
+  private openError(error: unknown): RollcallError {
+    if (RollcallError.isInstance(error)) return error;
+    const text = this.connectionError(error).message;
+    if (refusedCredentials(error)) return openFailure("refused", text, error);
+    if (missingDirectory(error))
+      return openFailure("configuration", `invalid URL ${this.config.url.redacted}: ${text}`, error);
+    return openFailure("unreachable", text, error);
   }
 
   private startHeartbeat(): void {
@@ -521,7 +517,7 @@ export class SqlDriver implements Driver {
         failures = 0;
       } catch (error) {
         failures++;
-        pause = Math.min(this.options.sessionTimeout, 50 * 2 ** Math.min(failures, 6));
+        pause = backoff(failures - 1, { initial: 100, max: Math.min(this.options.sessionTimeout, 3200) });
         this.config.logger.debug("awaitGone: check failed; retrying", {
           group,
           memberId,
@@ -616,14 +612,10 @@ function refusedCredentials(error: unknown): boolean {
   return false;
 }
 
-/** Reads the `ca=` file. @throws RollcallError `INVALID_ARGUMENT` naming the file and why. */
-function readCa(path: string, redactedUrl: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `invalid URL ${redactedUrl}: cannot read the ca file ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-    );
-  }
+/** SQLite asked to create a database file in a directory that does not exist. */
+function missingDirectory(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    code === "SQLITE_CANTOPEN" || (typeof message === "string" && /directory does not exist/.test(message))
+  );
 }

@@ -1,9 +1,14 @@
 import {
   type ChangeBatch,
   type DriverEvent,
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
   type LeaveReason,
   type Member,
   type Metadata,
+  memberExists,
+  memberNotJoined,
   RollcallError,
 } from "@rollcall/core/driver";
 import type { Knex } from "knex";
@@ -466,8 +471,7 @@ export class SqlStore {
         `${verb} INTO ${this.q.groups} (ns_id, name, created_at) VALUES (?, ?, ?)${suffix}`,
         [this.nsId, group, tx.now],
       );
-      if (inserted === 0)
-        throw new RollcallError("GROUP_EXISTS", `group ${JSON.stringify(group)} already exists`, { group });
+      if (inserted === 0) throw groupExists(group);
     });
   }
 
@@ -484,14 +488,8 @@ export class SqlStore {
           [this.nsId, group, this.nsId, group, tx.now, this.nsId, group],
         )
       )[0];
-      if (Number(row?.group_count ?? 0) === 0)
-        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-        });
-      if (Number(row?.alive ?? 0) > 0)
-        throw new RollcallError("GROUP_NOT_EMPTY", `group ${JSON.stringify(group)} still has members`, {
-          group,
-        });
+      if (Number(row?.group_count ?? 0) === 0) throw groupNotFound(group);
+      if (Number(row?.alive ?? 0) > 0) throw groupNotEmpty(group);
       if (Number(row?.total ?? 0) > 0) await this.reapTx(tx, []);
       await this.run(tx.trx, `DELETE FROM ${q.groups} WHERE ns_id = ? AND name = ?`, [this.nsId, group]);
       tx.touched.add(group);
@@ -528,19 +526,12 @@ export class SqlStore {
         )[0] ?? {};
       const mine = bigOrNull(row.my_deadline);
       if (mine === null || Number(mine) <= tx.now) throw sessionGone();
-      if (Number(row.group_count ?? 0) === 0)
-        throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-        });
+      if (Number(row.group_count ?? 0) === 0) throw groupNotFound(group);
       if (row.owner_session !== null && row.owner_session !== undefined) {
         if (String(row.owner_session) === sessionId) return this.rejoinTx(tx, group, memberId, metadata);
         const ownerDeadline = bigOrNull(row.owner_deadline);
         if (ownerDeadline !== null && Number(ownerDeadline) > tx.now) {
-          throw new RollcallError(
-            "MEMBER_EXISTS",
-            `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`,
-            { group, memberId },
-          );
+          throw memberExists(group, memberId);
         }
         // The holder's session is past its deadline (or gone): reap it first, so its leave precedes this join.
         await this.reapTx(tx, [String(row.owner_session)]);
@@ -588,7 +579,7 @@ export class SqlStore {
         `DELETE FROM ${this.q.members} WHERE ns_id = ? AND group_name = ? AND member_id = ? AND session_id = ?`,
         [this.nsId, group, memberId, sessionId],
       );
-      if (deleted === 0) throw notJoined(group, memberId);
+      if (deleted === 0) throw memberNotJoined(group, memberId);
       await this.logChanges(tx, [
         {
           revision: this.v(tx.next()),
@@ -625,7 +616,7 @@ export class SqlStore {
           [this.nsId, group, memberId, sessionId],
         )
       )[0];
-      if (row === undefined) throw notJoined(group, memberId);
+      if (row === undefined) throw memberNotJoined(group, memberId);
       const deadline = bigOrNull(row.deadline);
       if (deadline === null || Number(deadline) <= tx.now) throw sessionGone();
       return this.updateTx(tx, group, memberId, big(row.seq), ms(row.joined_at), JSON.stringify(metadata));
@@ -671,18 +662,12 @@ export class SqlStore {
       case "session_gone":
         return sessionGone();
       case "group_not_found":
-        return new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, {
-          group,
-        });
+        return groupNotFound(group);
       case "member_exists":
       case "owner_expired":
-        return new RollcallError(
-          "MEMBER_EXISTS",
-          `member ${JSON.stringify(memberId)} is already in group ${JSON.stringify(group)}`,
-          { group, memberId },
-        );
+        return memberExists(group, memberId);
       case "not_joined":
-        return notJoined(group, memberId);
+        return memberNotJoined(group, memberId);
       case "no_namespace":
         return new RollcallError("CONNECTION", "the namespace row is missing: was the table dropped?");
       default:
@@ -768,7 +753,7 @@ export class SqlStore {
     );
     const first = rows[0];
     if (first === undefined || first.g === null || first.g === undefined) {
-      throw new RollcallError("GROUP_NOT_FOUND", `group ${JSON.stringify(group)} does not exist`, { group });
+      throw groupNotFound(group);
     }
     const now = ms(first.now_ms);
     let stale = false;
@@ -854,15 +839,4 @@ function pgMember(group: string, memberId: string, metadata: string, row: Row): 
 
 function sessionGone(): RollcallError {
   return new RollcallError("SESSION_EXPIRED", "the session is past its deadline on the database");
-}
-
-function notJoined(group: string, memberId: string): RollcallError {
-  return new RollcallError(
-    "MEMBER_NOT_JOINED",
-    `member ${JSON.stringify(memberId)} has not joined group ${JSON.stringify(group)} in this session`,
-    {
-      group,
-      memberId,
-    },
-  );
 }

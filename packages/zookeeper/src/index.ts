@@ -4,8 +4,10 @@
  * @packageDocumentation
  */
 import { registerBackend } from "@rollcall/core/driver";
+import { ZOOKEEPER_PARAMS } from "./journal.js";
 import { ZooKeeperDriver } from "./zookeeper-driver.js";
 
+export { ZOOKEEPER_PARAMS } from "./journal.js";
 export { DEFAULT_PORT, ZooKeeperDriver } from "./zookeeper-driver.js";
 
 /**
@@ -28,6 +30,6 @@ registerBackend({
   defaultRetryInterval: ZOOKEEPER_DEFAULTS.retryInterval,
   defaultNamespace: ZOOKEEPER_DEFAULTS.namespace,
   pathIsNamespace: true,
-  params: ["journalRetention"],
+  params: ZOOKEEPER_PARAMS,
   create: (config) => new ZooKeeperDriver(config),
 });

@@ -1,5 +1,5 @@
 import type { ConnectionUrl, Logger } from "@rollcall/core/driver";
-import { RollcallError } from "@rollcall/core/driver";
+import { defineParams, parseParams } from "@rollcall/core/driver";
 import type { JournalKeeper } from "./group-watch.js";
 import type { Layout } from "./layout.js";
 import { CreateFlag, Rc } from "./zk-binding.js";
@@ -232,16 +232,19 @@ export class Journal implements JournalKeeper {
   }
 }
 
-/** `journalRetention` from the URL, or the default: max(60 s, 10 × sessionTimeout). */
-export function journalRetention(url: ConnectionUrl, sessionTimeout: number): number {
-  const raw = url.params.get("journalRetention");
-  if (raw === null) return Math.max(60_000, 10 * sessionTimeout);
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n) || n < 1000 || n > 86_400_000) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `invalid URL ${url.redacted}: journalRetention must be an integer from 1000 to 86400000 (ms), got ${JSON.stringify(raw)}`,
-    );
-  }
-  return n;
+/** The ZooKeeper backend's own URL query keys (core handles the common ones). */
+export const ZOOKEEPER_PARAMS = defineParams({
+  journalRetention: { type: "integer", min: 1000, max: 86_400_000, hint: "ms" },
+});
+
+/**
+ * `journalRetention` from the URL, or the default: max(60 s, 10 × sessionTimeout). `given` is the value
+ * core parsed (`config.options.journalRetention`); without it the URL's is read here.
+ */
+export function journalRetention(
+  url: ConnectionUrl,
+  sessionTimeout: number,
+  given: number | undefined = parseParams(url, ZOOKEEPER_PARAMS).journalRetention,
+): number {
+  return given ?? Math.max(60_000, 10 * sessionTimeout);
 }

@@ -1,4 +1,4 @@
-import { RollcallError } from "@rollcall/core/driver";
+import { openFailure, RollcallError } from "@rollcall/core/driver";
 import { probeAddresses } from "./reachability.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import {
@@ -193,8 +193,8 @@ export class ZkSession {
       });
       const auth = await session.authReply;
       if (!auth.ok) {
-        throw new RollcallError(
-          "CONNECTION",
+        throw openFailure(
+          "refused",
           `ZooKeeper at ${options.describe} refused the credentials (rc ${auth.rc})`,
         );
       }

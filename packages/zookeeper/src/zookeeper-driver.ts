@@ -3,10 +3,16 @@ import {
   type Driver,
   type DriverConfig,
   delay,
+  driverOptions,
   type GroupSnapshot,
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
   type Logger,
   type Member,
   type Metadata,
+  memberExists,
+  memberNotJoined,
   RollcallError,
   type SessionListener,
   type WatchHandle,
@@ -16,7 +22,7 @@ import { awaitGone } from "./await-gone.js";
 import { type BulkRead, readMany } from "./bulk-read.js";
 import { type Failure, zkError } from "./errors.js";
 import { GroupWatch, snapshotRevision, type ViewEntry, type WatchBase } from "./group-watch.js";
-import { Journal, journalRetention } from "./journal.js";
+import { Journal, journalRetention, ZOOKEEPER_PARAMS } from "./journal.js";
 import { decodeMetadata, encodeMetadata, encodeRecord, Layout } from "./layout.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import { SnapshotCache } from "./snapshot-cache.js";
@@ -103,7 +109,11 @@ export class ZooKeeperDriver implements Driver {
     this.journal = new Journal(
       this.layout,
       this.owned,
-      journalRetention(url, config.sessionTimeout),
+      journalRetention(
+        url,
+        config.sessionTimeout,
+        driverOptions(config, ZOOKEEPER_PARAMS).options.journalRetention,
+      ),
       this.logger,
     );
   }
@@ -255,8 +265,7 @@ export class ZooKeeperDriver implements Driver {
       await this.ensureNamespace(session);
       created = await session.create(path, Buffer.alloc(0), CreateFlag.PERSISTENT);
     }
-    if (created.rc === Rc.NODEEXISTS)
-      throw new RollcallError("GROUP_EXISTS", `group "${group}" already exists`, { group });
+    if (created.rc === Rc.NODEEXISTS) throw groupExists(group);
     if (!created.ok) throw zkError(created.rc, this.failure("create the group", group));
     // One request (plus the ACL): the group's journal is created with its first record.
     if (this.owned) {
@@ -314,10 +323,8 @@ export class ZooKeeperDriver implements Driver {
   async deleteGroup(group: string): Promise<void> {
     const session = this.requireSession("deleteGroup", group);
     const deleted = await session.delete(this.layout.group(group));
-    if (deleted.rc === Rc.NONODE)
-      throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group });
-    if (deleted.rc === Rc.NOTEMPTY)
-      throw new RollcallError("GROUP_NOT_EMPTY", `group "${group}" still has members`, { group });
+    if (deleted.rc === Rc.NONODE) throw groupNotFound(group);
+    if (deleted.rc === Rc.NOTEMPTY) throw groupNotEmpty(group);
     if (!deleted.ok) throw zkError(deleted.rc, this.failure("delete the group", group));
     await this.journal.remove(session, group);
   }
@@ -342,8 +349,7 @@ export class ZooKeeperDriver implements Driver {
     const pipelined = this.owned ? undefined : session.exists(path);
     const reply = await created;
     if (reply.rc === Rc.NODEEXISTS) return this.rejoin(session, group, memberId, metadata);
-    if (reply.rc === Rc.NONODE)
-      throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group, memberId });
+    if (reply.rc === Rc.NONODE) throw groupNotFound(group, memberId);
     if (!reply.ok) throw zkError(reply.rc, this.failure("join", group, memberId));
     if (this.owned) {
       const rc = await restrict(session, path);
@@ -394,10 +400,7 @@ export class ZooKeeperDriver implements Driver {
     const path = this.layout.member(group, memberId);
     const got = await session.get(path);
     if (got.rc === Rc.NONODE || (got.ok && got.value.stat.ephemeralOwner !== session.sessionId)) {
-      throw new RollcallError("MEMBER_EXISTS", `member "${memberId}" is already in group "${group}"`, {
-        group,
-        memberId,
-      });
+      throw memberExists(group, memberId);
     }
     if (!got.ok) throw zkError(got.rc, this.failure("join", group, memberId));
     const { stat, data } = got.value;
@@ -434,11 +437,7 @@ export class ZooKeeperDriver implements Driver {
   private holding(group: string, memberId: string, action: string): Held {
     const held = this.held.get(heldKey(group, memberId));
     if (!held) {
-      throw new RollcallError(
-        "MEMBER_NOT_JOINED",
-        `${action}: "${memberId}" has not joined group "${group}" in this session`,
-        { group, memberId },
-      );
+      throw memberNotJoined(group, memberId, action);
     }
     return held;
   }
@@ -455,10 +454,7 @@ export class ZooKeeperDriver implements Driver {
     const held = this.holding(group, memberId, "leave");
     await this.serially(held, async () => {
       if (this.held.get(heldKey(group, memberId)) !== held) {
-        throw new RollcallError("MEMBER_NOT_JOINED", `leave: "${memberId}" already left group "${group}"`, {
-          group,
-          memberId,
-        });
+        throw memberNotJoined(group, memberId, "leave: it already left");
       }
       const rc = await this.writeLeaveIntent(session, held);
       if (isConnectionRc(rc)) throw zkError(rc, this.failure("leave", group, memberId));
@@ -472,11 +468,7 @@ export class ZooKeeperDriver implements Driver {
         throw zkError(deleted.rc, this.failure("leave", group, memberId));
       this.held.delete(heldKey(group, memberId));
       if (deleted.rc === Rc.NONODE) {
-        throw new RollcallError(
-          "MEMBER_NOT_JOINED",
-          `leave: "${memberId}" was no longer in group "${group}"`,
-          { group, memberId },
-        );
+        throw memberNotJoined(group, memberId, "leave: it was no longer there");
       }
       this.journal.sweepSoon(session, group);
     });
@@ -494,20 +486,13 @@ export class ZooKeeperDriver implements Driver {
     const held = this.holding(group, memberId, "update");
     return this.serially(held, async () => {
       if (this.held.get(heldKey(group, memberId)) !== held) {
-        throw new RollcallError("MEMBER_NOT_JOINED", `update: "${memberId}" left group "${group}"`, {
-          group,
-          memberId,
-        });
+        throw memberNotJoined(group, memberId, "update: it left");
       }
       const path = this.layout.member(group, memberId);
       const set = await session.set(path, encodeMetadata(metadata), -1);
       if (set.rc === Rc.NONODE) {
         this.held.delete(heldKey(group, memberId));
-        throw new RollcallError(
-          "MEMBER_NOT_JOINED",
-          `update: "${memberId}" is no longer in group "${group}"`,
-          { group, memberId },
-        );
+        throw memberNotJoined(group, memberId, "update: it is no longer there");
       }
       if (!set.ok) throw zkError(set.rc, this.failure("update", group, memberId));
       const stat = set.value;
@@ -544,7 +529,7 @@ export class ZooKeeperDriver implements Driver {
   async members(group: string): Promise<GroupSnapshot> {
     const session = this.requireSession("members", group);
     const base = await this.readGroup(session, group);
-    if (!base) throw new RollcallError("GROUP_NOT_FOUND", `group "${group}" does not exist`, { group });
+    if (!base) throw groupNotFound(group);
     const revision = snapshotRevision(base.pzxid);
     this.snapshots.put(group, revision, base);
     return { members: [...base.view.values()].map((entry) => entry.member), revision };

@@ -1,13 +1,30 @@
 import type { Characteristics } from "../characteristics.js";
 import type { LeaveReason, Logger, Member, Metadata } from "../types.js";
 import type { ConnectionUrl } from "./connection-url.js";
+import type { CommonKey, ParamSchema, ParamValues } from "./url-params.js";
 
 /**
- * Everything a driver is created with. Core has already validated the URL and the common options.
+ * Everything a driver is created with. Core has already validated the URL, the common options and the
+ * backend's own options (its {@link BackendDefinition.params} schema).
+ * @typeParam S the backend's {@link ParamSchema}
  */
-export interface DriverConfig {
-  /** The parsed URL; `url.params` holds only the backend's own query keys. */
+export interface DriverConfig<S extends ParamSchema = ParamSchema> {
+  /**
+   * The parsed URL; `url.params` holds only the backend's own query keys, as written (read their
+   * checked values from {@link DriverConfig.options}).
+   */
   url: ConnectionUrl;
+  /**
+   * The backend's own URL options, parsed, checked and defaulted by core. Set by `connect()` and
+   * `createDriver()`; a config built by hand (in a test) may lack it — read it through
+   * {@link driverOptions}, which parses `url` then.
+   */
+  options?: ParamValues<S>;
+  /**
+   * Which common keys ({@link COMMON_PARAMS}) the URL itself gave, e.g. to refuse a backend-specific
+   * option that contradicts an explicit `sessionTimeout`. Set as {@link DriverConfig.options} is.
+   */
+  given?: ReadonlySet<CommonKey>;
   /** The coordinator's member id. */
   memberId: string;
   /** The namespace every key, znode, row or channel of this coordinator lives under. */
@@ -24,7 +41,7 @@ export interface DriverConfig {
  * A backend registered under one or more URL schemes. Backends call `registerBackend()` with this
  * when their module loads; core also resolves unregistered schemes lazily to `@rollcall/<name>`.
  */
-export interface BackendDefinition {
+export interface BackendDefinition<S extends ParamSchema = ParamSchema> {
   /** The backend's name, e.g. `"zookeeper"`; the same as `Coordinator.backend`. */
   name: string;
   /** URL schemes handled, without the colon, e.g. `["etcd", "etcds"]`. */
@@ -37,10 +54,18 @@ export interface BackendDefinition {
   defaultNamespace?: string;
   /** Whether the URL path is the namespace (ZooKeeper's chroot, Redis's db number is not). */
   pathIsNamespace?: boolean;
-  /** The backend's own query keys; any other unknown key is rejected with `INVALID_ARGUMENT`. */
-  params?: readonly string[];
+  /**
+   * The backend's own query keys, as a schema (declare it with {@link defineParams}): core refuses any
+   * other key (listing the known ones), checks each value, applies the defaults, warns once per
+   * `connect()` about deprecated spellings, and hands the typed values to {@link create} as
+   * `config.options`. Cross-key rules ("TLS keys need the TLS scheme") stay in the backend.
+   *
+   * A plain list of key names is still accepted (deprecated): those keys are allowed and reach the
+   * driver as unchecked strings.
+   */
+  params?: S | readonly string[];
   /** Creates the driver. Must not do I/O: that belongs in {@link Driver.open}. */
-  create(config: DriverConfig): Driver;
+  create(config: DriverConfig<S>): Driver;
 }
 
 /** Callbacks a driver uses to report its session to core. */
@@ -117,8 +142,16 @@ export interface Driver {
    */
   readonly sessionTimeout: number;
   /**
-   * Opens a new session and resolves once it is `connected`. Called once at connect and again after
-   * every `expired`. Rejects with `CONNECTION` if the server cannot be reached before `signal` aborts.
+   * Makes **one attempt** to open a new session and resolves once it is `connected`. Called at connect
+   * and again after every `expired`; core retries, with backoff, until `connectTimeout` (or the
+   * caller's signal) runs out, so a driver does not loop itself. A driver whose client library
+   * reconnects by itself (ioredis, the ZooKeeper C client) may wait for it within `signal`.
+   *
+   * A failed attempt rejects with `openFailure()`: `unreachable` (transient: core tries again),
+   * `refused` or `configuration` (permanent: `connect()` fails at once). Its message says what the
+   * attempt saw (e.g. `connect ECONNREFUSED 127.0.0.1:2379`); core adds where it was connecting to and,
+   * when time runs out, reports the last attempt's failure rather than the bare abort. Any other error
+   * counts as transient.
    */
   open(listener: SessionListener, signal: AbortSignal): Promise<void>;
   /**

@@ -4,9 +4,17 @@
  */
 export type { Characteristics } from "../characteristics.js";
 export { type ErrorCode, ErrorCodes } from "../errors/error-code.js";
+export {
+  groupExists,
+  groupNotEmpty,
+  groupNotFound,
+  memberExists,
+  memberNotJoined,
+} from "../errors/membership-errors.js";
 export { RollcallError, type RollcallErrorOptions } from "../errors/rollcall-error.js";
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first: for drivers' retry loops. */
 export { delay } from "../internal/abort.js";
+export { type BackoffOptions, backoff } from "../internal/backoff.js";
 export {
   type CreateDriverOptions,
   type CreatedDriver,
@@ -15,7 +23,7 @@ export {
 } from "../registry.js";
 export type { Json, LeaveReason, Logger, Member, Metadata } from "../types.js";
 export type { CommonOptions } from "../url.js";
-export { parseStoredMetadata } from "../validation.js";
+export { parseStoredMetadata, validateAnyGroupName, validateMemberId } from "../validation.js";
 export type { ConnectionUrl, HostPort } from "./connection-url.js";
 export type {
   BackendDefinition,
@@ -28,3 +36,25 @@ export type {
   WatchHandle,
   WatchListener,
 } from "./driver.js";
+export { isPermanentFailure, type OpenFailureKind, openFailure } from "./open-failure.js";
+export {
+  type BooleanParam,
+  COMMON_PARAMS,
+  type CommonKey,
+  type DriverOptions,
+  defineParams,
+  driverOptions,
+  type EnumParam,
+  type FileParam,
+  type IntegerParam,
+  type NumberParam,
+  type ParamSchema,
+  type ParamSpec,
+  type ParamSpecBase,
+  type ParamValue,
+  type ParamValues,
+  type ParseParamsOptions,
+  parseParams,
+  readPemFile,
+  type StringParam,
+} from "./url-params.js";
