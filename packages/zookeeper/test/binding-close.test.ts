@@ -16,7 +16,11 @@ type Native = {
   a_create(path: string, data: string, flags: number, cb: (rc: number) => void): number;
   a_exists(path: string, watch: boolean, cb: (rc: number) => void): number;
 };
-type NativeClass = (new (config: object) => Native) & { constants: Record<string, number> };
+type NativeClass = (new (
+  config: object,
+) => Native) & {
+  constants: { ZOO_EPHEMERAL: number; ZNONODE: number };
+};
 
 const require = createRequire(import.meta.url);
 const ZooKeeper = require("zookeeper") as NativeClass;
