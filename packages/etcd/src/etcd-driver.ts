@@ -18,6 +18,7 @@ import {
   memberNotJoined,
   openFailure,
   RollcallError,
+  raceAbort,
   type SessionListener,
   type WatchHandle,
   type WatchListener,
@@ -94,7 +95,7 @@ export class EtcdDriver implements Driver {
     const sentAt = performance.now();
     let granted: { ID: string; TTL: string };
     try {
-      granted = await abortable(client.leaseClient.leaseGrant({ TTL: this.options.ttlSeconds }), signal);
+      granted = await raceAbort(client.leaseClient.leaseGrant({ TTL: this.options.ttlSeconds }), signal);
     } catch (error) {
       if (RollcallError.isInstance(error)) throw error;
       // Unreachable, a deadline, a host its pool has given up on for now: worth another attempt. Any
@@ -600,23 +601,4 @@ export class EtcdDriver implements Driver {
   private wrap(error: unknown): RollcallError {
     return toRollcallError(error, this.options.endpoints, this.config.url.username);
   }
-}
-
-/** Rejects as soon as `signal` aborts (the request itself may still complete). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,4 +1,4 @@
-import { groupNotFound, RollcallError, type WatchHandle, type WatchListener } from "@rollcall/core/driver";
+import { groupNotFound, type WatchHandle, type WatchListener } from "@rollcall/core/driver";
 import type { ChangeMessage } from "./records.js";
 
 /** What the `changes` script reports about a group's change log after a revision. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   backoff,
+  bounded,
   type Characteristics,
   type Driver,
   type DriverConfig,
@@ -449,13 +450,13 @@ export class RedisDriver implements Driver {
           }
           throw error;
         });
-      await bounded(graceful, CLOSE_BOUND_MS).catch((error: unknown) => {
+      await bounded(graceful, CLOSE_BOUND_MS, "ending the session").catch((error: unknown) => {
         this.config.logger.warn("could not end the redis session gracefully; it will expire", {
           error: String(error),
         });
       });
     }
-    if (client.status === "ready") await bounded(client.quit(), QUIT_BOUND_MS).catch(() => {});
+    if (client.status === "ready") await bounded(client.quit(), QUIT_BOUND_MS, "QUIT").catch(() => {});
     client.disconnect();
   }
 }
@@ -496,16 +497,4 @@ function sanitize(error: unknown): Error | undefined {
 
 function notConnected(): RollcallError {
   return new RollcallError("NOT_CONNECTED", "the Redis driver is closed");
-}
-
-async function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

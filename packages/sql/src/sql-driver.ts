@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
   backoff,
+  bounded,
   type ChangeBatch,
   type Characteristics,
   type Driver,
@@ -37,16 +38,6 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
 };
 
 type SessionState = "idle" | "connected" | "suspended" | "expired";
-
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The SQL driver (`postgresql://`, `mysql://`/`mariadb://`, `sqlite://`): a session is a row whose
@@ -549,21 +540,16 @@ export class SqlDriver implements Driver {
     this.sessionId = undefined;
     if (id !== undefined && store !== undefined && this.state !== "expired") {
       await bounded(
-        store
-          .endSession(id, { deadline: performance.now() + bound })
-          .catch((error) =>
-            this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
-          ),
+        store.endSession(id, { deadline: performance.now() + bound }),
         bound,
+        "ending the session",
+      ).catch((error) =>
+        this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
       );
     }
     this.state = "expired";
-    if (watchesClosed) await bounded(watchesClosed, bound);
-    if (this.releaseKnex)
-      await bounded(
-        this.releaseKnex().catch(() => {}),
-        bound,
-      );
+    if (watchesClosed) await bounded(watchesClosed, bound).catch(() => {});
+    if (this.releaseKnex) await bounded(this.releaseKnex(), bound).catch(() => {});
   }
 }
 

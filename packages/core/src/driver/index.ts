@@ -12,8 +12,12 @@ export {
   memberNotJoined,
 } from "../errors/membership-errors.js";
 export { RollcallError, type RollcallErrorOptions } from "../errors/rollcall-error.js";
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first: for drivers' retry loops. */
-export { delay } from "../internal/abort.js";
+/**
+ * `delay(ms, signal)`: resolves after `ms`, or rejects with the signal's reason when it aborts first (for
+ * retry loops); `raceAbort(promise, signal)`: rejects with the signal's reason as soon as it aborts (the
+ * request may still complete); `bounded(promise, ms, what)`: rejects with `TIMEOUT` after `ms`.
+ */
+export { bounded, delay, raceAbort } from "../internal/abort.js";
 export { type BackoffOptions, backoff } from "../internal/backoff.js";
 export {
   type CreateDriverOptions,

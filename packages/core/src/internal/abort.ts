@@ -47,6 +47,18 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
+/**
+ * Settles like `promise`, or rejects with `TIMEOUT` naming `what` once `ms` pass first (the call itself
+ * may still complete): for the bounded steps of a driver's `close()` and the like.
+ */
+export function bounded<T>(promise: Promise<T>, ms: number, what = "the call"): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RollcallError("TIMEOUT", `${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A signal that aborts on a deadline or with any of its sources; see {@link linkedSignal}. */
 export interface LinkedSignal {
   /** Aborts when a source aborts (with its reason) or when the deadline passes. */
