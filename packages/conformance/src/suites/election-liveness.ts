@@ -166,6 +166,9 @@ export function electionLivenessSuite(h: Harness): void {
         // a resigns and, as a campaigning member, queues again behind b.
         a.resign();
         await b.waitFor((m) => m.type === "elected", h.eventTimeout, "b elected after a resigned");
+        // a's end comes through a's own pipe, which may deliver after b's: wait for it (a resigned, so it
+        // must report it), then compare the times each process stamped.
+        await a.waitFor((m) => m.type === "deposed", h.eventTimeout, "a reported the end of its leadership");
         assertNoOverlap(intervals([a, b]));
       },
       long(),
