@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
 import { Harness } from "./harness.js";
 import type { ConformanceOptions } from "./options.js";
+import { resolveOptions } from "./server-target.js";
 import { driverContractSuite } from "./suites/driver-contract.js";
 import { electionLivenessSuite } from "./suites/election-liveness.js";
 import { electionsSuite } from "./suites/elections.js";
@@ -47,7 +48,7 @@ export {
   type WatchTallyReport,
 } from "./endurance/index.js";
 export { EventRecorder, eventually, Harness, randomId, summary, withParams } from "./harness.js";
-export { labIfAvailable, partitionLeaderFault } from "./lab-faults.js";
+export { killLeaderFault, labIfAvailable, partitionLeaderFault, restartFault } from "./lab-faults.js";
 export type { MemberScript, WatchedEvent } from "./member-script.js";
 export type { ChildMessage, Participant } from "./message-log.js";
 export type {
@@ -59,10 +60,19 @@ export type {
   SessionControl,
   SetupOptions,
 } from "./options.js";
+export type {
+  ClusterSpec,
+  KitCluster,
+  KitSecureServer,
+  KitServer,
+  SecureSetup,
+  ServerSpec,
+} from "./server-target.js";
 export { ESCAPING_NAMES, TRICKY_VALID_NAMES } from "./suites/escape.js";
 export { BAD_NAMES } from "./suites/input.js";
 export { REQUIRE_PARTITION_ENV } from "./suites/partition.js";
 export { Exposure, MIN_SECRET_LENGTH, secretForms, securitySuite } from "./suites/security.js";
+export { temporaryFile } from "./temporary-file.js";
 export { waitForMatch } from "./wait-for-match.js";
 
 /**
@@ -75,20 +85,22 @@ export { waitForMatch } from "./wait-for-match.js";
  * ```ts
  * // packages/redis/test/conformance.test.ts
  * import { runConformance } from "@rollcall/conformance";
- * import { startRedis } from "@rollcall/servers";
+ * import { secureRedis, startRedis } from "@rollcall/servers";
  * import "@rollcall/redis";
  *
  * runConformance({
  *   name: "redis",
- *   setup: async () => {
- *     const server = await startRedis();
- *     return { url: server.url, close: () => server.close() };
+ *   server: {
+ *     start: (at) => startRedis({ ...at }),
+ *     secure: () => secureRedis(),
+ *     restart: { preservesSessions: false },
  *   },
  *   timing: { sessionTimeout: 2000, detectionSlack: 1500 },
  * });
  * ```
  */
-export function runConformance(options: ConformanceOptions): void {
+export function runConformance(given: ConformanceOptions): void {
+  const options = resolveOptions(given);
   const h = new Harness(options);
   describe(`${options.name} conformance`, () => {
     beforeAll(async () => {

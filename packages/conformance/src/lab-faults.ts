@@ -32,3 +32,36 @@ export function partitionLeaderFault(cluster: { leader(): Promise<ServerNode> },
     preservesSessions: true,
   };
 }
+
+/**
+ * The `restartServer` fault of a `@rollcall/servers` server: its first node stopped and started again on the
+ * same port and data ({@link ServerNode.restart}).
+ *
+ * @param preservesSessions - whether sessions survive it (a ZooKeeper or etcd restart within the session
+ *   timeout), or members must come back by re-joining (a Redis without persistence, SQL)
+ */
+export function restartFault(
+  server: { readonly nodes: readonly ServerNode[] },
+  preservesSessions: boolean,
+): Fault {
+  const node = server.nodes[0];
+  if (!node) throw new Error("restartFault: the server has no node");
+  return { run: () => node.restart(), preservesSessions };
+}
+
+/**
+ * The `killNode` fault of a cluster: kill the leader (SIGKILL), wait until the others have elected a new
+ * one, keep the old node down for `downMs` more, then start it again. Sessions are expected to survive.
+ */
+export function killLeaderFault(cluster: { leader(): Promise<ServerNode> }, downMs: number): Fault {
+  return {
+    run: async () => {
+      const leader = await cluster.leader();
+      await leader.kill();
+      await cluster.leader();
+      if (downMs > 0) await sleep(downMs);
+      await leader.start();
+    },
+    preservesSessions: true,
+  };
+}

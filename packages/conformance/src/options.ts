@@ -1,4 +1,5 @@
 import type { NetworkLab } from "@rollcall/servers";
+import type { ClusterSpec, ServerSpec } from "./server-target.js";
 
 /** A fault the backend's test can inject, for the kit's `faults` suite. */
 export interface Fault {
@@ -91,7 +92,7 @@ export interface ConformanceTarget {
    * own connections open during a stall, but a driver whose client blocks the thread while it waits would
    * otherwise deadlock the test).
    */
-  stall?(): Promise<{ end(): Promise<void> }>;
+  stall?(): Promise<{ end(): Promise<unknown> }>;
 }
 
 /** Timing of the backend under test, in ms. */
@@ -111,8 +112,24 @@ export interface ConformanceTiming {
 export interface ConformanceOptions {
   /** Shown in the suite names, e.g. `"zookeeper (3 nodes)"`. */
   name: string;
-  /** Starts what the backend needs (once, before all suites) and says how to reach it. */
-  setup(options?: SetupOptions): Promise<ConformanceTarget>;
+  /**
+   * A single-node server from `@rollcall/servers`, with its secure variant and restart fault: the kit
+   * builds `setup()` from it and registers the `restartServer` fault (with `restart`), the partition suite
+   * (unless `partition: false`) and the security suite (with `secure`). Give one of `server`, `cluster`
+   * and `setup`.
+   */
+  server?: ServerSpec;
+  /**
+   * A cluster from `@rollcall/servers`, its nodes in a network lab where one can be created: the kit builds
+   * `setup()` from it and registers the `killNode` and `partitionNode` faults it names.
+   */
+  cluster?: ClusterSpec;
+  /**
+   * Starts what the backend needs (once, before all suites) and says how to reach it — for targets that are
+   * not a `@rollcall/servers` server (an embedded file, an in-process store). Give one of `server`,
+   * `cluster` and `setup`.
+   */
+  setup?(options?: SetupOptions): Promise<ConformanceTarget>;
   /** Timing of the backend. */
   timing?: ConformanceTiming;
   /** Modules a member child process imports before connecting (default: resolved from the URL scheme). */
@@ -121,7 +138,7 @@ export interface ConformanceOptions {
   sessionControl?: SessionControl;
   /**
    * Which faults `setup()`'s target provides; a `faults` suite is registered for each (vitest
-   * registers tests before `setup()` runs, so they are named here).
+   * registers tests before `setup()` runs, so they are named here). Derived from `server` / `cluster`.
    */
   faults?: ("restartServer" | "killNode" | "partitionNode")[];
   /**
@@ -129,10 +146,13 @@ export interface ConformanceOptions {
    * calls `setup({ lab })` for a server of its own on the lab's gateway, and runs members in lab hosts
    * whose links it cuts. Where namespaces cannot be created, the suite says so and why (one failing
    * test naming the reason with `ROLLCALL_REQUIRE_PARTITION=1`, otherwise skipped with the reason
-   * in its name). `scope: "process"` backends (memory) have no network to cut.
+   * in its name). `scope: "process"` backends (memory) have no network to cut. On by default with `server`.
    */
   partition?: boolean;
-  /** Register the `security` suite: it calls `setup({ secure: true })`, which must return {@link ConformanceTarget.security}. */
+  /**
+   * Register the `security` suite: it calls `setup({ secure: true })`, which must return
+   * {@link ConformanceTarget.security}. On when `server.secure` is given.
+   */
   security?: boolean;
   /** Calls per seed of the property-based hostile-input suite (default 200; memory runs 10,000). */
   fuzzRuns?: number;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { waitForMatch } from "@rollcall/conformance";
 import { type Coordinator, type MembershipEvent, parseUrl } from "@rollcall/core";
 import type { DriverEvent, SessionListener, WatchListener } from "@rollcall/core/driver";
 
@@ -53,28 +54,13 @@ export class Recorder {
     predicate: (event: MembershipEvent, at: number) => boolean,
     timeout: number,
   ): Promise<{ event: MembershipEvent; at: number }> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find((e) => predicate(e.event, e.at));
-        if (!found) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new Error(
-            `no matching event within ${timeout} ms; got ${JSON.stringify(this.events.map((e) => describe(e.event)))}`,
-          ),
-        );
-      }, timeout);
-      const finish = () => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-      };
-      this.wakers.add(check);
-      check();
-    });
+    return waitForMatch(
+      this.wakers,
+      () => this.events.find((e) => predicate(e.event, e.at)),
+      timeout,
+      () =>
+        `no matching event within ${timeout} ms; got ${JSON.stringify(this.events.map((e) => describe(e.event)))}`,
+    );
   }
 
   stop(): void {
@@ -124,24 +110,12 @@ export class ChildMember {
   }
 
   waitFor(predicate: (m: ChildMessage) => boolean, timeout: number): Promise<ChildMessage> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.messages.find(predicate);
-        if (!found) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`child gave no matching message within ${timeout} ms; stderr: ${this.stderr}`));
-      }, timeout);
-      const finish = () => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-      };
-      this.wakers.add(check);
-      check();
-    });
+    return waitForMatch(
+      this.wakers,
+      () => this.messages.find(predicate),
+      timeout,
+      () => `child gave no matching message within ${timeout} ms; stderr: ${this.stderr}`,
+    );
   }
 
   send(line: "close" | "resign"): void {

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { etcdBinary } from "./binaries.js";
 import { type CertificateFiles, serverCertificates } from "./certificates.js";
 import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
 import { clientFiles, type Endpoint, httpCall } from "./probes.js";
+import { awkwardPassword, credentialRefusals, type SecureServer, secureServer } from "./secure.js";
 import { launch, ManagedServer } from "./server.js";
 import { acceptedConnections, askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
 import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
@@ -316,5 +317,97 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
       };
     },
     (dir, reservation, parts) => new EtcdServerImpl("etcd", dir, reservation, parts),
+  );
+}
+
+/** Options of {@link secureEtcd}: those of {@link startEtcd} but TLS, which it sets itself. */
+export interface SecureEtcdOptions extends Omit<EtcdOptions, "tls"> {
+  /** The keys user `app` may read and write: those starting with this prefix. Default: every key. */
+  keyPrefix?: string;
+}
+
+/** The end of etcd's range of keys starting with `prefix` (every key for ""), base64 as the JSON API takes it. */
+function prefixRange(prefix: string): { key: string; range_end: string } {
+  const start = Buffer.from(prefix === "" ? "\0" : prefix, "utf8");
+  let end = Buffer.from(prefix, "utf8");
+  while (end.length > 0 && end[end.length - 1] === 0xff) end = end.subarray(0, end.length - 1);
+  if (end.length === 0) end = Buffer.from([0]);
+  else end = Buffer.concat([end.subarray(0, end.length - 1), Buffer.from([(end[end.length - 1] ?? 0) + 1])]);
+  return { key: start.toString("base64"), range_end: end.toString("base64") };
+}
+
+/**
+ * Users, roles and authentication through the JSON gateway (`/v3/auth/…`) of the first member, over TLS
+ * with the client certificate: a `root` user with the `root` role (etcd wants one to enable
+ * authentication), a role `app` that may read and write the keys starting with `keyPrefix`, a user `app`
+ * with it, then `auth enable`.
+ */
+async function enableAuth(
+  server: EtcdServer,
+  app: { password: string; keyPrefix: string },
+  rootPassword: string,
+): Promise<void> {
+  const node = server.nodes[0];
+  if (node === undefined) throw new Error("etcd: the server has no member");
+  const endpoint = { host: node.host, port: node.port, tls: clientFiles(server.certificates) };
+  const call = async (path: string, body: object): Promise<void> => {
+    const response = await httpCall(endpoint, "POST", `/v3/auth/${path}`, JSON.stringify(body), 10_000);
+    if (response.status !== 200) {
+      throw new Error(
+        `etcd: POST /v3/auth/${path}: status ${response.status}: ${response.body.slice(0, 300)}`,
+      );
+    }
+  };
+  await call("role/add", { name: "root" });
+  await call("user/add", { name: "root", password: rootPassword });
+  await call("user/grant", { user: "root", role: "root" });
+  await call("role/add", { name: "app" });
+  await call("role/grant", { name: "app", perm: { permType: "READWRITE", ...prefixRange(app.keyPrefix) } });
+  await call("user/add", { name: "app", password: app.password });
+  await call("user/grant", { user: "app", role: "app" });
+  await call("enable", {});
+}
+
+/**
+ * An etcd that serves clients over TLS with client certificates (`--client-cert-auth`) and has
+ * authentication on: {@link startEtcd} with `tls`, then a user `app` (fresh password) whose role may read
+ * and write only the keys starting with `keyPrefix`, and a `root` user (etcd needs it to enable
+ * authentication; a fresh password of its own).
+ *
+ * - `url`: `etcds://app:<password>@host:p?ca=<caFile>&cert=<clientCertFile>&key=<clientKeyFile>` (the
+ *   rollcall URL parameters `ca`, `cert`, `key`);
+ * - `secrets`: both passwords and the client key's contents;
+ * - `refused`: `app` with a wrong password and an unknown user ({@link credentialRefusals}) — not "no
+ *   credentials": without user info etcd authenticates the client certificate's common name instead — and
+ *   `app` with its password but no client certificate.
+ */
+export async function secureEtcd(options: SecureEtcdOptions = {}): Promise<SecureServer<EtcdServer>> {
+  const { keyPrefix = "", ...start } = options;
+  const server = await startEtcd({ ...start, tls: true });
+  const password = awkwardPassword("etcd");
+  const rootPassword = `root-${randomBytes(8).toString("hex")}`;
+  try {
+    await enableAuth(server, { password, keyPrefix }, rootPassword);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const files = server.certificates as CertificateFiles;
+  const hosts = server.url.replace(/^etcds:\/\//, "");
+  const ca = `ca=${encodeURIComponent(files.caFile)}`;
+  const clientCert = `${ca}&cert=${encodeURIComponent(files.clientCertFile)}&key=${encodeURIComponent(files.clientKeyFile)}`;
+  const app = `app:${encodeURIComponent(password)}`;
+  return secureServer(
+    server,
+    `etcds://${app}@${hosts}?${clientCert}`,
+    [password, rootPassword, readFileSync(files.clientKeyFile, "utf8")],
+    [
+      ...credentialRefusals(
+        (userinfo) => `etcds://${userinfo}@${hosts}?${clientCert}`,
+        "app",
+        password,
+      ).slice(0, 2),
+      { why: "no client certificate", url: `etcds://${app}@${hosts}?${ca}` },
+    ],
   );
 }

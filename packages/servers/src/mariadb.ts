@@ -5,6 +5,13 @@ import { MysqlError, mysqlConnect } from "./mysql-wire.js";
 import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
 import { tcpExchange } from "./probes.js";
+import {
+  awkwardPassword,
+  credentialRefusals,
+  nodeAddress,
+  type SecureServer,
+  secureServer,
+} from "./secure.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import { runSetupCommand } from "./setup-command.js";
 import { askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
@@ -275,5 +282,31 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
       return { url, connectionString: url, nodes: [node] };
     },
     (dir, reservation, parts) => new MariaDBServerImpl(dir, reservation, parts, database, options.password),
+  );
+}
+
+/** Options of {@link secureMariaDB}: those of {@link startMariaDB} but the password it sets itself. */
+export type SecureMariaDBOptions = Omit<MariaDBOptions, "password">;
+
+/**
+ * A MariaDB with password authentication: {@link startMariaDB} with a fresh password for `root`.
+ *
+ * - `url`: `mysql://root:<password>@host:p/<database>`;
+ * - `secrets`: the password;
+ * - `refused`: a wrong password, an unknown user, no password ({@link credentialRefusals}; user `root` when
+ *   the URL names none).
+ */
+export async function secureMariaDB(
+  options: SecureMariaDBOptions = {},
+): Promise<SecureServer<MariaDBServer>> {
+  const password = awkwardPassword("sql");
+  const server = await startMariaDB({ ...options, password });
+  const host = nodeAddress(server);
+  const at = (userinfo: string) => `mysql://${userinfo}@${host}/${server.database}`;
+  return secureServer(
+    server,
+    at(`root:${encodeURIComponent(password)}`),
+    [password],
+    credentialRefusals((userinfo) => at(userinfo || "root"), "root", password),
   );
 }

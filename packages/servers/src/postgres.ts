@@ -8,6 +8,13 @@ import type { PortReservation } from "./ports.js";
 import { acceptsSessions } from "./postgres-probe.js";
 import { PgError, type PgSession, pgConnect } from "./postgres-wire.js";
 import { clientFiles } from "./probes.js";
+import {
+  awkwardPassword,
+  credentialRefusals,
+  nodeAddress,
+  type SecureServer,
+  secureServer,
+} from "./secure.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import { runSetupCommand } from "./setup-command.js";
 import { askNodes, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
@@ -340,5 +347,41 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       return { url, connectionString: url, nodes: [node], gracefulClose: true, afterStop, certificates };
     },
     (dir, reservation, parts) => new PostgresServerImpl(dir, reservation, parts, options.password),
+  );
+}
+
+/** Options of {@link securePostgres}: those of {@link startPostgres} but the password and TLS it sets itself. */
+export type SecurePostgresOptions = Omit<PostgresOptions, "password" | "tls">;
+
+/**
+ * A PostgreSQL that only accepts TLS (`hostssl`) with `scram-sha-256` password authentication:
+ * {@link startPostgres} with `tls` and a fresh password for `postgres`.
+ *
+ * - `url`: `postgresql://postgres:<password>@host:p/postgres?ca=<caFile>` — the client verifies the server
+ *   with the test CA (the rollcall URL parameter `ca`);
+ * - `secrets`: the password;
+ * - `refused`: a wrong password, an unknown user, no password ({@link credentialRefusals}; user `postgres`
+ *   when the URL names none), and the right password without TLS (the server only accepts TLS sessions).
+ */
+export async function securePostgres(
+  options: SecurePostgresOptions = {},
+): Promise<SecureServer<PostgresServer>> {
+  const password = awkwardPassword("sql");
+  const server = await startPostgres({ ...options, password, tls: true });
+  const host = nodeAddress(server);
+  const ca = `ca=${encodeURIComponent((server.certificates as CertificateFiles).caFile)}`;
+  const base = `postgresql://postgres:${encodeURIComponent(password)}@${host}/postgres`;
+  return secureServer(
+    server,
+    `${base}?${ca}`,
+    [password],
+    [
+      ...credentialRefusals(
+        (userinfo) => `postgresql://${userinfo || "postgres"}@${host}/postgres?${ca}`,
+        "postgres",
+        password,
+      ),
+      { why: "no TLS (the server only accepts TLS sessions)", url: base },
+    ],
   );
 }

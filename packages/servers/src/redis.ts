@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { redisBinary } from "./binaries.js";
@@ -5,6 +6,13 @@ import { type CertificateFiles, serverCertificates } from "./certificates.js";
 import { ManagedNode } from "./node.js";
 import type { PortReservation } from "./ports.js";
 import { clientFiles, type TlsFiles, tcpExchange } from "./probes.js";
+import {
+  awkwardPassword,
+  credentialRefusals,
+  nodeAddress,
+  type SecureServer,
+  secureServer,
+} from "./secure.js";
 import { launch, ManagedServer, type ServerParts } from "./server.js";
 import { askNodes, numericLines, STATS_TIMEOUT_MS, StatsRefusedError } from "./stats.js";
 import type { CommonServerOptions, Server, ServerStats } from "./types.js";
@@ -31,7 +39,7 @@ export interface RedisOptions extends CommonServerOptions {
    * Serve only TLS: a throwaway PKI ({@link createCertificates}) is made in the server's directory, the
    * server listens with `--tls-port` (plain `--port 0`) with its certificate and `--tls-auth-clients optional`
    * (a client certificate is verified when presented, not required), and the URL becomes `rediss://…`.
-   * Clients trust {@link RedisServer.certificates}' `caFile` (the rollcall URL parameter `tlsCaFile`).
+   * Clients trust {@link RedisServer.certificates}' `caFile` (the rollcall URL parameter `ca`).
    * Default false.
    */
   tls?: boolean;
@@ -253,5 +261,48 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       return { url, connectionString: url, nodes: [node], certificates };
     },
     (dir, reservation, parts) => new RedisServerImpl(dir, reservation, parts, options.password),
+  );
+}
+
+/** Options of {@link secureRedis}: those of {@link startRedis} but the credentials and TLS it sets itself. */
+export type SecureRedisOptions = Omit<RedisOptions, "password" | "aclUsers" | "tls">;
+
+/**
+ * A Redis that serves only TLS and requires a password: {@link startRedis} with `tls`, a password for the
+ * `default` user (`requirepass`) and an ACL user `app` (`~* &* +@all`), both with fresh passwords.
+ *
+ * - `url`: `rediss://app:<password>@host:p?ca=<caFile>` — the client verifies the server with the
+ *   test CA (the rollcall URL parameter `ca`);
+ * - `secrets`: both passwords;
+ * - `refused`: `app` with a wrong password, an unknown user, no credentials ({@link credentialRefusals}),
+ *   and `app` with its password but no `ca` (an unverified server).
+ */
+export async function secureRedis(options: SecureRedisOptions = {}): Promise<SecureServer<RedisServer>> {
+  const password = awkwardPassword("redis");
+  const defaultPassword = `default-${randomBytes(8).toString("hex")}`;
+  const server = await startRedis({
+    ...options,
+    password: defaultPassword,
+    aclUsers: [{ name: "app", password, rules: "~* &* +@all" }],
+    tls: true,
+  });
+  const host = nodeAddress(server);
+  const ca = `ca=${encodeURIComponent((server.certificates as CertificateFiles).caFile)}`;
+  const url = `rediss://app:${encodeURIComponent(password)}@${host}?${ca}`;
+  return secureServer(
+    server,
+    url,
+    [password, defaultPassword],
+    [
+      ...credentialRefusals(
+        (userinfo) => `rediss://${userinfo}${userinfo ? "@" : ""}${host}?${ca}`,
+        "app",
+        password,
+      ),
+      {
+        why: "an unverified server (no ca=)",
+        url: `rediss://app:${encodeURIComponent(password)}@${host}`,
+      },
+    ],
   );
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { zookeeperBinaries } from "./binaries.js";
@@ -5,10 +6,12 @@ import { DEFAULT_HOST } from "./host.js";
 import type { LabHost, NetworkLab } from "./network-lab.js";
 import { ManagedNode } from "./node.js";
 import { tcpExchange } from "./probes.js";
+import { awkwardPassword, type SecureServer, secureServer } from "./secure.js";
 import { launch, ManagedServer } from "./server.js";
 import { askNodes, numericLines, STATS_TIMEOUT_MS } from "./stats.js";
 import type { CommonServerOptions, Server, ServerNode, ServerStats } from "./types.js";
 import { pollUntil } from "./wait.js";
+import { createZnodeAs } from "./zookeeper-wire.js";
 
 /** Options of {@link startZooKeeper}. */
 export interface ZooKeeperOptions extends CommonServerOptions {
@@ -269,5 +272,58 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
       return { url: `zookeeper://${hosts}`, connectionString: hosts, nodes };
     },
     (dir, reservation, parts) => new ZooKeeperServerImpl("zookeeper", dir, reservation, parts),
+  );
+}
+
+/** Options of {@link secureZooKeeper}: those of {@link startZooKeeper}. */
+export type SecureZooKeeperOptions = ZooKeeperOptions;
+
+/**
+ * A ZooKeeper with digest authentication (`zookeeper://user:password@…`) and a tree another identity owns.
+ *
+ * ZooKeeper's digest scheme cannot refuse a wrong password when the session opens — any `user:password` is
+ * accepted as an identity of its own — so no URL is refused at connect for its password alone. What is
+ * refused is writing into a tree another identity owns: {@link startZooKeeper}, then, as `alice` (fresh
+ * password), a znode `/secure-<random>` (not itself a rollcall namespace) that only alice may write and
+ * everybody may read (ACL `auth` ALL, `world:anyone` READ). A namespace below it (`namespace=secure-…/intruder`)
+ * cannot be created by a wrong password for alice, another user or none: a rollcall ZooKeeper backend
+ * reports that (NOAUTH) when it connects.
+ *
+ * - `url`: `zookeeper://alice:<password>@host:p`;
+ * - `secrets`: alice's password;
+ * - `refused`: alice with a wrong password, another user (`mallory`), no credentials — each with a namespace
+ *   inside the owned znode.
+ */
+export async function secureZooKeeper(
+  options: SecureZooKeeperOptions = {},
+): Promise<SecureServer<ZooKeeperServer>> {
+  const server = await startZooKeeper(options);
+  const password = awkwardPassword("zk");
+  const owned = `/secure-${randomBytes(4).toString("hex")}`;
+  const node = server.nodes[0];
+  try {
+    if (node === undefined) throw new Error("zookeeper: the server has no node");
+    await createZnodeAs(node.host, node.port, `alice:${password}`, owned, [
+      { perms: 31, scheme: "auth", id: "" },
+      { perms: 1, scheme: "world", id: "anyone" },
+    ]);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const hosts = server.url.slice("zookeeper://".length);
+  const inside = `namespace=${owned.slice(1)}/intruder`;
+  return secureServer(
+    server,
+    `zookeeper://alice:${encodeURIComponent(password)}@${hosts}`,
+    [password],
+    [
+      {
+        why: "alice with a wrong password",
+        url: `zookeeper://alice:${encodeURIComponent(`wrong-${password}`)}@${hosts}?${inside}`,
+      },
+      { why: "another user", url: `zookeeper://mallory:m4llory-pw@${hosts}?${inside}` },
+      { why: "no credentials", url: `zookeeper://${hosts}?${inside}` },
+    ],
   );
 }

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { runConformance } from "@rollcall/conformance";
+import { runConformance, temporaryFile } from "@rollcall/conformance";
 import "@rollcall/sql";
 import { holdWriteLock } from "./write-lock.js";
 
@@ -9,16 +6,8 @@ import { holdWriteLock } from "./write-lock.js";
 runConformance({
   name: "sqlite",
   setup: async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rollcall-sqlite-"));
-    const file = join(dir, "rollcall.db");
-    return {
-      url: `sqlite://${file}`,
-      close: async () => rmSync(dir, { recursive: true, force: true }),
-      stall: async () => {
-        const lock = await holdWriteLock(file);
-        return { end: async () => void (await lock.end()) };
-      },
-    };
+    const file = temporaryFile("sqlite", "rollcall.db");
+    return { url: `sqlite://${file.path}`, close: file.remove, stall: () => holdWriteLock(file.path) };
   },
   timing: { sessionTimeout: 2000, detectionSlack: 1500 },
   stall: true,

@@ -5,6 +5,7 @@ import { eventually, Harness, randomId } from "../harness.js";
 import type { WatchedEvent } from "../member-script.js";
 import type { ChildMessage } from "../message-log.js";
 import type { ConformanceOptions } from "../options.js";
+import { resolveOptions } from "../server-target.js";
 import { assertNoOverlap, intervals } from "./election-liveness.js";
 import { watchedMember } from "./liveness.js";
 import { labStallChecks } from "./stall.js";
@@ -44,7 +45,8 @@ function sameState(a: Map<string, string>, b: Map<string, string>): boolean {
  * keeps running, keeps its timers and its sockets, and hears nothing. Needs root; where namespaces
  * cannot be created every test is skipped with the reason (or fails, with `ROLLCALL_REQUIRE_PARTITION=1`).
  */
-export function partitionSuite(options: ConformanceOptions): void {
+export function partitionSuite(given: ConformanceOptions): void {
+  const options = resolveOptions(given);
   describe(`${options.name} partitions`, () => {
     const h = new Harness(options);
     let lab: NetworkLab | undefined;

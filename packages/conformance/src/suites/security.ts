@@ -12,6 +12,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { randomId, withParams } from "../harness.js";
 import type { ConformanceOptions, ConformanceTarget, SecurityTarget } from "../options.js";
+import { resolveOptions } from "../server-target.js";
 
 /** Shortest secret the suite accepts: a shorter one would match innocent text by chance. */
 export const MIN_SECRET_LENGTH = 6;
@@ -202,7 +203,8 @@ const REFUSE_TIMEOUT = 5000;
  * - `ROLLCALL_URL` (the credentialed URL) and the `env` variables are set in `process.env` for the run
  *   and restored after, so whatever dumps the environment is caught too.
  */
-export function securitySuite(options: ConformanceOptions): void {
+export function securitySuite(given: ConformanceOptions): void {
+  const options = resolveOptions(given);
   describe(`${options.name} security`, () => {
     let target: ConformanceTarget | undefined;
     let security: SecurityTarget;

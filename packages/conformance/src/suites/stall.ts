@@ -70,7 +70,9 @@ export function serverStall(h: Harness): StallMethod {
           `${h.options.name}: runConformance() was given stall: true but setup()'s target has no stall()`,
         );
       const stalled = await target.stall();
-      return () => stalled.end();
+      return async () => {
+        await stalled.end();
+      };
     },
   };
 }
