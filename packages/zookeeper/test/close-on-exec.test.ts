@@ -97,10 +97,12 @@ describe("close-on-exec", () => {
     await eventually(
       () => {
         second = zooKeeperSockets().filter((inode) => !first.includes(inode));
-        return second.length > 0;
+        // A new socket exists as soon as the TCP connection does; the session is moved onto it only by the
+        // handshake after it (a request before that fails with a connection loss): wait for both.
+        return second.length > 0 && coord.state === "connected";
       },
       15_000,
-      "a new connection to the restarted server",
+      "a new connection to the restarted server, with the session on it",
     );
     expect((await coord.members(group)).map((m) => m.id)).toEqual([coord.memberId]);
     const later = await spawnWaitingChild();
