@@ -17,7 +17,7 @@ export interface DriverConfig<S extends ParamSchema = ParamSchema> {
   /**
    * The backend's own URL options, parsed, checked and defaulted by core. Set by `connect()` and
    * `createDriver()`; a config built by hand (in a test) may lack it — read it through
-   * {@link driverOptions}, which parses `url` then.
+   * `driverOptions()` (`@rollcall/core/driver`), which parses `url` then.
    */
   options?: ParamValues<S>;
   /**
@@ -55,7 +55,7 @@ export interface BackendDefinition<S extends ParamSchema = ParamSchema> {
   /** Whether the URL path is the namespace (ZooKeeper's chroot, Redis's db number is not). */
   pathIsNamespace?: boolean;
   /**
-   * The backend's own query keys, as a schema (declare it with {@link defineParams}): core refuses any
+   * The backend's own query keys, as a schema (declare it with `defineParams()` from `@rollcall/core/driver`): core refuses any
    * other key (listing the known ones), checks each value, applies the defaults, warns once per
    * `connect()` about deprecated spellings, and hands the typed values to {@link create} as
    * `config.options`. Cross-key rules ("TLS keys need the TLS scheme") stay in the backend.
