@@ -2,7 +2,8 @@ import { randomId, sleep } from "../clock.js";
 import type { Subject } from "../subjects.js";
 import { addSample, type ScenarioContext } from "./scenario.js";
 
-interface ChurnRound {
+/** What one round of the churners reports. */
+export interface ChurnRound {
   startedAt: number;
   endedAt: number;
   joins: number;

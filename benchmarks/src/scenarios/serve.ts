@@ -5,6 +5,7 @@ import { now, randomId, sleep } from "../clock.js";
 import { TreeCpu } from "../proc-stat.js";
 import { summarize } from "../report/stats.js";
 import type { Subject } from "../subjects.js";
+import type { ChurnRound } from "./churn.js";
 import { measureCostWindow } from "./cost-window.js";
 import { DashboardClient, type StreamArrival } from "./dashboard-client.js";
 import { startIdleMembers } from "./idle-members.js";
@@ -13,13 +14,8 @@ import { addSample, type ScenarioContext, UnsupportedError } from "./scenario.js
 /** One join or leave a churner made: member id, type, seq, called at, returned at. */
 type ChurnOp = [string, "join" | "leave", string, number, number];
 
-interface ChurnRound {
-  startedAt: number;
-  endedAt: number;
-  joins: number;
-  leaves: number;
-  errors: number;
-  firstError?: string;
+/** A churn round with every operation it made (asked of the churners with `record`). */
+interface RecordedChurnRound extends ChurnRound {
   ops: ChurnOp[];
 }
 
@@ -170,7 +166,7 @@ async function churnPhase(
       `churn round ${round + 1}/${settings.churn.rounds}: ${ids.length} coordinators, ${settings.churn.durationMs} ms, the stream following`,
     );
     const cpu = new TreeCpu(servePids);
-    const r = await churners.request<ChurnRound>(
+    const r = await churners.request<RecordedChurnRound>(
       "churn",
       { group, memberIds: ids, durationMs: settings.churn.durationMs, record: true },
       settings.churn.durationMs + 120_000,
