@@ -1,5 +1,15 @@
 import type { Characteristics } from "./characteristics.js";
-import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+import type {
+  ConfigEntry,
+  ConfigEvent,
+  ConfigSnapshot,
+  Json,
+  Logger,
+  Member,
+  MembershipEvent,
+  Metadata,
+  SessionState,
+} from "./types.js";
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -130,6 +140,16 @@ export interface Coordinator extends AsyncDisposable {
   /** A lock: an election with one seat. */
   lock(name: string): Lock;
 
+  /**
+   * A named configuration store in the namespace: persistent, versioned JSON entries with
+   * compare-and-set, consistent snapshots and an ordered watch. Entries belong to no session: they
+   * survive this coordinator's expiry and `close()`. The name follows the group-name rule;
+   * `NOT_SUPPORTED` when the backend has no configuration store (`characteristics.config === "none"`).
+   */
+  config(name: string): Configuration;
+  /** The names of the configuration stores that hold entries, sorted. */
+  configs(): Promise<string[]>;
+
   /** Leaves every group, resigns, releases every lock, ends the session. Idempotent. */
   close(): Promise<void>;
 }
@@ -239,4 +259,79 @@ export interface Lock {
   candidates(): Promise<Member[]>;
   /** The holder and waiters ({@link candidates}) now, then every time they change. Ends on `signal` or `break`. */
   observeCandidates(options?: { signal?: AbortSignal }): AsyncIterable<Member[]>;
+}
+
+/** Options of {@link Configuration.set} and {@link Configuration.delete}. */
+export interface ConfigWriteOptions {
+  /**
+   * Compare-and-set: write only if the key is at exactly this version (`0n`: only if the key is absent;
+   * not allowed for `delete`). Otherwise `VERSION_MISMATCH`, naming the version found, and nothing changes.
+   */
+  ifVersion?: bigint;
+}
+
+/** Options of {@link Configuration.entries} and {@link Configuration.view}. */
+export interface ConfigReadOptions {
+  /** Only keys that start with this (e.g. `scheduler/`); all keys by default. */
+  prefix?: string;
+}
+
+/** Options of {@link Configuration.watch}. */
+export interface ConfigWatchOptions extends ConfigReadOptions {
+  /** Ends the iteration cleanly when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A named configuration store ({@link Coordinator.config}). Keys are segments of the group-name rule
+ * joined by `/`; values are any JSON up to the metadata size limit. Every method validates its arguments
+ * before any I/O; a rejected write leaves nothing behind.
+ */
+export interface Configuration {
+  /** The store's name. */
+  readonly name: string;
+  /** The entry under `key`, or `undefined`. */
+  get(key: string): Promise<ConfigEntry | undefined>;
+  /** Writes `value` under `key` and resolves with its new version. `VERSION_MISMATCH` with `ifVersion`. */
+  set(key: string, value: Json, options?: ConfigWriteOptions): Promise<bigint>;
+  /**
+   * Deletes the entry; resolves `true` if there was one. With `ifVersion`, `VERSION_MISMATCH` when the
+   * entry is at another version or absent.
+   */
+  delete(key: string, options?: ConfigWriteOptions): Promise<boolean>;
+  /** A consistent snapshot of the entries (under `prefix`), sorted by key, with its revision. */
+  entries(options?: ConfigReadOptions): Promise<ConfigSnapshot>;
+  /**
+   * The entries now (a `snapshot`), then every `put` and `delete` in commit order; resynchronises after
+   * a reconnect or a compaction (see {@link ConfigEvent}). Ends cleanly on `signal` or `break`.
+   */
+  watch(options?: ConfigWatchOptions): AsyncIterable<ConfigEvent>;
+  /** A live, cached copy of the entries (under `prefix`); resolves once the first snapshot is in. */
+  view(options?: ConfigReadOptions): Promise<ConfigView>;
+}
+
+/** A live, cached configuration (under a prefix), kept current by a watch. Reads do no I/O. */
+export interface ConfigView extends AsyncDisposable {
+  /** The store's name. */
+  readonly name: string;
+  /** The prefix the view covers (`""`: every key). */
+  readonly prefix: string;
+  /** How many entries there are. */
+  readonly size: number;
+  /** The revision the view is current at. */
+  readonly revision: bigint;
+  /** The entry under `key`, if any. */
+  get(key: string): ConfigEntry | undefined;
+  /** The value under `key`, or `fallback` (default `undefined`) when there is none. */
+  value<T extends Json = Json>(key: string, fallback?: T): T | undefined;
+  /** Whether there is an entry under `key`. */
+  has(key: string): boolean;
+  /** The entries, sorted by key. */
+  entries(): ConfigEntry[];
+  /** Every change applied to the view (a `snapshot` after a resync). */
+  on(event: "change", listener: (event: ConfigEvent) => void): this;
+  /** Removes a change listener. */
+  off(event: "change", listener: (event: ConfigEvent) => void): this;
+  /** Stops watching. */
+  close(): Promise<void>;
 }

@@ -14,6 +14,12 @@ export interface Characteristics {
   leaveReason: boolean;
   /** The consistency of reads. */
   consistency: "linearizable" | "sequential" | "serializable";
+  /**
+   * The configuration store (`coord.config(name)`): `durable` — entries survive a restart of the server
+   * (as far as the server persists its data); `volatile` — they live as long as the server process (the
+   * memory backend, or Redis without persistence); `none` — the backend has no configuration store.
+   */
+  config: "none" | "volatile" | "durable";
 }
 
 const order: Record<keyof Characteristics, readonly (string | boolean)[]> = {
@@ -22,12 +28,14 @@ const order: Record<keyof Characteristics, readonly (string | boolean)[]> = {
   watch: ["poll", "push"],
   leaveReason: [false, true],
   consistency: ["serializable", "sequential", "linearizable"],
+  config: ["none", "volatile", "durable"],
 };
 
 /**
  * Which required characteristics `actual` fails to meet. Ordered characteristics are met by
  * anything at least as strong: `scope: "host"` is met by a cluster backend, `watch: "poll"` by a
- * push backend, `consistency: "sequential"` by a linearizable one, `leaveReason: false` by any.
+ * push backend, `consistency: "sequential"` by a linearizable one, `config: "volatile"` by a durable store,
+ * `leaveReason: false` by any.
  * `liveness` must match exactly.
  *
  * @returns the names of the unmet characteristics, empty when all are met.

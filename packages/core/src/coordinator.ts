@@ -1,4 +1,5 @@
 import type {
+  Configuration,
   Coordinator,
   CoordinatorEvent,
   Election,
@@ -11,6 +12,8 @@ import type {
 } from "./api.js";
 import { Candidacy, type CandidacyContext } from "./candidacy.js";
 import type { Characteristics } from "./characteristics.js";
+import type { ConfigFeed } from "./config-feed.js";
+import { type ConfigurationContext, CoordinatorConfiguration, configNotSupported } from "./configuration.js";
 import type { Driver } from "./driver/driver.js";
 import { CoordinatorElection, seatMismatch } from "./election.js";
 import { memberExists } from "./errors/membership-errors.js";
@@ -27,6 +30,7 @@ import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./
 import type { CommonOptions } from "./url.js";
 import {
   isInternalGroup,
+  validateConfigName,
   validateElectionName,
   validateGroupName,
   validateInteger,
@@ -83,6 +87,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
    */
   private readonly leaving = new Set<string>();
   private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
+  private readonly configFeeds = new Map<string, { feed: ConfigFeed; refs: number }>();
+  private configContext: ConfigurationContext | undefined;
   private readonly candidacies = new Map<string, Candidacy>();
   private readonly lockHandles = new Map<string, CoordinatorLock>();
   private readonly sessionListeners = new Listeners<[SessionState, SessionState]>();
@@ -475,6 +481,55 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     return first;
   }
 
+  config(name: string): Configuration {
+    validateConfigName(name);
+    this.assertOpen();
+    return new CoordinatorConfiguration(name, this.configuration());
+  }
+
+  async configs(): Promise<string[]> {
+    const context = this.configuration();
+    const names = await context.run("configs", () => context.driver.stores());
+    return [...new Set(names)].sort();
+  }
+
+  /** The context every {@link CoordinatorConfiguration} of this coordinator shares. */
+  private configuration(): ConfigurationContext {
+    if (this.configContext) return this.configContext;
+    const driver = this.driver.configStore;
+    if (driver === undefined || this.driver.characteristics.config === "none")
+      throw configNotSupported(this.backend);
+    this.configContext = {
+      driver,
+      session: this.session,
+      feedOptions: {
+        pollInterval: this.options.pollInterval,
+        retryInterval: this.options.retryInterval,
+        logger: this.logger,
+      },
+      maxValueBytes: this.options.maxMetadataBytes,
+      configFeeds: this.configFeeds,
+      assertOpen: () => this.assertOpen(),
+      run: async (what, operation, key) => {
+        this.assertOpen();
+        try {
+          return await operation();
+        } catch (error) {
+          if (RollcallError.isInstance(error)) throw error;
+          throw new RollcallError(
+            "CONNECTION",
+            `${what} failed on ${this.redactedUrl}: ${errorText(error)}`,
+            {
+              cause: error,
+              ...(key === undefined ? {} : { key }),
+            },
+          );
+        }
+      },
+    };
+    return this.configContext;
+  }
+
   lock(name: string): Lock {
     validateElectionName(name);
     this.assertOpen();
@@ -522,6 +577,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   private async doClose(): Promise<void> {
     await Promise.allSettled([...this.candidacies.values()].map((c) => c.withdraw()));
     for (const { feed } of this.feeds.values()) feed.stop();
+    for (const { feed } of this.configFeeds.values()) feed.stop();
+    this.configFeeds.clear();
     this.feeds.clear();
     try {
       await this.driver.close();

@@ -2,23 +2,29 @@ import type { GroupFeed } from "./group-feed.js";
 import { AsyncQueue } from "./internal/async-queue.js";
 import type { MembershipEvent } from "./types.js";
 
-/** A lease on a shared group feed. */
-export interface FeedLease {
-  feed: GroupFeed;
+/** What an iterator needs of a shared feed (a group's, a configuration's): readiness and events. */
+export interface Feed<E> {
+  readonly ready: Promise<void>;
+  subscribe(listener: (event: E) => void): () => void;
+}
+
+/** A lease on a shared feed. */
+export interface FeedLease<F = GroupFeed> {
+  feed: F;
   release(): void;
 }
 
 /**
- * An async iterable over a group feed: `first` produces what to yield once the feed is ready (e.g. a
+ * An async iterable over a shared feed: `first` produces what to yield once the feed is ready (e.g. a
  * snapshot), `next` maps each later event to what to yield (or `undefined` to skip it). Iteration ends
  * on `signal`, `break` or `return()`, releasing the feed; a feed that cannot be had fails the first
  * `next()`.
  */
-export function feedIterable<T>(
-  acquire: () => Promise<FeedLease>,
+export function feedIterable<T, E = MembershipEvent, F extends Feed<E> = GroupFeed & Feed<E>>(
+  acquire: () => Promise<FeedLease<F>>,
   signal: AbortSignal | undefined,
-  first: (feed: GroupFeed) => T,
-  next: (feed: GroupFeed, event: MembershipEvent) => T | undefined,
+  first: (feed: F) => T,
+  next: (feed: F, event: E) => T | undefined,
 ): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<T> {

@@ -6,6 +6,11 @@
 
 export type {
   CampaignOptions,
+  ConfigReadOptions,
+  Configuration,
+  ConfigView,
+  ConfigWatchOptions,
+  ConfigWriteOptions,
   ConnectOptions,
   Coordinator,
   CoordinatorEvent,
@@ -28,11 +33,25 @@ export { Partitioner, type PartitionerOptions } from "./partitioner.js";
 export { registerBackend, resolveBackend, SCHEME_PACKAGES } from "./registry.js";
 export { ServiceGroup } from "./service-group.js";
 export { VALIDITY_FRACTION } from "./session.js";
-export type { Json, LeaveReason, Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
+export type {
+  ConfigEntry,
+  ConfigEvent,
+  ConfigSnapshot,
+  Json,
+  LeaveReason,
+  Logger,
+  Member,
+  MembershipEvent,
+  Metadata,
+  SessionState,
+} from "./types.js";
 export { COMMON_PARAMS, type CommonOptions, parseUrl, redactUrl } from "./url.js";
 export {
+  MAX_CONFIG_KEY_LENGTH,
   MAX_METADATA_BYTES,
   MAX_METADATA_DEPTH,
+  validateConfigKey,
+  validateConfigName,
   validateGroupName,
   validateMemberId,
   validateMetadata,

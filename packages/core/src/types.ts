@@ -62,3 +62,38 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** One entry of a configuration store (`coord.config(name)`). */
+export interface ConfigEntry {
+  /** The key: segments separated by `/`, e.g. `scheduler/max_attempts`. */
+  key: string;
+  /** The value (any JSON). */
+  value: Json;
+  /**
+   * The entry's version, set by the backend at every write: it only grows for a key — also across a
+   * delete and a re-create — and is never `0n`. Pass it as `ifVersion` for a compare-and-set.
+   */
+  version: bigint;
+  /** When the value was written. */
+  updatedAt: Date;
+}
+
+/** A consistent snapshot of a configuration store (under a prefix), with the revision it is at. */
+export interface ConfigSnapshot {
+  /** The entries, sorted by key. */
+  entries: ConfigEntry[];
+  /** The store's revision at the snapshot: at least every `version` in it. */
+  revision: bigint;
+}
+
+/**
+ * An event of `Configuration.watch()`: first a `snapshot`, then `put` / `delete` in the order the
+ * backend committed them; a key's `version` only grows from one event to the next. After lost
+ * continuity (a reconnect, a compaction) the changes missed are reported as events marked
+ * `resync: true` — the latest value of each changed key, not every intermediate one — followed by a
+ * fresh `snapshot`.
+ */
+export type ConfigEvent =
+  | { type: "snapshot"; config: string; entries: ConfigEntry[]; revision: bigint }
+  | { type: "put"; config: string; entry: ConfigEntry; resync?: true }
+  | { type: "delete"; config: string; key: string; revision: bigint; resync?: true };

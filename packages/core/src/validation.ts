@@ -8,6 +8,11 @@ export const MAX_METADATA_DEPTH = 32;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const INTERNAL_GROUP = /^_[a-z]+\.[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+/** Longest configuration key, in characters. */
+export const MAX_CONFIG_KEY_LENGTH = 256;
+const CONFIG_SEGMENT = "[A-Za-z0-9][A-Za-z0-9._:@-]*";
+const CONFIG_KEY = new RegExp(`^${CONFIG_SEGMENT}(/${CONFIG_SEGMENT})*$`);
+const CONFIG_PREFIX = /^[A-Za-z0-9._:@/-]*$/;
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 function describe(value: unknown): string {
@@ -62,63 +67,63 @@ export function validateElectionName(name: unknown): asserts name is string {
   assertName("election or lock name", name);
 }
 
-function checkJson(value: unknown, path: string, depth: number): void {
+function checkJson(value: unknown, path: string, depth: number, what = "metadata"): void {
   if (value === null || typeof value === "boolean") return;
   if (typeof value === "string") {
     if (!value.isWellFormed()) {
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `metadata${path} is a string with a lone surrogate: not valid Unicode`,
+        `${what}${path} is a string with a lone surrogate: not valid Unicode`,
       );
     }
     return;
   }
   if (typeof value === "number") {
     if (!Number.isFinite(value)) {
-      throw new RollcallError("INVALID_ARGUMENT", `metadata${path} is ${value}: numbers must be finite`);
+      throw new RollcallError("INVALID_ARGUMENT", `${what}${path} is ${value}: numbers must be finite`);
     }
     return;
   }
   if (typeof value !== "object") {
     throw new RollcallError(
       "INVALID_ARGUMENT",
-      `metadata${path} is a ${typeof value}: only JSON values are allowed`,
+      `${what}${path} is a ${typeof value}: only JSON values are allowed`,
     );
   }
   if (depth >= MAX_METADATA_DEPTH) {
     throw new RollcallError(
       "INVALID_ARGUMENT",
-      `metadata${path} nests deeper than ${MAX_METADATA_DEPTH} levels`,
+      `${what}${path} nests deeper than ${MAX_METADATA_DEPTH} levels`,
     );
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, depth + 1, what);
     return;
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    throw new RollcallError("INVALID_ARGUMENT", `metadata${path} is not a plain object (${describe(value)})`);
+    throw new RollcallError("INVALID_ARGUMENT", `${what}${path} is not a plain object (${describe(value)})`);
   }
   for (const key of Reflect.ownKeys(value)) {
     if (typeof key === "symbol") {
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `metadata${path} has a symbol key: only string keys are allowed`,
+        `${what}${path} has a symbol key: only string keys are allowed`,
       );
     }
     if (FORBIDDEN_KEYS.has(key)) {
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `metadata${path} has the key "${key}", which is not allowed`,
+        `${what}${path} has the key "${key}", which is not allowed`,
       );
     }
     if (!key.isWellFormed()) {
       throw new RollcallError(
         "INVALID_ARGUMENT",
-        `metadata${path} has a key with a lone surrogate: not valid Unicode`,
+        `${what}${path} has a key with a lone surrogate: not valid Unicode`,
       );
     }
-    checkJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    checkJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, what);
   }
 }
 
@@ -147,6 +152,91 @@ export function validateMetadata(metadata: unknown, maxBytes: number = MAX_METAD
     );
   }
   return JSON.parse(text) as Metadata;
+}
+
+/**
+ * Checks a configuration store's name: the same rule as group names.
+ * @throws RollcallError `INVALID_ARGUMENT`
+ */
+export function validateConfigName(name: unknown): asserts name is string {
+  assertName("configuration name", name);
+}
+
+/**
+ * Checks a configuration key: segments of the group-name rule (1–128 characters of `[A-Za-z0-9._:@-]`,
+ * each starting with a letter or digit) joined by `/`, at most {@link MAX_CONFIG_KEY_LENGTH} characters
+ * in all; no empty segment, no leading or trailing `/`.
+ * @throws RollcallError `INVALID_ARGUMENT`
+ */
+export function validateConfigKey(key: unknown): asserts key is string {
+  if (
+    typeof key !== "string" ||
+    key.length > MAX_CONFIG_KEY_LENGTH ||
+    !CONFIG_KEY.test(key) ||
+    key.split("/").some((segment) => segment.length > 128)
+  ) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid configuration key ${describe(key)}: must be segments of letters, digits and . _ : @ -, each starting with a letter or digit, separated by /, at most ${MAX_CONFIG_KEY_LENGTH} characters`,
+      typeof key === "string" ? { key } : {},
+    );
+  }
+}
+
+/**
+ * Checks a key prefix (`""` selects every key): at most {@link MAX_CONFIG_KEY_LENGTH} characters of
+ * `[A-Za-z0-9._:@/-]`; it may end inside a segment or with `/`.
+ * @throws RollcallError `INVALID_ARGUMENT`
+ */
+export function validateConfigPrefix(prefix: unknown): string {
+  if (prefix === undefined) return "";
+  if (typeof prefix !== "string" || prefix.length > MAX_CONFIG_KEY_LENGTH || !CONFIG_PREFIX.test(prefix)) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `invalid configuration prefix ${describe(prefix)}: must be at most ${MAX_CONFIG_KEY_LENGTH} characters of letters, digits and . _ : @ - /`,
+    );
+  }
+  return prefix;
+}
+
+/**
+ * Validates a configuration value and returns a detached copy: any JSON value (not `undefined`), with
+ * the rules and the size limit of metadata (see {@link validateMetadata}).
+ * @throws RollcallError `INVALID_ARGUMENT` or `METADATA_TOO_LARGE`
+ */
+export function validateConfigValue(value: unknown, maxBytes: number = MAX_METADATA_BYTES): Json {
+  if (value === undefined) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      "a configuration value must be JSON, got undefined (use delete())",
+    );
+  }
+  checkJson(value, "", 0, "the configuration value");
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) {
+    throw new RollcallError(
+      "METADATA_TOO_LARGE",
+      `the configuration value is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes`,
+    );
+  }
+  return JSON.parse(text) as Json;
+}
+
+/**
+ * Checks an `ifVersion` option: a non-negative `bigint` (`0n`: the key must be absent), or undefined.
+ * `allowAbsent: false` refuses `0n` (a delete of an absent key means nothing).
+ * @throws RollcallError `INVALID_ARGUMENT`
+ */
+export function validateIfVersion(value: unknown, allowAbsent: boolean): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "bigint" || value < (allowAbsent ? 0n : 1n)) {
+    throw new RollcallError(
+      "INVALID_ARGUMENT",
+      `ifVersion must be a bigint ${allowAbsent ? "≥ 0n (0n: only if absent)" : "≥ 1n"}, got ${typeof value === "bigint" ? `${value}n` : describe(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Checks that a value is an integer within bounds; names the option in the error. */

@@ -31,6 +31,7 @@ describe("characteristics", () => {
     watch: "push",
     leaveReason: false,
     consistency: "sequential",
+    config: "durable",
   } as const;
   it("meets weaker requirements and names unmet ones", () => {
     expect(unmetCharacteristics(zk, { scope: "host", watch: "poll", consistency: "serializable" })).toEqual(
@@ -39,5 +40,7 @@ describe("characteristics", () => {
     expect(
       unmetCharacteristics(zk, { leaveReason: true, consistency: "linearizable", liveness: "ttl" }).sort(),
     ).toEqual(["consistency", "leaveReason", "liveness"]);
+    expect(unmetCharacteristics(zk, { config: "volatile" })).toEqual([]);
+    expect(unmetCharacteristics({ ...zk, config: "none" }, { config: "volatile" })).toEqual(["config"]);
   });
 });

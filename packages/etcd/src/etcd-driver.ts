@@ -47,6 +47,7 @@ export const ETCD_CHARACTERISTICS: Characteristics = Object.freeze({
   watch: "push",
   leaveReason: true,
   consistency: "linearizable",
+  config: "none",
 });
 
 /** Bound on each request made while closing, so `close()` cannot hang on a dead cluster. */

@@ -11,6 +11,7 @@ import {
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
+import { MemoryConfigDriver } from "./memory-config-driver.js";
 import { type MemoryStore, memoryStore } from "./memory-store.js";
 
 const characteristics: Characteristics = {
@@ -19,6 +20,7 @@ const characteristics: Characteristics = {
   watch: "push",
   leaveReason: true,
   consistency: "linearizable",
+  config: "volatile",
 };
 
 const drivers = new Set<MemoryDriver>();
@@ -47,11 +49,23 @@ export class MemoryDriver implements Driver {
   private disconnected: { reconnected: Promise<void>; reconnect: () => void } | undefined;
   private closed = false;
   private readonly watches = new Set<() => void>();
+  /** The configuration stores of the same `memory://name`, behind this driver's fault hooks. */
+  readonly configStore: MemoryConfigDriver;
 
   constructor(private readonly config: DriverConfig) {
     this.memberId = config.memberId;
     this.store = memoryStore(config.url.hosts[0]?.host ?? "default");
     this.namespace = config.namespace;
+    this.configStore = new MemoryConfigDriver({
+      stores: this.store.config,
+      namespace: this.namespace,
+      request: () => this.request(),
+      reachable: () => this.reachable(),
+      track: (stop) => {
+        this.watches.add(stop);
+        return () => this.watches.delete(stop);
+      },
+    });
   }
 
   get sessionTimeout(): number {
@@ -112,11 +126,16 @@ export class MemoryDriver implements Driver {
     }
   }
 
-  private async session(): Promise<number> {
+  /** Waits while frozen; fails once closed or while disconnected: a request that cannot reach the server. */
+  private async request(): Promise<void> {
     await this.gate();
     if (this.closed) throw new RollcallError("NOT_CONNECTED", "the memory driver is closed");
     if (this.disconnected)
       throw new RollcallError("CONNECTION", `memory://${this.store.name} is disconnected (test hook)`);
+  }
+
+  private async session(): Promise<number> {
+    await this.request();
     if (this.sessionId === undefined || !this.store.isAlive(this.sessionId)) {
       throw new RollcallError("SESSION_EXPIRED", "the session has expired");
     }

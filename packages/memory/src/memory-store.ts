@@ -11,6 +11,7 @@ import {
   memberNotJoined,
   RollcallError,
 } from "@rollcall/core/driver";
+import { MemoryConfigStores } from "./memory-config.js";
 
 /** How many events each group keeps for watches that resume from a revision. */
 export const LOG_RETENTION = 10_000;
@@ -52,6 +53,8 @@ export class MemoryStore {
   private revision = 0n;
   private nextSessionId = 1;
   private reaper: NodeJS.Timeout | undefined;
+  /** The configuration stores: they belong to no session. */
+  readonly config = new MemoryConfigStores();
 
   constructor(readonly name: string) {}
 

@@ -69,6 +69,7 @@ export class RedisDriver implements Driver {
       leaveReason: true,
       // Sentinel failover promotes an asynchronously replicated copy: acknowledged writes may be lost.
       consistency: this.target.sentinel ? "sequential" : "linearizable",
+      config: "none",
     };
   }
 

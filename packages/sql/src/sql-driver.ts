@@ -32,9 +32,24 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
     watch: "push",
     leaveReason: true,
     consistency: "linearizable",
+    config: "none",
   },
-  mysql: { scope: "cluster", liveness: "ttl", watch: "poll", leaveReason: true, consistency: "linearizable" },
-  sqlite: { scope: "host", liveness: "ttl", watch: "poll", leaveReason: true, consistency: "linearizable" },
+  mysql: {
+    scope: "cluster",
+    liveness: "ttl",
+    watch: "poll",
+    leaveReason: true,
+    consistency: "linearizable",
+    config: "none",
+  },
+  sqlite: {
+    scope: "host",
+    liveness: "ttl",
+    watch: "poll",
+    leaveReason: true,
+    consistency: "linearizable",
+    config: "none",
+  },
 };
 
 type SessionState = "idle" | "connected" | "suspended" | "expired";

@@ -64,6 +64,7 @@ export class ZooKeeperDriver implements Driver {
     watch: "push",
     leaveReason: true,
     consistency: "sequential",
+    config: "none",
   };
   private readonly layout: Layout;
   private readonly addresses: ServerAddress[];

@@ -1,5 +1,6 @@
 import type { Characteristics } from "../characteristics.js";
 import type { LeaveReason, Logger, Member, Metadata } from "../types.js";
+import type { ConfigDriver } from "./config-driver.js";
 import type { ConnectionUrl } from "./connection-url.js";
 import type { CommonKey, ParamSchema, ParamValues } from "./url-params.js";
 
@@ -202,4 +203,9 @@ export interface Driver {
    * `sessionTimeout`, so a driver that misses a case delays a hand-over but never blocks it.
    */
   awaitGone?(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void>;
+  /**
+   * The configuration store (`coord.config(name)`): required unless `characteristics.config` is
+   * `"none"`. Its entries belong to no session.
+   */
+  readonly configStore?: ConfigDriver;
 }

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export type { Characteristics } from "../characteristics.js";
+export { versionMismatch } from "../errors/config-errors.js";
 export { type ErrorCode, ErrorCodes } from "../errors/error-code.js";
 export {
   groupExists,
@@ -25,9 +26,23 @@ export {
   createDriver,
   registerBackend,
 } from "../registry.js";
-export type { Json, LeaveReason, Logger, Member, Metadata } from "../types.js";
+export type { ConfigEntry, Json, LeaveReason, Logger, Member, Metadata } from "../types.js";
 export type { CommonOptions } from "../url.js";
-export { parseStoredMetadata, validateAnyGroupName, validateMemberId } from "../validation.js";
+export {
+  parseStoredMetadata,
+  validateAnyGroupName,
+  validateConfigKey,
+  validateConfigName,
+  validateMemberId,
+} from "../validation.js";
+export type {
+  ConfigChange,
+  ConfigChangeBatch,
+  ConfigDriver,
+  ConfigListing,
+  ConfigRecord,
+  ConfigWatchListener,
+} from "./config-driver.js";
 export type { ConnectionUrl, HostPort } from "./connection-url.js";
 export type {
   BackendDefinition,

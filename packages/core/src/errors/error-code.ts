@@ -16,6 +16,8 @@
  * - `METADATA_TOO_LARGE` — metadata exceeds the configured size limit.
  * - `ALREADY_HELD` — this coordinator already holds (or is already acquiring) the lock, or already
  *   holds a seat in the election: locks and seats are not re-entrant.
+ * - `VERSION_MISMATCH` — a compare-and-set on a configuration entry (`ifVersion`) found another
+ *   version (or no entry); the error's `key` and `version` say what was found.
  */
 export const ErrorCodes = [
   "NOT_CONNECTED",
@@ -35,6 +37,7 @@ export const ErrorCodes = [
   "INVALID_ARGUMENT",
   "METADATA_TOO_LARGE",
   "ALREADY_HELD",
+  "VERSION_MISMATCH",
 ] as const;
 
 /** One of {@link ErrorCodes}. */

@@ -10,6 +10,10 @@ export interface RollcallErrorOptions {
   group?: string;
   /** The member the failed operation concerned. */
   memberId?: string;
+  /** The configuration key the failed operation concerned. */
+  key?: string;
+  /** For `VERSION_MISMATCH`: the version the backend found (absent when the key was absent). */
+  version?: bigint;
 }
 
 /**
@@ -34,6 +38,10 @@ export class RollcallError extends Error {
   readonly group?: string;
   /** The member involved, when there is one. */
   readonly memberId?: string;
+  /** The configuration key involved, when there is one. */
+  readonly key?: string;
+  /** For `VERSION_MISMATCH`: the version found (absent when the key was absent). */
+  readonly version?: bigint;
   constructor(code: ErrorCode, message: string, options: RollcallErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RollcallError";
@@ -41,6 +49,8 @@ export class RollcallError extends Error {
     Object.defineProperty(this, marker, { value: true });
     if (options.group !== undefined) this.group = options.group;
     if (options.memberId !== undefined) this.memberId = options.memberId;
+    if (options.key !== undefined) this.key = options.key;
+    if (options.version !== undefined) this.version = options.version;
   }
 
   /**

@@ -49,6 +49,7 @@ export class TestDriver implements Driver {
     watch: "push",
     leaveReason: true,
     consistency: "linearizable",
+    config: "none",
   };
   sessionTimeout: number;
   listener: SessionListener | undefined;
