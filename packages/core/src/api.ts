@@ -1,4 +1,5 @@
 import type { Characteristics } from "./characteristics.js";
+import type { Reactor, ReactorHandler, ReactorOptions } from "./reactor/reactor-types.js";
 import type {
   ConfigEntry,
   ConfigEvent,
@@ -149,6 +150,18 @@ export interface Coordinator extends AsyncDisposable {
   config(name: string): Configuration;
   /** The names of the configuration stores that hold entries, sorted. */
   configs(): Promise<string[]>;
+
+  /**
+   * Failure events drive corrective actions: `handler` runs in one process across the cluster — the one
+   * holding the election `reactor.<name>`; the others stand by — once for every member incarnation that
+   * left `group` (by default by expiry only), including departures that happened while no reactor
+   * acted. Progress is kept in the `rollcall.reactor` configuration and recorded by compare-and-set
+   * fenced with the leadership's token: recording is exactly-once, the handler's side effects are
+   * at-least-once (a reactor that dies mid-handler is followed by one that runs it again), hence the
+   * departure's idempotency `key` and the `token` to pass on. Resolves once the reactor stands by;
+   * `GROUP_NOT_FOUND`, `INVALID_ARGUMENT`, `NOT_SUPPORTED` (no configuration store) before anything is written.
+   */
+  reactor(group: string, handler: ReactorHandler, options?: ReactorOptions): Promise<Reactor>;
 
   /** Leaves every group, resigns, releases every lock, ends the session. Idempotent. */
   close(): Promise<void>;

@@ -21,10 +21,14 @@ import { RollcallError } from "./errors/rollcall-error.js";
 import { feedIterable } from "./feed-iterator.js";
 import { GroupFeed } from "./group-feed.js";
 import { FeedGroupView } from "./group-view.js";
+import { bounded } from "./internal/abort.js";
 import { backoff } from "./internal/backoff.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
 import { CoordinatorLock } from "./lock.js";
+import { CoordinatorReactor } from "./reactor/reactor.js";
+import { resolveReactorOptions } from "./reactor/reactor-options.js";
+import type { Reactor, ReactorHandler, ReactorOptions } from "./reactor/reactor-types.js";
 import { errorText, type LeadershipReport, Session } from "./session.js";
 import type { Logger, Member, MembershipEvent, Metadata, SessionState } from "./types.js";
 import type { CommonOptions } from "./url.js";
@@ -89,6 +93,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
   private readonly configFeeds = new Map<string, { feed: ConfigFeed; refs: number }>();
   private configContext: ConfigurationContext | undefined;
+  private readonly reactors = new Set<CoordinatorReactor>();
   private readonly candidacies = new Map<string, Candidacy>();
   private readonly lockHandles = new Map<string, CoordinatorLock>();
   private readonly sessionListeners = new Listeners<[SessionState, SessionState]>();
@@ -493,6 +498,20 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     return [...new Set(names)].sort();
   }
 
+  async reactor(group: string, handler: ReactorHandler, options?: ReactorOptions): Promise<Reactor> {
+    validateGroupName(group);
+    const resolved = resolveReactorOptions(group, handler, options, this.driver.sessionTimeout);
+    this.configuration();
+    await this.members(group);
+    const reactor = new CoordinatorReactor(this, group, handler, resolved);
+    this.reactors.add(reactor);
+    reactor.on("state", (state) => {
+      if (state === "closed") this.reactors.delete(reactor);
+    });
+    reactor.start();
+    return reactor;
+  }
+
   /** The context every {@link CoordinatorConfiguration} of this coordinator shares. */
   private configuration(): ConfigurationContext {
     if (this.configContext) return this.configContext;
@@ -575,6 +594,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   }
 
   private async doClose(): Promise<void> {
+    // A reactor's handler may still run: it was told (its signal aborts with the leadership), not awaited.
+    await Promise.allSettled([...this.reactors].map((r) => bounded(r.close(), 1000, "closing a reactor")));
     await Promise.allSettled([...this.candidacies.values()].map((c) => c.withdraw()));
     for (const { feed } of this.feeds.values()) feed.stop();
     for (const { feed } of this.configFeeds.values()) feed.stop();

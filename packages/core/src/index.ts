@@ -30,6 +30,19 @@ export { type ErrorCode, ErrorCodes } from "./errors/error-code.js";
 export { RollcallError, type RollcallErrorOptions } from "./errors/rollcall-error.js";
 export { type GetNodesOptions, HashRing } from "./hash-ring.js";
 export { Partitioner, type PartitionerOptions } from "./partitioner.js";
+export { reactorStatus, releaseReactor } from "./reactor/reactor-admin.js";
+export { REACTOR_CONFIG } from "./reactor/reactor-store.js";
+export type {
+  BrakeOptions,
+  BrakeStatus,
+  Departure,
+  Reactor,
+  ReactorContext,
+  ReactorEvent,
+  ReactorHandler,
+  ReactorOptions,
+  ReactorState,
+} from "./reactor/reactor-types.js";
 export { registerBackend, resolveBackend, SCHEME_PACKAGES } from "./registry.js";
 export { ServiceGroup } from "./service-group.js";
 export { VALIDITY_FRACTION } from "./session.js";
