@@ -153,6 +153,15 @@ export class CoordinatorConfiguration implements Configuration {
   toString(): string {
     return `Configuration(${this.name})`;
   }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  // Inspecting must not reach the driver (and its credentials) through the context.
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }
 
 /** `NOT_SUPPORTED`: the backend has no configuration store. */

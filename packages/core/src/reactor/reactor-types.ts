@@ -1,3 +1,4 @@
+import type { Leadership } from "../api.js";
 import type { LeaveReason, Metadata } from "../types.js";
 
 /** A member incarnation that left the group and that a {@link Reactor} acts upon once. */
@@ -32,6 +33,8 @@ export interface ReactorContext {
   signal: AbortSignal;
   /** 1 for the first run of this departure, then 2, 3… after failures (and after a failover). */
   attempt: number;
+  /** The leadership the reactor acts under (its validity deadline, for guarding a child process). */
+  leadership: Leadership;
 }
 
 /**

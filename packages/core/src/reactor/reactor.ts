@@ -125,6 +125,19 @@ export class CoordinatorReactor implements Reactor {
     await this.close();
   }
 
+  toString(): string {
+    return `Reactor(${this.name} on ${this.group}, ${this.current})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  // Inspecting must not reach the coordinator's driver (and its credentials).
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   private setState(state: ReactorState): void {
     if (this.current === state || this.current === "closed") return;
     this.current = state;
@@ -412,6 +425,7 @@ export class CoordinatorReactor implements Reactor {
         token: leadership.token,
         signal: leadership.signal,
         attempt: pending.attempts,
+        leadership,
       });
     } catch (error) {
       if (leadership.signal.aborted) return;
