@@ -1,38 +1,57 @@
 import type { Logger } from "@rollcall/core/driver";
 import type { Redis } from "ioredis";
-import type { ChannelSubscriber } from "./group-watch.js";
-import type { KeySpace } from "./key-space.js";
-import { type ChangeMessage, decodeChange } from "./records.js";
 
-interface Channel {
-  subscribers: Set<ChannelSubscriber>;
+/** Something that receives the messages published on a channel (a watch, an awaitGone). */
+export interface ChannelSubscriber<M> {
+  /** A message published on the channel. */
+  message(message: M): void;
+  /** The connection was lost: messages may be missed from now on. */
+  interrupted(): void;
+  /** The connection is back and the channel subscribed again: catch up without trusting pub/sub. */
+  resumed(): void;
+}
+
+/** One kind of channel: how a topic (a group, a configuration store) maps to a channel, and its messages. */
+export interface ChannelTopic<M> {
+  /** What the topics are, for log messages ("group", "configuration"). */
+  readonly what: string;
+  /** The channel of a topic. */
+  channel(topic: string): string;
+  /** The topic whose channel this is, or undefined for a channel of another kind. */
+  topicOf(channel: string): string | undefined;
+  /** Decodes a published message; throws on a malformed one. */
+  decode(topic: string, text: string): M;
+}
+
+interface Channel<M> {
+  subscribers: Set<ChannelSubscriber<M>>;
   subscribed: Promise<void>;
 }
 
 /**
- * The pub/sub side of a coordinator's connection: one `SUBSCRIBE` per group channel however many
- * watches and waiters share it, messages decoded once and handed to each, and — after a reconnect —
- * every channel subscribed again *before* its subscribers are told to catch up, so nothing published
- * in between can be missed.
+ * The pub/sub side of a coordinator's connection for one kind of channel: one `SUBSCRIBE` per channel
+ * however many watches and waiters share it, messages decoded once and handed to each, and — after a
+ * reconnect — every channel subscribed again *before* its subscribers are told to catch up, so nothing
+ * published in between can be missed.
  */
-export class ChannelHub {
-  private readonly channels = new Map<string, Channel>();
+export class ChannelHub<M> {
+  private readonly channels = new Map<string, Channel<M>>();
 
   constructor(
-    private readonly keys: KeySpace,
+    private readonly topic: ChannelTopic<M>,
     private readonly client: () => Redis | undefined,
     private readonly logger: Logger,
   ) {}
 
   /**
-   * Adds a subscriber to a group's channel, subscribing first if it is the channel's first. Resolves
+   * Adds a subscriber to a topic's channel, subscribing first if it is the channel's first. Resolves
    * with the function that removes it again (unsubscribing after the last one).
    */
-  async subscribe(client: Redis, group: string, subscriber: ChannelSubscriber): Promise<() => void> {
-    const name = this.keys.channel(group);
+  async subscribe(client: Redis, topic: string, subscriber: ChannelSubscriber<M>): Promise<() => void> {
+    const name = this.topic.channel(topic);
     let channel = this.channels.get(name);
     if (!channel) {
-      const created: Channel = { subscribers: new Set(), subscribed: Promise.resolve() };
+      const created: Channel<M> = { subscribers: new Set(), subscribed: Promise.resolve() };
       created.subscribed = client.subscribe(name).then(
         () => undefined,
         (error: unknown) => {
@@ -64,16 +83,19 @@ export class ChannelHub {
     };
   }
 
-  /** A message from the connection. */
+  /** A message from the connection (on any channel: those of other kinds are ignored). */
   dispatch(channelName: string, text: string): void {
     const channel = this.channels.get(channelName);
-    const group = this.keys.groupOfChannel(channelName);
-    if (!channel || group === undefined) return;
-    let message: ChangeMessage;
+    const topic = this.topic.topicOf(channelName);
+    if (!channel || topic === undefined) return;
+    let message: M;
     try {
-      message = decodeChange(group, text);
+      message = this.topic.decode(topic, text);
     } catch (error) {
-      this.logger.warn("ignoring a malformed change message", { group, error: String(error) });
+      this.logger.warn("ignoring a malformed change message", {
+        [this.topic.what]: topic,
+        error: String(error),
+      });
       return;
     }
     for (const subscriber of [...channel.subscribers]) subscriber.message(message);
@@ -101,7 +123,7 @@ export class ChannelHub {
   }
 
   /** Every subscriber, for closing them all. */
-  subscribers(): ChannelSubscriber[] {
+  subscribers(): ChannelSubscriber<M>[] {
     return [...this.channels.values()].flatMap((channel) => [...channel.subscribers]);
   }
 

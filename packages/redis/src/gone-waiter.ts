@@ -1,4 +1,4 @@
-import type { ChannelSubscriber } from "./group-watch.js";
+import type { ChannelSubscriber } from "./channel-hub.js";
 import type { ChangeMessage } from "./records.js";
 
 /**
@@ -7,7 +7,7 @@ import type { ChangeMessage } from "./records.js";
  * check that finds the member absent or under another seq — made once subscribed, and again after every
  * reconnect, because messages published while disconnected are lost.
  */
-export class GoneWaiter implements ChannelSubscriber {
+export class GoneWaiter implements ChannelSubscriber<ChangeMessage> {
   private done = false;
 
   constructor(

@@ -1,4 +1,4 @@
-import { RollcallError, validateAnyGroupName } from "@rollcall/core/driver";
+import { RollcallError, validateAnyGroupName, validateConfigName } from "@rollcall/core/driver";
 
 /**
  * The key layout of one namespace. Every key and channel starts with `rollcall:{<namespace>}:`; the
@@ -17,6 +17,14 @@ import { RollcallError, validateAnyGroupName } from "@rollcall/core/driver";
  * | `P g/<group>/m` | hash | member id → `<session>|<seq>|<joinedMs>|<updatedMs>|<metadata JSON>` |
  * | `P g/<group>/log` | stream | entry id `0-<revision>`, field `e`: the change (same text as published) |
  * | `P c/<group>` | channel | every change of the group, as it is committed |
+ * | `P cfgs` | set | names of the configuration stores that hold at least one entry |
+ * | `P cfg/<store>` | hash | key → `<version>|<updatedMs>|<value JSON>` |
+ * | `P cfg/<store>/state` | hash | `rev` (the store's last revision), `floor` (last trimmed revision) |
+ * | `P cfg/<store>/log` | stream | entry id `0-<revision>`, field `e`: the change (same text as published) |
+ * | `P cfgc/<store>` | channel | every change of the store, as it is committed |
+ *
+ * Configuration keys have no TTL and belong to no session: nothing but the configuration scripts
+ * writes them.
  */
 export class KeySpace {
   /** The prefix of every key: `rollcall:{<namespace>}:`. */
@@ -48,6 +56,30 @@ export class KeySpace {
   /** The group whose channel this is, or undefined for a foreign channel. */
   groupOfChannel(channel: string): string | undefined {
     const head = `${this.prefix}c/`;
+    return channel.startsWith(head) ? channel.slice(head.length) : undefined;
+  }
+
+  /** The set of configuration stores that hold at least one entry. */
+  get configStores(): string {
+    return `${this.prefix}cfgs`;
+  }
+
+  /** The hash of a configuration store's entries. */
+  configEntries(store: string): string {
+    // As for groups: checked again where the name goes into a key (no `/`, `{`, `}`, `|` or newline).
+    validateConfigName(store);
+    return `${this.prefix}cfg/${store}`;
+  }
+
+  /** The pub/sub channel of a configuration store. */
+  configChannel(store: string): string {
+    validateConfigName(store);
+    return `${this.prefix}cfgc/${store}`;
+  }
+
+  /** The configuration store whose channel this is, or undefined for a foreign channel. */
+  storeOfChannel(channel: string): string | undefined {
+    const head = `${this.prefix}cfgc/`;
     return channel.startsWith(head) ? channel.slice(head.length) : undefined;
   }
 }

@@ -266,17 +266,21 @@ export type ScriptName = keyof typeof BODIES;
 
 /** A script's full source and its SHA-1, for `EVALSHA` with an `EVAL` fallback. */
 export interface LuaScript {
-  readonly name: ScriptName;
+  readonly name: string;
   readonly source: string;
   readonly sha: string;
 }
 
-function build(name: ScriptName): LuaScript {
-  const source = PRELUDE + BODIES[name];
+/**
+ * A script of the backend: the shared prelude (the `KEYS`/`ARGV` conventions above, `now_ms`, `int`,
+ * `next_rev`, …) followed by `body`.
+ */
+export function luaScript(name: string, body: string): LuaScript {
+  const source = PRELUDE + body;
   return { name, source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
-/** Every script of the backend, by name. */
+/** Every membership script of the backend, by name. */
 export const SCRIPTS: { readonly [K in ScriptName]: LuaScript } = Object.fromEntries(
-  (Object.keys(BODIES) as ScriptName[]).map((name) => [name, build(name)]),
+  (Object.keys(BODIES) as ScriptName[]).map((name) => [name, luaScript(name, BODIES[name])]),
 ) as { readonly [K in ScriptName]: LuaScript };

@@ -23,16 +23,26 @@ import {
   type WatchListener,
 } from "@rollcall/core/driver";
 import { Redis } from "ioredis";
-import { ChannelHub } from "./channel-hub.js";
+import { ChannelHub, type ChannelSubscriber } from "./channel-hub.js";
+import { type ConfigMessage, decodeConfigChange } from "./config-records.js";
+import { ConfigWatch } from "./config-watch.js";
 import { GoneWaiter } from "./gone-waiter.js";
-import { type ChangeLogReply, type ChannelSubscriber, GroupWatch } from "./group-watch.js";
+import { type ChangeLogReply, GroupWatch } from "./group-watch.js";
 import { KeySpace } from "./key-space.js";
 import { type LuaScript, SCRIPTS } from "./lua-scripts.js";
-import { decodeChange, decodeMember } from "./records.js";
+import { type ChangeMessage, decodeChange, decodeMember } from "./records.js";
+import { RedisConfigStore } from "./redis-config.js";
 import { loadTlsCa, REDIS_PARAMS, type RedisTarget, readRedisTarget } from "./redis-options.js";
 import { RedisSession, type RefreshReply } from "./redis-session.js";
 
 type Reply = string | number | null | Reply[];
+
+/** What an error is about, for its message and fields. */
+interface ErrorContext {
+  group?: string;
+  memberId?: string;
+  key?: string;
+}
 
 /** How long close() waits for the graceful leave of every member, then for QUIT: never hangs on a dead server. */
 const CLOSE_BOUND_MS = 2000;
@@ -42,7 +52,9 @@ const QUIT_BOUND_MS = 500;
  * The Redis driver. One ioredis connection (RESP3, so commands and pub/sub share it) per coordinator;
  * the session is a key with a TTL plus an entry in a deadline index, refreshed by a Lua script that
  * also reaps every session past its deadline. Membership, seq, the change log and the published
- * change are written by one script each, so they are atomic and ordered.
+ * change are written by one script each, so they are atomic and ordered. The configuration store
+ * ({@link RedisConfigStore}) shares the connection, the revision counter and the watch mechanism, and
+ * nothing else: its entries belong to no session.
  */
 export class RedisDriver implements Driver {
   readonly characteristics: Characteristics;
@@ -54,14 +66,46 @@ export class RedisDriver implements Driver {
   private lastError: Error | undefined;
   private closing: Promise<void> | undefined;
   private tlsLoaded = false;
-  private readonly hub: ChannelHub;
+  private readonly hub: ChannelHub<ChangeMessage>;
+  private readonly configHub: ChannelHub<ConfigMessage>;
+  /**
+   * The configuration store. `volatile`: whether entries survive a restart depends on the server's
+   * persistence settings (`appendonly`, RDB `save`), which the driver cannot rely on — see the README.
+   */
+  readonly configStore: RedisConfigStore;
   /** Groups this driver created or joined: restored after Redis lost its data (a new epoch). */
   private readonly knownGroups = new Set<string>();
 
   constructor(private readonly config: DriverConfig) {
     this.target = readRedisTarget(config.url, driverOptions(config, REDIS_PARAMS).options);
     this.keys = new KeySpace(config.namespace);
-    this.hub = new ChannelHub(this.keys, () => this.client, config.logger);
+    const keys = this.keys;
+    this.hub = new ChannelHub<ChangeMessage>(
+      {
+        what: "group",
+        channel: (group) => keys.channel(group),
+        topicOf: (channel) => keys.groupOfChannel(channel),
+        decode: decodeChange,
+      },
+      () => this.client,
+      config.logger,
+    );
+    this.configHub = new ChannelHub<ConfigMessage>(
+      {
+        what: "configuration",
+        channel: (store) => keys.configChannel(store),
+        topicOf: (channel) => keys.storeOfChannel(channel),
+        decode: (_store, text) => decodeConfigChange(text),
+      },
+      () => this.client,
+      config.logger,
+    );
+    this.configStore = new RedisConfigStore({
+      keys,
+      run: (script, args, key) => this.run(script, args, key === undefined ? {} : { key }),
+      command: (operation, key) => this.command(operation, key === undefined ? {} : { key }),
+      subscribe: (store, subscriber) => this.subscribeTo(this.configHub, store, subscriber, {}),
+    });
     this.characteristics = {
       scope: "cluster",
       liveness: "ttl",
@@ -69,7 +113,8 @@ export class RedisDriver implements Driver {
       leaveReason: true,
       // Sentinel failover promotes an asynchronously replicated copy: acknowledged writes may be lost.
       consistency: this.target.sentinel ? "sequential" : "linearizable",
-      config: "none",
+      // Entries outlive sessions and connections, but a restart keeps them only if the server persists.
+      config: "volatile",
     };
   }
 
@@ -264,7 +309,10 @@ export class RedisDriver implements Driver {
     });
     client.on("close", () => this.onDisconnected());
     client.on("ready", () => void this.onReady(client));
-    client.on("message", (channel: string, text: string) => this.hub.dispatch(channel, text));
+    client.on("message", (channel: string, text: string) => {
+      this.hub.dispatch(channel, text);
+      this.configHub.dispatch(channel, text);
+    });
     this.client = client;
     return client;
   }
@@ -311,6 +359,7 @@ export class RedisDriver implements Driver {
     if (this.closing !== undefined) return;
     this.session?.suspend();
     this.hub.interrupted();
+    this.configHub.interrupted();
   }
 
   // Subscriptions are renewed by the hub, not by ioredis, so that every watch reads its change log only
@@ -318,15 +367,24 @@ export class RedisDriver implements Driver {
   private async onReady(client: Redis): Promise<void> {
     if (this.closing !== undefined || client !== this.client) return;
     this.session?.refreshNow();
-    await this.hub.resumed(client);
+    await Promise.all([this.hub.resumed(client), this.configHub.resumed(client)]);
   }
 
-  private async subscribe(group: string, subscriber: ChannelSubscriber): Promise<() => void> {
+  private subscribe(group: string, subscriber: ChannelSubscriber<ChangeMessage>): Promise<() => void> {
+    return this.subscribeTo(this.hub, group, subscriber, { group });
+  }
+
+  private async subscribeTo<M>(
+    hub: ChannelHub<M>,
+    topic: string,
+    subscriber: ChannelSubscriber<M>,
+    context: ErrorContext,
+  ): Promise<() => void> {
     const client = this.ready();
     try {
-      return await this.hub.subscribe(client, group, subscriber);
+      return await hub.subscribe(client, topic, subscriber);
     } catch (error) {
-      throw this.translate(error, { group });
+      throw this.translate(error, context);
     }
   }
 
@@ -345,10 +403,20 @@ export class RedisDriver implements Driver {
     return client;
   }
 
+  /** Runs one command on the connection, with the errors translated as for scripts. */
+  private async command<T>(operation: (client: Redis) => Promise<T>, context: ErrorContext): Promise<T> {
+    const client = this.ready();
+    try {
+      return await operation(client);
+    } catch (error) {
+      throw this.translate(error, context);
+    }
+  }
+
   private async run(
     script: LuaScript,
     args: (string | number)[],
-    context: { group?: string; memberId?: string } = {},
+    context: ErrorContext = {},
   ): Promise<unknown> {
     const client = this.ready();
     const argv = [this.keys.prefix, this.target.logLength, ...args];
@@ -365,11 +433,7 @@ export class RedisDriver implements Driver {
   }
 
   /** Runs a script that acts for the session (and renews it): join, leave, update. */
-  private async write(
-    script: LuaScript,
-    args: string[],
-    context: { group?: string; memberId?: string },
-  ): Promise<unknown> {
+  private async write(script: LuaScript, args: string[], context: ErrorContext): Promise<unknown> {
     const session = this.session;
     if (!session?.live)
       throw new RollcallError(
@@ -413,7 +477,7 @@ export class RedisDriver implements Driver {
     };
   }
 
-  private translate(error: unknown, context: { group?: string; memberId?: string }): RollcallError {
+  private translate(error: unknown, context: ErrorContext): RollcallError {
     if (RollcallError.isInstance(error)) return error;
     const message = error instanceof Error ? error.message : String(error);
     const code = /^ROLLCALL ([A-Z_]+)/.exec(message)?.[1];
@@ -438,7 +502,11 @@ export class RedisDriver implements Driver {
       if (subscriber instanceof GroupWatch) void subscriber.close();
       if (subscriber instanceof GoneWaiter) subscriber.fail(notConnected());
     }
+    for (const subscriber of this.configHub.subscribers()) {
+      if (subscriber instanceof ConfigWatch) void subscriber.close();
+    }
     this.hub.clear();
+    this.configHub.clear();
     const client = this.client;
     if (!client) return;
     if (session && client.status === "ready") {
@@ -463,7 +531,7 @@ export class RedisDriver implements Driver {
 }
 
 /** The error a script's `ROLLCALL <code>` reply stands for. */
-function scriptError(code: ErrorCode, context: { group?: string; memberId?: string }): RollcallError {
+function scriptError(code: ErrorCode, context: ErrorContext): RollcallError {
   const group = context.group ?? "?";
   const member = context.memberId ?? "?";
   switch (code) {
