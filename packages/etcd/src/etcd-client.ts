@@ -18,8 +18,14 @@ export async function createEtcdClient(
   const scheme = options.tls ? "https" : "http";
   const config: IOptions = {
     hosts: endpoints.map((endpoint) => `${scheme}://${endpoint}`),
-    // Reconnect within a second after a node comes back (gRPC's default backoff grows to 120 s).
-    grpcOptions: { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1000 },
+    grpcOptions: {
+      // Reconnect within a second after a node comes back (gRPC's default backoff grows to 120 s).
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1000,
+      // Answers as large as etcd sends them, like etcd's own Go client (MaxCallRecvMsgSize = MaxInt32):
+      // gRPC's default of 4 MiB fails a listing of many large values, or a watch catching up on them.
+      "grpc.max_receive_message_length": 2 ** 31 - 1,
+    },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeout() }),
     faultHandling: {
       global: noop,

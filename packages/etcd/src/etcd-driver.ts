@@ -4,6 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
   backoff,
   type Characteristics,
+  type ConfigDriver,
   type Driver,
   type DriverConfig,
   type DriverEvent,
@@ -34,11 +35,12 @@ import {
 } from "etcd3";
 import { isTransient, toRollcallError } from "./errors.js";
 import { closeEtcdClient, createEtcdClient } from "./etcd-client.js";
+import { EtcdConfigStore } from "./etcd-config.js";
 import { type EtcdOptions, readEtcdOptions } from "./etcd-options.js";
 import { KeyLayout } from "./keys.js";
 import { LeaseSession, revokeLease } from "./lease-session.js";
 import { decodeMember, encodeMember, rangeCount, rangeKvs } from "./member-record.js";
-import { RangeWatch } from "./range-watch.js";
+import { RangeWatch, type RangeWatchListener } from "./range-watch.js";
 
 /** What every etcd coordinator is. */
 export const ETCD_CHARACTERISTICS: Characteristics = Object.freeze({
@@ -47,7 +49,7 @@ export const ETCD_CHARACTERISTICS: Characteristics = Object.freeze({
   watch: "push",
   leaveReason: true,
   consistency: "linearizable",
-  config: "none",
+  config: "durable",
 });
 
 /** Bound on each request made while closing, so `close()` cannot hang on a dead cluster. */
@@ -75,6 +77,8 @@ export class EtcdDriver implements Driver {
   private readonly staleLeases = new Set<string>();
   private readonly watches = new Set<RangeWatch>();
   private closing: Promise<void> | undefined;
+  /** The configuration store: keys without a lease under `ns/@config/`, usable with or without a session. */
+  readonly configStore: ConfigDriver;
 
   constructor(private readonly config: DriverConfig) {
     this.options = readEtcdOptions(config);
@@ -82,6 +86,15 @@ export class EtcdDriver implements Driver {
     this.logger = config.logger;
     this.grantedTtlMs = this.options.ttlSeconds * 1000;
     this.callTimeout = Math.max(5000, this.grantedTtlMs);
+    this.configStore = new EtcdConfigStore({
+      keys: this.keys,
+      withRetry: async (op) => {
+        if (this.closing !== undefined) throw new RollcallError("NOT_CONNECTED", "the etcd driver is closed");
+        return this.withRetry(op);
+      },
+      txn: (client, request) => this.txn(client, request),
+      watchRange: (range, startRevision, listener) => this.watchRange(range, startRevision, listener),
+    });
   }
 
   /** The TTL etcd granted the current lease, in ms (whole seconds; etcd may raise it to its minimum). */
@@ -393,18 +406,33 @@ export class EtcdDriver implements Driver {
   }
 
   async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
+    return this.watchRange(this.keys.groupContents(group), fromRevision + 1n, {
+      events: (events) => {
+        for (const event of this.translate(group, events)) listener.event(event);
+      },
+      lost: (reason) => listener.resync(reason),
+    });
+  }
+
+  /**
+   * A {@link RangeWatch} from `startRevision`, closed with the driver and recycled when the session's
+   * node stalls; resolves once etcd has created it. Group and configuration watches both use it.
+   */
+  private async watchRange(
+    range: { key: Buffer; rangeEnd?: Buffer },
+    startRevision: bigint,
+    listener: RangeWatchListener,
+  ): Promise<WatchHandle> {
     const client = await this.ensureClient();
     const watch = new RangeWatch(
       client,
-      this.keys.groupContents(group),
-      fromRevision + 1n,
+      range,
+      startRevision,
       {
-        events: (events) => {
-          for (const event of this.translate(group, events)) listener.event(event);
-        },
+        events: (events) => listener.events(events),
         lost: (reason) => {
           this.watches.delete(watch);
-          listener.resync(reason);
+          listener.lost(reason);
         },
       },
       this.logger,
@@ -601,5 +629,17 @@ export class EtcdDriver implements Driver {
 
   private wrap(error: unknown): RollcallError {
     return toRollcallError(error, this.options.endpoints, this.config.url.username);
+  }
+
+  toString(): string {
+    return `EtcdDriver(${this.config.url.redacted})`;
+  }
+
+  /**
+   * What `util.inspect` shows: the redacted URL. The driver holds the etcd3 client, whose options carry
+   * the password, and any object that reaches the driver (a coordinator's session) would print it.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
