@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest
 import { Harness } from "./harness.js";
 import type { ConformanceOptions } from "./options.js";
 import { resolveOptions } from "./server-target.js";
+import { configSuite } from "./suites/config.js";
 import { driverContractSuite } from "./suites/driver-contract.js";
 import { electionLivenessSuite } from "./suites/election-liveness.js";
 import { electionsSuite } from "./suites/elections.js";
@@ -25,6 +26,7 @@ import { watchSuite } from "./suites/watch.js";
 import { watchGapSuite } from "./suites/watch-gap.js";
 
 export { ChildMember, type ChildMemberConfig } from "./child-member.js";
+export { ConfigRecorder, configSummary, entryLines } from "./config-recorder.js";
 export { credentialRefusals } from "./credential-refusals.js";
 export {
   type EnduranceOptions,
@@ -78,7 +80,8 @@ export { waitForMatch } from "./wait-for-match.js";
 /**
  * Registers the conformance suites for one backend: groups, membership, watch and view, sessions,
  * elections and locks, bad input, ephemeral liveness with real processes (crash, close, freeze),
- * election liveness with the no-overlap check, and the server faults the backend declares.
+ * election liveness with the no-overlap check, the configuration store (compare-and-set races between
+ * processes, watch order and convergence, persistence, bad input), and the server faults the backend declares.
  * Every test uses a fresh namespace, so suites can share one server.
  *
  * @example
@@ -138,6 +141,7 @@ export function runConformance(given: ConformanceOptions): void {
     livenessSuite(h);
     electionLivenessSuite(h);
     stallSuite(h);
+    configSuite(h);
     if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");
     if (options.faults?.includes("killNode")) faultsSuite(h, "killNode", "cluster node loss");
     if (options.faults?.includes("partitionNode"))
