@@ -11,7 +11,9 @@ export interface ConfigRecord {
    * The entry's version: assigned by the backend at each write, greater than every version this key
    * ever had — also across a delete and a re-create — and never `0n` (which `ifVersion` uses for
    * "only if absent"). Backends use a revision that grows over the whole store or namespace (etcd's
-   * `mod_revision`, ZooKeeper's `mzxid`, a change-log id), which gives that for free.
+   * `mod_revision`, ZooKeeper's `mzxid`, a change-log id), which gives that for free. A `volatile` store
+   * must keep it growing through the loss of its data too (a server restarted without persistence):
+   * core's watches ignore changes at or below a revision they have seen.
    */
   version: bigint;
   /** When the value was written. */
