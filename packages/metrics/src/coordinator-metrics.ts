@@ -8,6 +8,7 @@ import {
   validateGroupName,
 } from "@rollcall/core";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { bucketsOption, checkNamesFree, prefixOption, registryOption } from "./metric-options.js";
 
 /** The prefix of every metric name unless {@link CoordinatorMetricsOptions.prefix} says otherwise. */
 export const DEFAULT_PREFIX = "rollcall_";
@@ -236,37 +237,17 @@ class Instrumentation implements CoordinatorMetrics {
     private readonly coord: Coordinator,
     options: CoordinatorMetricsOptions,
   ) {
-    if (typeof options !== "object" || options === null) {
-      throw new RollcallError("INVALID_ARGUMENT", "coordinatorMetrics needs options with a registry");
-    }
-    const registry = options.registry;
-    if (
-      typeof registry !== "object" ||
-      registry === null ||
-      typeof registry.metrics !== "function" ||
-      typeof registry.registerMetric !== "function"
-    ) {
-      throw new RollcallError("INVALID_ARGUMENT", "registry must be a prom-client Registry");
-    }
+    const registry = registryOption(options, "coordinatorMetrics");
     this.registry = registry;
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
-    if (typeof prefix !== "string" || !/^[a-zA-Z_:][a-zA-Z0-9_:]{0,99}$/.test(prefix)) {
-      throw new RollcallError(
-        "INVALID_ARGUMENT",
-        "prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (at most 100 characters), e.g. rollcall_",
-      );
-    }
-    const renewalBuckets = buckets("renewalBuckets", options.renewalBuckets ?? RENEWAL_BUCKETS);
-    const lockWaitBuckets = buckets("lockWaitBuckets", options.lockWaitBuckets ?? LOCK_WAIT_BUCKETS);
+    const prefix = prefixOption(options.prefix ?? DEFAULT_PREFIX);
+    const renewalBuckets = bucketsOption("renewalBuckets", options.renewalBuckets ?? RENEWAL_BUCKETS);
+    const lockWaitBuckets = bucketsOption("lockWaitBuckets", options.lockWaitBuckets ?? LOCK_WAIT_BUCKETS);
     const names = Object.keys(METRICS).map((name) => prefix + name);
-    for (const name of names) {
-      if (registry.getSingleMetric(name) !== undefined) {
-        throw new RollcallError(
-          "INVALID_ARGUMENT",
-          `the registry already has a metric named ${name}: one coordinatorMetrics() per registry and prefix (give a second coordinator another prefix, or dispose the first)`,
-        );
-      }
-    }
+    checkNamesFree(
+      registry,
+      names,
+      "one coordinatorMetrics() per registry and prefix (give a second coordinator another prefix, or dispose the first)",
+    );
     this.metricNames = names;
     const registers = [registry];
     const n = (name: string) => prefix + name;
@@ -476,19 +457,4 @@ class Instrumentation implements CoordinatorMetrics {
 
 function closedError(): RollcallError {
   return new RollcallError("NOT_CONNECTED", "these coordinator metrics were closed");
-}
-
-function buckets(what: string, values: readonly number[]): number[] {
-  if (
-    !Array.isArray(values) ||
-    values.length === 0 ||
-    values.length > 100 ||
-    !values.every((v, i) => Number.isFinite(v) && v > 0 && (i === 0 || v > (values[i - 1] as number)))
-  ) {
-    throw new RollcallError(
-      "INVALID_ARGUMENT",
-      `${what} must be 1–100 positive, increasing numbers of seconds`,
-    );
-  }
-  return [...values];
 }

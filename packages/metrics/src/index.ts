@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics and health probes for a rollcall `Coordinator`: session
- * state, expirations, renewal round trips, group sizes and events, leadership and locks, in a
+ * state, expirations, renewal round trips, group sizes and events, leadership and locks, reactors, in a
  * `prom-client` registry you own; `/healthz`, `/readyz` and a leader probe; a `node:http` handler
  * serving them inside your own server, or a small server of its own. Core stays free of HTTP.
  * @packageDocumentation
@@ -29,3 +29,13 @@ export {
   serveMetrics,
 } from "./http-server.js";
 export { DEFAULT_LISTEN_HOST, httpUrl, type ListenAddress, parseListenAddress } from "./listen-address.js";
+export {
+  DEFAULT_READ_INTERVAL,
+  DEFAULT_READ_TIMEOUT,
+  HANDLER_BUCKETS,
+  REACTOR_METRICS,
+  type ReactorMetricName,
+  type ReactorMetrics,
+  type ReactorMetricsOptions,
+  reactorMetrics,
+} from "./reactor-metrics.js";
