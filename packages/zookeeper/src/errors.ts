@@ -9,6 +9,8 @@ export interface Failure {
   servers: string;
   group?: string;
   memberId?: string;
+  /** A configuration key. */
+  key?: string;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface Failure {
  * connection loss, timeouts, ACL refusals and anything else. Messages name the servers, never a password.
  */
 export function zkError(rc: number, failure: Failure): RollcallError {
-  const options = { group: failure.group, memberId: failure.memberId };
+  const options = { group: failure.group, memberId: failure.memberId, key: failure.key };
   const what = `${failure.action}${failure.group === undefined ? "" : ` in group "${failure.group}"`}`;
   if (rc === Rc.SESSIONEXPIRED) {
     return new RollcallError("SESSION_EXPIRED", `${what} failed: the ZooKeeper session expired`, options);

@@ -1,4 +1,4 @@
-import { type Metadata, parseStoredMetadata } from "@rollcall/core/driver";
+import { type Metadata, parseStoredMetadata, validateConfigKey } from "@rollcall/core/driver";
 
 /**
  * Where everything lives, under the namespace `/<ns>`:
@@ -9,20 +9,26 @@ import { type Metadata, parseStoredMetadata } from "@rollcall/core/driver";
  * /<ns>/.journal/<group>/             persistent: the group's journal (records below)
  *   L.<memberId>@<czxid>-<seq>        leave intent, written before the member's znode is deleted
  *   U.<memberId>@<czxid>.<version>-<seq>  update record, written after the member's data changed
+ * /<ns>/.config/<store>/              persistent: a configuration store (`coord.config(store)`)
+ *   <key, with "/" as %2F>            persistent: one entry; data = its value as UTF-8 JSON, or
+ *                                     nothing: the key is absent (see zookeeper-config.ts)
  * ```
  *
  * Group names and member ids start with a letter, digit or `_` and never contain `/`, so no name
- * reaches outside its parent and `.journal` never collides with a group.
+ * reaches outside its parent and neither `.journal` nor `.config` ever collides with a group.
  */
 export class Layout {
   /** The namespace root, e.g. `/servicegroups`. */
   readonly root: string;
   /** Parent of every group's journal. */
   readonly journalRoot: string;
+  /** Parent of every configuration store. */
+  readonly configRoot: string;
 
   constructor(namespace: string) {
     this.root = `/${namespace}`;
     this.journalRoot = `${this.root}/.journal`;
+    this.configRoot = `${this.root}/.config`;
   }
 
   /** The namespace's path segments from the top, e.g. `["/a", "/a/b"]`. */
@@ -41,6 +47,16 @@ export class Layout {
 
   journal(group: string): string {
     return `${this.journalRoot}/${safe(group)}`;
+  }
+
+  /** A configuration store's znode. */
+  configStore(store: string): string {
+    return `${this.configRoot}/${safe(store)}`;
+  }
+
+  /** The znode of a configuration entry (`name`: the key's znode name, see {@link encodeConfigKey}). */
+  configEntry(store: string, name: string): string {
+    return `${this.configStore(store)}/${name}`;
   }
 
   /** The prefix of a leave intent (ZooKeeper appends the sequence number). */
@@ -97,6 +113,32 @@ function safe(name: string): string {
   if (!/^[A-Za-z0-9_][A-Za-z0-9._:@-]*$/.test(name))
     throw new TypeError(`unsafe znode name ${JSON.stringify(name)}`);
   return name;
+}
+
+/** How a `/` of a configuration key is written in its znode's name (`%` is never part of a key). */
+const KEY_SEPARATOR = "%2F";
+
+/**
+ * A configuration key's znode name: the key with every `/` written as `%2F`, so a key of several
+ * segments is one child of its store. Reversible ({@link decodeConfigKey}): keys never contain `%`.
+ */
+export function encodeConfigKey(key: string): string {
+  return key.replaceAll("/", KEY_SEPARATOR);
+}
+
+/**
+ * The key a store's child znode stands for, or `undefined` for a name rollcall did not write (not the
+ * encoding of a valid key).
+ */
+export function decodeConfigKey(name: string): string | undefined {
+  const key = name.replaceAll(KEY_SEPARATOR, "/");
+  if (encodeConfigKey(key) !== name) return undefined;
+  try {
+    validateConfigKey(key);
+  } catch {
+    return undefined;
+  }
+  return key;
 }
 
 /** A member's znode data. */

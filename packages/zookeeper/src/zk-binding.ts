@@ -16,6 +16,9 @@ export interface ZkStat {
   ctime: Date;
   mtime: Date;
   ephemeralOwner: string;
+  /** The length of the znode's data, in bytes. */
+  dataLength: number;
+  numChildren: number;
 }
 
 /** An ACL entry as `a_set_acl` takes it. */

@@ -528,14 +528,19 @@ export class ZkSession {
       : request;
   }
 
-  /** The znode's data and stat. */
-  get(path: string): Promise<Reply<{ stat: ZkStat; data: Buffer }>> {
+  /**
+   * The znode's data and stat; with `watcher`, also a one-shot watch on its data change or deletion (set
+   * only when the znode exists). The watcher stays registered until it fires or {@link unwatch} is called.
+   */
+  get(path: string, watcher?: ZkWatcher): Promise<Reply<{ stat: ZkStat; data: Buffer }>> {
     this.sent.get++;
-    return this.call((cb) =>
-      this.handle.native.a_get(path, false, (rc, _e, stat, data) =>
+    if (watcher) this.watches.add("node", path, watcher);
+    const request = this.call<{ stat: ZkStat; data: Buffer }>((cb) =>
+      this.handle.native.a_get(path, watcher !== undefined, (rc, _e, stat, data) =>
         cb(rc, stat ? { stat, data: data ?? Buffer.alloc(0) } : undefined),
       ),
     );
+    return watcher ? this.watched("node", path, watcher, request, (rc) => rc === Rc.OK) : request;
   }
 
   /**

@@ -29,6 +29,7 @@ import { SnapshotCache } from "./snapshot-cache.js";
 import { CreateFlag, isConnectionRc, Rc } from "./zk-binding.js";
 import { errorText, shuffled, ZkSession } from "./zk-session.js";
 import { ensureZnode, forEachPipelined, READ_WINDOW, restrict } from "./znodes.js";
+import { ZooKeeperConfigStore } from "./zookeeper-config.js";
 
 /** How many znodes a namespace opened for the first time looks at below itself for a nested namespace. */
 const NESTING_SCAN = 200;
@@ -64,7 +65,7 @@ export class ZooKeeperDriver implements Driver {
     watch: "push",
     leaveReason: true,
     consistency: "sequential",
-    config: "none",
+    config: "durable",
   };
   private readonly layout: Layout;
   private readonly addresses: ServerAddress[];
@@ -87,6 +88,10 @@ export class ZooKeeperDriver implements Driver {
   private readonly snapshots = new SnapshotCache<WatchBase>();
   /** Whether snapshots read members with multi-reads (off for the session once one failed). */
   private bulkReads = true;
+  /** Configuration operations waiting for the coordinator to open its next session. */
+  private readonly sessionWaiters = new Set<() => void>();
+  /** The configuration stores (`coord.config(name)`): persistent znodes under `/<ns>/.config`. */
+  readonly configStore: ZooKeeperConfigStore;
 
   constructor(private readonly config: DriverConfig) {
     const { url } = config;
@@ -117,6 +122,16 @@ export class ZooKeeperDriver implements Driver {
       ),
       this.logger,
     );
+    this.configStore = new ZooKeeperConfigStore({
+      layout: this.layout,
+      owned: this.owned,
+      servers: this.servers,
+      logger: this.logger,
+      sessionTimeout: () => this.sessionTimeout,
+      retention: this.journal.retention,
+      session: (action, deadline) => this.configSession(action, deadline),
+      ensureNamespace: (session) => this.ensureNamespace(session),
+    });
   }
 
   get sessionTimeout(): number {
@@ -158,6 +173,7 @@ export class ZooKeeperDriver implements Driver {
     }
     opened = session;
     this.session = session;
+    for (const wake of [...this.sessionWaiters]) wake();
     this.bulkReads = true;
     this.listener = listener;
     this.negotiated = session.negotiatedTimeout;
@@ -178,6 +194,7 @@ export class ZooKeeperDriver implements Driver {
     } else if (state === "connected") {
       this.listener?.state("connected");
       void this.ping(session);
+      this.configStore.reconnected();
       if (session.handleGeneration !== this.handleGeneration) {
         // Re-attached on a new handle: the znode watches set on the old one are gone.
         this.handleGeneration = session.handleGeneration;
@@ -213,6 +230,7 @@ export class ZooKeeperDriver implements Driver {
     this.held.clear();
     this.snapshots.clear();
     this.journal.reset();
+    if (session) this.configStore.sessionEnded();
     return session;
   }
 
@@ -222,6 +240,8 @@ export class ZooKeeperDriver implements Driver {
   }
 
   private async doClose(): Promise<void> {
+    this.configStore.close();
+    for (const wake of [...this.sessionWaiters]) wake();
     const held = [...this.held.entries()];
     const session = this.endSession(new RollcallError("NOT_CONNECTED", "the coordinator is closed"));
     if (!session) return;
@@ -234,6 +254,37 @@ export class ZooKeeperDriver implements Driver {
       bound.abort();
     }
     session.close();
+  }
+
+  /**
+   * The session a configuration operation sends its requests on: the current one, or — while the
+   * coordinator re-opens an expired session — the next one, if it comes before `deadline`
+   * (`performance.now()`). Configuration entries belong to no session, so their operations need not fail
+   * in between.
+   * @throws RollcallError `NOT_CONNECTED` once closed, or when no session came in time
+   */
+  private async configSession(action: string, deadline: number): Promise<ZkSession> {
+    for (;;) {
+      if (this.closing) throw new RollcallError("NOT_CONNECTED", `${action}: the driver is closed`);
+      const session = this.session;
+      if (session && session.state !== "expired" && session.state !== "closed") return session;
+      const wait = deadline - performance.now();
+      if (wait <= 0) {
+        throw new RollcallError(
+          "NOT_CONNECTED",
+          `${action}: no ZooKeeper session (the coordinator has not re-opened one)`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.sessionWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, wait);
+        this.sessionWaiters.add(wake);
+      });
+    }
   }
 
   private requireSession(action: string, group?: string): ZkSession {
