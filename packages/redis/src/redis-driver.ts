@@ -17,8 +17,10 @@ import {
   memberExists,
   memberNotJoined,
   openFailure,
+  type Renewal,
   RollcallError,
   type SessionListener,
+  TtlSession,
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
@@ -33,7 +35,6 @@ import { type LuaScript, SCRIPTS } from "./lua-scripts.js";
 import { type ChangeMessage, decodeChange, decodeMember } from "./records.js";
 import { RedisConfigStore } from "./redis-config.js";
 import { loadTlsCa, REDIS_PARAMS, type RedisTarget, readRedisTarget } from "./redis-options.js";
-import { RedisSession, type RefreshReply } from "./redis-session.js";
 
 type Reply = string | number | null | Reply[];
 
@@ -61,7 +62,8 @@ export class RedisDriver implements Driver {
   private readonly target: RedisTarget;
   private readonly keys: KeySpace;
   private client: Redis | undefined;
-  private session: RedisSession | undefined;
+  /** The current session: its id (the `s/<id>` key) and its keeper. */
+  private session: { id: string; keeper: TtlSession } | undefined;
   private epoch: string | undefined;
   private lastError: Error | undefined;
   private closing: Promise<void> | undefined;
@@ -124,7 +126,7 @@ export class RedisDriver implements Driver {
 
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
     this.assertOpen();
-    this.session?.stop();
+    this.session?.keeper.stop();
     this.session = undefined;
     const client = await this.connection();
     await this.whenReady(client, signal);
@@ -149,15 +151,14 @@ export class RedisDriver implements Driver {
     }
     this.epoch = epoch;
     if (this.closing !== undefined) throw notConnected();
-    const session = new RedisSession(
-      id,
+    const keeper = new TtlSession({
       listener,
       ttl,
-      (sid) => this.refresh(sid),
-      this.config.logger,
+      renew: () => this.refresh(id),
+      logger: this.config.logger,
       openedAt,
-    );
-    this.session = session;
+    });
+    this.session = { id, keeper };
     listener.renewed(sentAt);
   }
 
@@ -357,7 +358,7 @@ export class RedisDriver implements Driver {
 
   private onDisconnected(): void {
     if (this.closing !== undefined) return;
-    this.session?.suspend();
+    this.session?.keeper.suspend();
     this.hub.interrupted();
     this.configHub.interrupted();
   }
@@ -366,7 +367,7 @@ export class RedisDriver implements Driver {
   // after its channel is subscribed again.
   private async onReady(client: Redis): Promise<void> {
     if (this.closing !== undefined || client !== this.client) return;
-    this.session?.refreshNow();
+    this.session?.keeper.renewNow();
     await Promise.all([this.hub.resumed(client), this.configHub.resumed(client)]);
   }
 
@@ -435,7 +436,7 @@ export class RedisDriver implements Driver {
   /** Runs a script that acts for the session (and renews it): join, leave, update. */
   private async write(script: LuaScript, args: string[], context: ErrorContext): Promise<unknown> {
     const session = this.session;
-    if (!session?.live)
+    if (!session?.keeper.live)
       throw new RollcallError(
         "NOT_CONNECTED",
         "no Redis session (it expired and is being re-opened)",
@@ -444,19 +445,25 @@ export class RedisDriver implements Driver {
     const sentAt = performance.now();
     try {
       const reply = await this.run(script, [session.id, this.config.sessionTimeout, ...args], context);
-      session.acknowledged(sentAt);
+      session.keeper.acknowledged(sentAt);
       return reply;
     } catch (error) {
       if (RollcallError.hasCode(error, "SESSION_EXPIRED"))
-        session.expire("the session was gone when writing");
+        session.keeper.expire("the session was gone when writing");
       throw error;
     }
   }
 
-  private async refresh(sessionId: string): Promise<RefreshReply> {
+  /**
+   * One renewal of the session key (the script also reaps every session past its deadline). When another
+   * session's deadline comes before the next renewal, the next one runs right after it, so that expiry
+   * is seen within the bound.
+   */
+  private async refresh(sessionId: string): Promise<Renewal> {
     const reply = (await this.run(SCRIPTS.refresh, [sessionId, this.config.sessionTimeout])) as Reply[];
     const earliest = reply[2] === "" || reply[2] == null ? undefined : Number(reply[2]);
-    return { alive: Number(reply[0]) === 1, serverNow: Number(reply[1]), earliestDeadline: earliest };
+    const alive = Number(reply[0]) === 1;
+    return earliest === undefined ? { alive } : { alive, nextIn: earliest - Number(reply[1]) + 2 };
   }
 
   private async readChanges(group: string, after: bigint): Promise<ChangeLogReply> {
@@ -497,7 +504,7 @@ export class RedisDriver implements Driver {
   private async shutdown(): Promise<void> {
     const session = this.session;
     this.session = undefined;
-    session?.stop();
+    session?.keeper.stop();
     for (const subscriber of this.hub.subscribers()) {
       if (subscriber instanceof GroupWatch) void subscriber.close();
       if (subscriber instanceof GoneWaiter) subscriber.fail(notConnected());

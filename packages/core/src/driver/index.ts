@@ -56,6 +56,7 @@ export type {
   WatchListener,
 } from "./driver.js";
 export { isPermanentFailure, type OpenFailureKind, openFailure } from "./open-failure.js";
+export { type Renewal, TtlSession, type TtlSessionOptions } from "./ttl-session.js";
 export {
   type BooleanParam,
   COMMON_PARAMS,
