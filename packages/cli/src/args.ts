@@ -66,3 +66,20 @@ export function positional(args: Args, what: string): string {
     throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[1])}`);
   return value;
 }
+
+/**
+ * Exactly the `required` positionals, then at most the `optional` ones, in order; what follows `--` counts
+ * as positionals too (a value that starts with `--`). Names are for the usage error.
+ */
+export function positionals(
+  args: Args,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): string[] {
+  const values = [...args.positionals, ...args.rest];
+  const missing = required[values.length];
+  if (missing !== undefined) throw new UsageError(`missing <${missing}>`);
+  if (values.length > required.length + optional.length)
+    throw new UsageError(`unexpected argument ${JSON.stringify(values[required.length + optional.length])}`);
+  return values;
+}

@@ -1,6 +1,8 @@
-import type { Coordinator } from "@rollcall/core";
+import { type Coordinator, RollcallError } from "@rollcall/core";
 import { type Args, option, parseArgs } from "./args.js";
+import { configCommand } from "./commands/config.js";
 import { joinCommand, watchCommand } from "./commands/live.js";
+import { reactCommand } from "./commands/react.js";
 import { groupsCommand, leaderCommand, membersCommand, statusCommand } from "./commands/read.js";
 import { campaignCommand, lockCommand } from "./commands/supervise.js";
 import { defaultMemberId, open, redactUrl, resolveUrl } from "./connection.js";
@@ -19,8 +21,13 @@ const VALUED = [
   "http",
   "listen",
   "keys",
+  "if-version",
+  "prefix",
+  "election",
+  "brake",
+  "reasons",
 ];
-const FLAGS = ["json", "help", "no-create", "non-interactive"];
+const FLAGS = ["json", "help", "no-create", "non-interactive", "string", "release", "status"];
 
 /** Where the command writes. */
 export interface CliIo {
@@ -42,6 +49,8 @@ const COMMANDS: Record<string, Command> = {
   join: (c, a, io) => joinCommand(c, a, io.out, io.stop, io.err),
   campaign: (c, a, io) => campaignCommand(c, a, io.err, io.stop),
   lock: (c, a, io) => lockCommand(c, a, io.err, io.stop),
+  config: (c, a, io) => configCommand(c, a, io.out, io.stop),
+  react: (c, a, io) => reactCommand(c, a, io.out, io.err, io.stop),
   // Loaded on use: the dashboard and prom-client cost every other command ~0.5 s of start-up.
   serve: async (c, a, io, url) =>
     (await import("./commands/serve.js")).serveCommand(c, a, io.out, io.stop, url),
@@ -79,7 +88,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await command(coord, args, io, redactUrl(url));
   } catch (error) {
     io.err(`rollcall: ${describeError(error)}`);
-    return error instanceof UsageError ? EXIT.usage : EXIT.failure;
+    return error instanceof UsageError
+      ? EXIT.usage
+      : RollcallError.hasCode(error, "VERSION_MISMATCH")
+        ? EXIT.versionMismatch
+        : EXIT.failure;
   } finally {
     await coord?.close().catch(() => {});
   }

@@ -6,7 +6,7 @@ export class UsageError extends Error {
 }
 
 /** Exit statuses of the `rollcall` command. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, lostLeadership: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, lostLeadership: 3, versionMismatch: 4 } as const;
 
 /** One line for stderr: the stable code and the message (which never holds credentials). */
 export function describeError(error: unknown): string {

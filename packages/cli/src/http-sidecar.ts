@@ -1,4 +1,4 @@
-import type { Coordinator } from "@rollcall/core";
+import type { Coordinator, Reactor } from "@rollcall/core";
 import { RollcallError } from "@rollcall/core";
 // Types only: the package (and prom-client) is loaded when --http is given, not by every command.
 import type { ListenAddress } from "@rollcall/metrics";
@@ -11,6 +11,8 @@ export interface SidecarSubjects {
   groups?: string[];
   elections?: string[];
   locks?: string[];
+  /** Reactors whose metrics (`rollcall_reactor_*`) are served too. */
+  reactors?: Reactor[];
 }
 
 /** A running `--http` server, or nothing; `close()` is always safe. */
@@ -42,8 +44,16 @@ export async function startHttpSidecar(
   report: Print,
 ): Promise<HttpSidecar> {
   if (address === undefined) return { close: async () => {} };
-  const { serveMetrics } = await import("@rollcall/metrics");
-  const served = await serveMetrics(coord, { listen: address, ...subjects });
+  const { reactorMetrics, serveMetrics } = await import("@rollcall/metrics");
+  const { reactors = [], ...servedSubjects } = subjects;
+  const served = await serveMetrics(coord, { listen: address, ...servedSubjects });
+  const reactorsServed =
+    reactors.length > 0 ? reactorMetrics(reactors, { registry: served.registry }) : undefined;
   report(`rollcall: serving /metrics, /healthz, /readyz, /leaderz on ${served.url}`);
-  return { close: () => served.close() };
+  return {
+    close: async () => {
+      await reactorsServed?.close();
+      await served.close();
+    },
+  };
 }

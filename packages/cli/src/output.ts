@@ -1,4 +1,4 @@
-import type { Member, MembershipEvent } from "@rollcall/core";
+import type { ConfigEntry, ConfigEvent, Member, MembershipEvent } from "@rollcall/core";
 
 /** Writes a line to stdout. */
 export type Print = (line: string) => void;
@@ -80,4 +80,53 @@ export function parseMeta(pairs: string[]): Record<string, string | number | boo
             : raw;
   }
   return metadata;
+}
+
+/** A configuration entry as plain JSON (the version as a decimal string, the time as ISO 8601). */
+export function entryJson(entry: ConfigEntry): Record<string, unknown> {
+  return {
+    key: entry.key,
+    value: entry.value,
+    version: entry.version.toString(),
+    updatedAt: entry.updatedAt.toISOString(),
+  };
+}
+
+/** A configuration event as plain JSON, stamped with the time it was seen. */
+export function configEventJson(event: ConfigEvent, at = new Date()): Record<string, unknown> {
+  const base = { at: at.toISOString(), type: event.type, config: event.config };
+  switch (event.type) {
+    case "snapshot":
+      return { ...base, revision: event.revision.toString(), entries: event.entries.map(entryJson) };
+    case "put":
+      return { ...base, entry: entryJson(event.entry), ...(event.resync ? { resync: true } : {}) };
+    case "delete":
+      return {
+        ...base,
+        key: event.key,
+        revision: event.revision.toString(),
+        ...(event.resync ? { resync: true } : {}),
+      };
+  }
+}
+
+/** A configuration event as one human line. */
+export function configEventLine(event: ConfigEvent, at = new Date()): string {
+  const time = at.toISOString().slice(11, 23);
+  switch (event.type) {
+    case "snapshot":
+      return `${time}  snapshot  ${event.entries.length} ${event.entries.length === 1 ? "entry" : "entries"} at revision ${event.revision}`;
+    case "put":
+      return `${time}  put       ${event.entry.key} = ${JSON.stringify(event.entry.value)} (version ${event.entry.version})${event.resync ? " (resync)" : ""}`;
+    case "delete":
+      return `${time}  delete    ${event.key} (revision ${event.revision})${event.resync ? " (resync)" : ""}`;
+  }
+}
+
+/** Configuration entries as a table. */
+export function entriesTable(entries: ConfigEntry[]): string {
+  return table(
+    ["KEY", "VERSION", "UPDATED", "VALUE"],
+    entries.map((e) => [e.key, e.version.toString(), e.updatedAt.toISOString(), JSON.stringify(e.value)]),
+  );
 }

@@ -11,18 +11,20 @@ export type CommandEnd = { kind: "exited"; code: number } | { kind: "lost" } | {
 /**
  * Runs `command` while `leadership` holds, through the guard (guard.ts): the guard kills it when the
  * validity deadline passes without an extension, when this process dies, or when asked to stop.
- * The command sees `ROLLCALL_FENCING_TOKEN` and `ROLLCALL_ELECTION` in its environment.
+ * The command sees `ROLLCALL_FENCING_TOKEN` and `ROLLCALL_ELECTION` in its environment, and `env`.
  */
 export async function runWhileLeading(
   command: string[],
   leadership: Leadership,
   stop: AbortSignal,
   graceMs: number,
+  env: Record<string, string> = {},
 ): Promise<CommandEnd> {
   const guard: ChildProcess = spawn(process.execPath, [guardScript, ...command], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
     env: {
       ...process.env,
+      ...env,
       ROLLCALL_FENCING_TOKEN: leadership.token.toString(),
       ROLLCALL_ELECTION: leadership.name,
       ROLLCALL_VALID_UNTIL: String(leadership.validUntil.getTime()),

@@ -6,12 +6,22 @@
 /** @typedef {{ size: Element, chart: Element, pageLabel: Element, rows: Element, keys: Element }} Parts */
 /** @typedef {{ id: string, seq: string, metadata: unknown, joinedAt: number, updatedAt: number }} Member */
 /** @typedef {{ name: string, seats: number, candidates: Member[], since: number | null, sinceExact: boolean, transitions: number }} Contest */
-/** @typedef {{ label: string, backend: string, memberId: string, sessionTimeout: number, session: string, sessionSince: number, roundTrip: number | null, startedAt: number }} Server */
+/** @typedef {{ label: string, backend: string, memberId: string, sessionTimeout: number, session: string, sessionSince: number, roundTrip: number | null, startedAt: number, config: string }} Server */
 /** @typedef {{ at: number, kind: string, group?: string, memberId?: string, seq?: string, reason?: string, size?: number, contest?: string, name?: string, holder?: string | null, token?: string | null }} Entry */
 /**
  * @typedef {{ name: string, members: Map<string, Member>, sorted: Member[] | null, history: [number, number][],
  *   ownership: [string, string | null][] | null,
  *   page: number, filter: string, card: HTMLElement | null, parts: Parts | null }} Group
+ */
+/** @typedef {{ key: string, value: unknown, version: string, updatedAt: number }} ConfigEntry */
+/**
+ * @typedef {{ at: number, kind: string, key: string, value?: unknown, version?: string, updatedAt?: number,
+ *   revision?: string, resync?: boolean }} ConfigChange
+ */
+/** @typedef {{ size: Element, pageLabel: Element, rows: Element, history: Element }} ConfigParts */
+/**
+ * @typedef {{ name: string, entries: Map<string, ConfigEntry>, sorted: ConfigEntry[] | null, history: ConfigChange[],
+ *   historyDirty: boolean, page: number, filter: string, card: HTMLElement | null, parts: ConfigParts | null }} Config
  */
 
 const HISTORY_RESOLUTION_MS = 1000;
@@ -41,6 +51,10 @@ const state = {
   /** @type {Entry[]} */
   timeline: [],
   timelineDirty: true,
+  /** @type {Map<string, Config>} */
+  configs: new Map(),
+  /** Changes kept per configuration (the server says how many). */
+  configHistoryLength: 50,
 };
 
 // ---- text that is always safe and visible --------------------------------------------------------
@@ -118,6 +132,44 @@ function addGroup(wire) {
   state.groups.set(wire.name, group);
 }
 
+/** @param {{ name: string, entries: ConfigEntry[], history: ConfigChange[] }} wire */
+function addConfig(wire) {
+  const old = state.configs.get(wire.name);
+  state.configs.set(wire.name, {
+    name: wire.name,
+    entries: new Map(wire.entries.map((e) => [e.key, e])),
+    sorted: null,
+    history: [...wire.history],
+    historyDirty: true,
+    page: old?.page ?? 0,
+    filter: old?.filter ?? "",
+    card: old?.card ?? null,
+    parts: old?.parts ?? null,
+  });
+}
+
+/** A put or delete of a configuration: its entries follow, and it goes first in the history. */
+function changeConfig(/** @type {Config} */ config, /** @type {ConfigChange} */ change) {
+  if (change.kind === "put") {
+    /** @type {ConfigEntry} */
+    const entry = {
+      key: change.key,
+      value: change.value,
+      version: change.version ?? "",
+      updatedAt: change.updatedAt ?? change.at,
+    };
+    const existing = config.entries.get(change.key);
+    config.entries.set(change.key, entry);
+    if (existing && config.sorted) config.sorted[config.sorted.indexOf(existing)] = entry;
+    else config.sorted = null;
+  } else if (config.entries.delete(change.key)) {
+    config.sorted = null;
+  }
+  config.history.unshift(change);
+  if (config.history.length > state.configHistoryLength) config.history.length = state.configHistoryLength;
+  config.historyDirty = true;
+}
+
 function sample(/** @type {Group} */ group, /** @type {number} */ at) {
   const size = group.members.size;
   const last = group.history.at(-1);
@@ -169,6 +221,15 @@ function apply(message) {
       state.locks = new Map(message.locks.map((/** @type {Contest} */ c) => [c.name, c]));
       state.timeline = message.timeline;
       state.timelineDirty = true;
+      state.configHistoryLength = message.configHistoryLength;
+      const configNames = new Set(message.configs.map((/** @type {{ name: string }} */ c) => c.name));
+      for (const [name, config] of state.configs) {
+        if (!configNames.has(name)) {
+          config.card?.remove();
+          state.configs.delete(name);
+        }
+      }
+      for (const c of message.configs) addConfig(c);
       state.live = true;
       return;
     }
@@ -245,6 +306,26 @@ function apply(message) {
       return;
     case "lock-removed":
       state.locks.delete(message.name);
+      return;
+    case "config-added":
+      addConfig(message.config);
+      return;
+    case "config-removed":
+      state.configs.get(message.name)?.card?.remove();
+      state.configs.delete(message.name);
+      return;
+    case "config-snapshot": {
+      const config = state.configs.get(message.name);
+      if (!config) return;
+      config.entries = new Map(message.entries.map((/** @type {ConfigEntry} */ e) => [e.key, e]));
+      config.sorted = null;
+      return;
+    }
+    case "config-change": {
+      const config = state.configs.get(message.name);
+      if (config) changeConfig(config, message.change);
+      return;
+    }
   }
 }
 
@@ -419,6 +500,142 @@ function renderGroups() {
   }
 }
 
+/** A value as one line of visible text, cut at `max` characters. */
+function valueText(/** @type {unknown} */ value, /** @type {number} */ max) {
+  return short(visible(JSON.stringify(value) ?? "null"), max);
+}
+
+/** A put or delete of a configuration, as the history shows it. */
+function describeChange(/** @type {ConfigChange} */ c) {
+  const key = visible(c.key);
+  const text =
+    c.kind === "put"
+      ? `${key} = ${valueText(c.value, TEXT_SHOWN)} (version ${c.version})`
+      : `${key} deleted (revision ${c.revision})`;
+  return c.resync ? `${text}, after a resync` : text;
+}
+
+function configCard(/** @type {Config} */ config) {
+  if (config.card) return config.card;
+  const filter = /** @type {HTMLInputElement} */ (
+    h("input", { type: "search", placeholder: "filter by key", "aria-label": "filter entries by key" })
+  );
+  filter.value = config.filter;
+  filter.addEventListener("input", () => {
+    config.filter = filter.value;
+    config.page = 0;
+    render();
+  });
+  const previous = h("button", { type: "button", "data-page": "previous" }, "‹");
+  const next = h("button", { type: "button", "data-page": "next" }, "›");
+  previous.addEventListener("click", () => {
+    config.page = Math.max(0, config.page - 1);
+    render();
+  });
+  next.addEventListener("click", () => {
+    config.page++;
+    render();
+  });
+  const parts = {
+    size: h("span", { class: "size", title: "entries" }),
+    pageLabel: h("span", { class: "page" }),
+    rows: h("tbody"),
+    history: h("ol", { class: "timeline history" }),
+  };
+  const card = h(
+    "article",
+    { class: "group config", "data-config": config.name },
+    h("div", { class: "group-head" }, h("h3", {}, visible(config.name)), parts.size),
+    h("div", { class: "tools" }, filter, previous, parts.pageLabel, next),
+    h(
+      "table",
+      { class: "entries" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", {}, "key"), h("th", {}, "value"), h("th", {}, "version"), h("th", {}, "updated")),
+      ),
+      parts.rows,
+    ),
+    h("h4", {}, "recent changes"),
+    parts.history,
+  );
+  config.card = card;
+  config.parts = parts;
+  return card;
+}
+
+function renderConfig(/** @type {Config} */ config) {
+  const card = configCard(config);
+  const { size, pageLabel, rows, history } = /** @type {ConfigParts} */ (config.parts);
+  size.textContent = String(config.entries.size);
+  card.setAttribute("data-size", String(config.entries.size));
+  config.sorted ??= [...config.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const shown = config.filter ? config.sorted.filter((e) => e.key.includes(config.filter)) : config.sorted;
+  const pages = Math.max(1, Math.ceil(shown.length / state.pageSize));
+  config.page = Math.min(config.page, pages - 1);
+  const start = config.page * state.pageSize;
+  pageLabel.textContent = `${shown.length === 0 ? 0 : start + 1}–${Math.min(start + state.pageSize, shown.length)} of ${shown.length}`;
+  rows.replaceChildren(
+    ...shown.slice(start, start + state.pageSize).map((e) => {
+      const text = visible(JSON.stringify(e.value) ?? "null");
+      return h(
+        "tr",
+        { "data-key": e.key, "data-version": e.version },
+        h("td", {}, visible(e.key)),
+        h("td", { class: "meta value", title: short(text, TITLE_SHOWN) }, short(text, TEXT_SHOWN)),
+        h("td", {}, e.version),
+        h("td", { title: clock(e.updatedAt) }, age(e.updatedAt)),
+      );
+    }),
+  );
+  if (shown.length === 0)
+    rows.append(
+      h("tr", {}, h("td", { colspan: "4", class: "empty" }, config.filter ? "no key matches" : "no entries")),
+    );
+  if (config.historyDirty) {
+    config.historyDirty = false;
+    history.replaceChildren(
+      ...config.history.map((c) =>
+        h(
+          "li",
+          {
+            class: `change-${c.kind}`,
+            "data-change": c.kind,
+            "data-key": c.key,
+            "data-version": c.version ?? "",
+            "data-resync": String(c.resync === true),
+          },
+          h("time", {}, clock(c.at)),
+          h("span", {}, describeChange(c)),
+        ),
+      ),
+    );
+    if (config.history.length === 0)
+      history.append(h("li", { class: "empty" }, "no changes since the dashboard started"));
+  }
+  return card;
+}
+
+function renderConfigs() {
+  const section = /** @type {HTMLElement} */ (document.getElementById("configuration"));
+  // A backend without a configuration store: no section at all.
+  section.hidden = !state.server || state.server.config === "none";
+  if (section.hidden) return;
+  const container = /** @type {HTMLElement} */ (document.getElementById("configs"));
+  const cards = [...state.configs.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(renderConfig);
+  if (cards.length === 0) {
+    container.replaceChildren(
+      h("p", { class: "empty" }, state.live ? "no configuration yet" : "connecting…"),
+    );
+    return;
+  }
+  const current = [...container.children];
+  if (current.length !== cards.length || cards.some((card, i) => current[i] !== card)) {
+    container.replaceChildren(...cards);
+  }
+}
+
 /** @param {string} id @param {Map<string, Contest>} contests @param {string} kind */
 function renderContests(id, contests, kind) {
   const body = /** @type {HTMLElement} */ (document.querySelector(`#${id} tbody`));
@@ -542,6 +759,7 @@ function render() {
   renderContests("elections", state.elections, "election");
   renderContests("locks", state.locks, "lock");
   renderTimeline();
+  renderConfigs();
   lastRender = performance.now();
 }
 

@@ -13,7 +13,10 @@ export interface DashboardOptions {
   label?: string;
   /** Where the dashboard lives in your server: a path starting and ending with `/`. Default `/`. */
   basePath?: string;
-  /** How often (ms) the lists of groups, elections and locks are re-read to find new ones. Default 2000. */
+  /**
+   * How often (ms) the lists of groups, elections, locks and configuration stores are re-read to find
+   * new ones. Default 2000.
+   */
   discoveryInterval?: number;
   /** Members per page of a group's table. Default 50. */
   pageSize?: number;
@@ -21,6 +24,8 @@ export interface DashboardOptions {
   timelineLength?: number;
   /** Points of each group's size history kept (one per second of change at most). Default 600. */
   historyLength?: number;
+  /** Changes kept (and sent on connect) per configuration store, newest first. Default 50. */
+  configHistoryLength?: number;
   /**
    * Keys whose owner each group's consistent hash ring (`HashRing` of the member ids, as a
    * `Partitioner` uses) is shown for: up to 20 keys of up to 200 characters; groups of up to 1,000
@@ -60,6 +65,8 @@ export interface DashboardStats {
   groups: number;
   elections: number;
   locks: number;
+  /** Configuration stores watched. */
+  configs: number;
 }
 
 /**
@@ -70,7 +77,7 @@ export interface DashboardHandler extends AsyncDisposable {
   (request: IncomingMessage, response: ServerResponse): boolean;
   /** What the handler holds now. */
   stats(): DashboardStats;
-  /** Resolves once the groups, elections and locks that exist now are being watched. */
+  /** Resolves once the groups, elections, locks and configuration stores that exist now are being watched. */
   refresh(): Promise<void>;
   /** Ends every event stream and stops every watch. Idempotent; the coordinator stays open. */
   close(): Promise<void>;
@@ -140,8 +147,9 @@ function checkOptions(options: DashboardOptions | undefined): DashboardOptions {
  * The live dashboard of a coordinator, to mount in your own `node:http` server: one page, its script
  * and style, and a server-sent event stream (`events`) that pushes a snapshot, then deltas. Everything
  * comes from the coordinator's public API (`groups()`, `view()`, `elections()`, `locks()`,
- * `observeCandidates()`, session events), so it works on every backend, memory included. Read-only:
- * only `GET` and `HEAD`, nothing changes membership.
+ * `observeCandidates()`, `configs()`, `config(name).watch()`, session events), so it works on every
+ * backend, memory included (a backend whose `characteristics.config` is `"none"` shows no configuration).
+ * Read-only: only `GET` and `HEAD`, nothing changes membership or configuration.
  *
  * ```ts
  * const dashboard = dashboardHandler(coord, { label: redactUrl(url) });
@@ -170,6 +178,7 @@ export function dashboardHandler(coord: Coordinator, options?: DashboardOptions)
     pageSize: integer("pageSize", o.pageSize, 50, 5, 1000),
     timelineLength: integer("timelineLength", o.timelineLength, 500, 10, 100_000),
     historyLength: integer("historyLength", o.historyLength, 600, 10, 100_000),
+    configHistoryLength: integer("configHistoryLength", o.configHistoryLength, 50, 1, 10_000),
     seats: { ...(o.seats ?? {}) },
     sampleKeys: [...(o.sampleKeys ?? [])],
     onView: o.onView,

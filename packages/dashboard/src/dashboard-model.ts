@@ -7,6 +7,7 @@ import {
   type MembershipEvent,
   type SessionState,
 } from "@rollcall/core";
+import { ConfigWatches } from "./config-watches.js";
 import {
   type WireContest,
   type WireDelta,
@@ -25,6 +26,7 @@ export interface ModelSettings {
   pageSize: number;
   timelineLength: number;
   historyLength: number;
+  configHistoryLength: number;
   seats: Readonly<Record<string, number>>;
   sampleKeys: readonly string[];
   onView: ((view: GroupView) => unknown) | undefined;
@@ -58,8 +60,9 @@ function errorText(error: unknown): string {
 
 /**
  * The dashboard's server side: one view per group, one candidate observation per election and lock,
- * all over the coordinator's public API; the groups, elections and locks that exist are re-listed
- * every `discoveryInterval` (there is no watch of the list itself). Every subscriber gets a snapshot,
+ * one watch per configuration store, all over the coordinator's public API; the groups, elections,
+ * locks and configuration stores that exist are re-listed every `discoveryInterval` (there is no watch
+ * of the lists themselves). Every subscriber gets a snapshot,
  * then the same deltas, serialized once.
  */
 export class DashboardModel {
@@ -69,6 +72,7 @@ export class DashboardModel {
     election: new Map<string, ContestWatch>(),
     lock: new Map<string, ContestWatch>(),
   };
+  private readonly configs: ConfigWatches;
   private readonly timeline: WireTimelineEntry[] = [];
   private readonly subscribers = new Set<(json: string) => void>();
   private readonly server: WireServer;
@@ -107,7 +111,13 @@ export class DashboardModel {
       sessionSince: now,
       roundTrip: null,
       startedAt: now,
+      config: coord.characteristics.config,
     };
+    this.configs = new ConfigWatches(
+      coord,
+      { historyLength: settings.configHistoryLength, logger: settings.logger },
+      (delta) => this.broadcast(delta),
+    );
     coord.on("session", this.onSession);
     coord.on("renewed", this.onRenewed);
     void this.discover();
@@ -115,16 +125,17 @@ export class DashboardModel {
   }
 
   /** How many subscribers (open event streams) and watches the model holds. */
-  get counts(): { subscribers: number; groups: number; elections: number; locks: number } {
+  get counts(): { subscribers: number; groups: number; elections: number; locks: number; configs: number } {
     return {
       subscribers: this.subscribers.size,
       groups: this.groups.size,
       elections: this.contests.election.size,
       locks: this.contests.lock.size,
+      configs: this.configs.size,
     };
   }
 
-  /** Resolves after one more listing of groups, elections and locks has been applied. */
+  /** Resolves after one more listing of groups, elections, locks and configuration stores has been applied. */
   async refresh(): Promise<void> {
     await this.discovering;
     await this.discover();
@@ -149,7 +160,9 @@ export class DashboardModel {
       elections: [...this.contests.election.values()].map((c) => c.state),
       locks: [...this.contests.lock.values()].map((c) => c.state),
       timeline: [...this.timeline],
+      configs: this.configs.wire(),
       pageSize: this.settings.pageSize,
+      configHistoryLength: this.settings.configHistoryLength,
     };
   }
 
@@ -162,6 +175,7 @@ export class DashboardModel {
     this.coord.off("session", this.onSession);
     this.coord.off("renewed", this.onRenewed);
     this.subscribers.clear();
+    this.configs.close();
     for (const kind of ["election", "lock"] as const) {
       for (const contest of this.contests[kind].values()) contest.abort.abort();
       this.contests[kind].clear();
@@ -212,16 +226,20 @@ export class DashboardModel {
   }
 
   private async listAll(): Promise<void> {
-    const [groups, elections, locks] = await Promise.allSettled([
+    const [groups, elections, locks, configs] = await Promise.allSettled([
       this.coord.groups(),
       this.coord.elections(),
       this.coord.locks(),
+      // A backend without a configuration store has nothing to list: the page shows no configuration.
+      this.coord.characteristics.config === "none" ? Promise.resolve([]) : this.coord.configs(),
     ]);
     if (this.closed) return;
     if (groups.status === "fulfilled") await this.syncGroups(groups.value);
     else this.settings.logger.debug("listing groups failed", { error: errorText(groups.reason) });
     if (elections.status === "fulfilled") this.syncContests("election", elections.value);
     if (locks.status === "fulfilled") this.syncContests("lock", locks.value);
+    if (configs.status === "fulfilled") await this.configs.sync(configs.value);
+    else this.settings.logger.debug("listing configurations failed", { error: errorText(configs.reason) });
   }
 
   private async syncGroups(names: string[]): Promise<void> {

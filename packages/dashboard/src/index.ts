@@ -1,6 +1,7 @@
 /**
  * The live web dashboard of rollcall: groups with their members and size over time, the event timeline
- * with leave reasons, elections and locks with their queues, and the serving coordinator's session —
+ * with leave reasons, elections and locks with their queues, configuration stores with their entries and
+ * recent changes, and the serving coordinator's session —
  * pushed to the page over server-sent events. A `node:http` request handler to mount in your own
  * server; `rollcall serve` runs it with `/metrics` and the health probes.
  * @packageDocumentation
@@ -13,6 +14,9 @@ export {
   dashboardHandler,
 } from "./dashboard-handler.js";
 export type {
+  WireConfig,
+  WireConfigChange,
+  WireConfigEntry,
   WireContest,
   WireDelta,
   WireGroup,

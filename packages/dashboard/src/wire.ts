@@ -1,4 +1,12 @@
-import type { LeaveReason, Member, Metadata, SessionState } from "@rollcall/core";
+import type {
+  Characteristics,
+  ConfigEntry,
+  Json,
+  LeaveReason,
+  Member,
+  Metadata,
+  SessionState,
+} from "@rollcall/core";
 
 /** A member as the page receives it: JSON-safe (`seq` as a decimal string, times in epoch ms). */
 export interface WireMember {
@@ -36,6 +44,37 @@ export interface WireContest {
   transitions: number;
 }
 
+/** A configuration entry as the page receives it: `version` as a decimal string, the time in epoch ms. */
+export interface WireConfigEntry {
+  key: string;
+  value: Json;
+  version: string;
+  updatedAt: number;
+}
+
+/**
+ * A change of a configuration seen by the dashboard: `at` is when it saw it. `resync: true` marks the
+ * latest value of a key that changed while the watch had lost continuity (intermediate values missed).
+ */
+export type WireConfigChange =
+  | {
+      at: number;
+      kind: "put";
+      key: string;
+      value: Json;
+      version: string;
+      updatedAt: number;
+      resync?: true;
+    }
+  | { at: number; kind: "delete"; key: string; revision: string; resync?: true };
+
+/** A configuration store: its entries (sorted by key) and the changes seen, newest first (bounded). */
+export interface WireConfig {
+  name: string;
+  entries: WireConfigEntry[];
+  history: WireConfigChange[];
+}
+
 /** A line of the event timeline. */
 export type WireTimelineEntry =
   | { at: number; kind: "join" | "update"; group: string; memberId: string; seq: string }
@@ -62,6 +101,8 @@ export interface WireServer {
   /** The last renewal round trip in ms, when the backend reports renewals. */
   roundTrip: number | null;
   startedAt: number;
+  /** The backend's configuration store: `none` — there is none, and the page shows no configuration. */
+  config: Characteristics["config"];
 }
 
 /** Everything the page needs on connect (and on every reconnect). */
@@ -73,8 +114,12 @@ export interface WireSnapshot {
   elections: WireContest[];
   locks: WireContest[];
   timeline: WireTimelineEntry[];
-  /** Members shown per page of a group's table. */
+  /** The configuration stores that hold entries (empty when the backend has none). */
+  configs: WireConfig[];
+  /** Members (and configuration entries) shown per page of a table. */
   pageSize: number;
+  /** Changes kept per configuration store's history. */
+  configHistoryLength: number;
 }
 
 /** A change after the snapshot. */
@@ -88,7 +133,11 @@ export type WireDelta =
   | { type: "join" | "update"; at: number; group: string; member: WireMember }
   | { type: "leave"; at: number; group: string; memberId: string; reason: LeaveReason }
   | { type: "election" | "lock"; at: number; contest: WireContest }
-  | { type: "election-removed" | "lock-removed"; name: string };
+  | { type: "election-removed" | "lock-removed"; name: string }
+  | { type: "config-added"; config: WireConfig }
+  | { type: "config-removed"; name: string }
+  | { type: "config-snapshot"; at: number; name: string; entries: WireConfigEntry[] }
+  | { type: "config-change"; name: string; change: WireConfigChange };
 
 /** The JSON form of a member. */
 export function wireMember(member: Member): WireMember {
@@ -98,5 +147,15 @@ export function wireMember(member: Member): WireMember {
     metadata: member.metadata,
     joinedAt: member.joinedAt.getTime(),
     updatedAt: member.updatedAt.getTime(),
+  };
+}
+
+/** The JSON form of a configuration entry. */
+export function wireConfigEntry(entry: ConfigEntry): WireConfigEntry {
+  return {
+    key: entry.key,
+    value: entry.value,
+    version: entry.version.toString(),
+    updatedAt: entry.updatedAt.getTime(),
   };
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DashboardHandler, dashboardHandler } from "../src/index.js";
 import { launchChromium } from "./support/browser.js";
 import { serve } from "./support/http-client.js";
+import { registerNoConfigBackend } from "./support/no-config-backend.js";
 
 const SESSION_TIMEOUT = 2000;
 /** Detection allowance on top of the session timeout on a loaded 2-core machine (measured values are printed). */
@@ -160,6 +161,36 @@ describe.each(backends)("the dashboard in chromium on %s", (_name, makeUrl) => {
   });
 });
 
+describe.each(backends)("configuration in the dashboard in chromium on %s", (_name, makeUrl) => {
+  it("shows a value set through the API, then its change first in the history — live", async () => {
+    const url = makeUrl();
+    const writer = await connect(url, { memberId: "writer" });
+    const nova = writer.config("nova");
+    const v1 = await nova.set("scheduler/max_attempts", 5);
+    const dash = await open(url);
+    const { page } = dash;
+    const row = (version: bigint) =>
+      `[data-config="nova"] tr[data-key="scheduler/max_attempts"][data-version="${version}"]`;
+    try {
+      await page.waitForSelector(row(v1), { timeout: 10_000 });
+      expect(await page.textContent(`${row(v1)} td.value`)).toBe("5");
+      const v2 = await nova.set("scheduler/max_attempts", { attempts: 6 });
+      await page.waitForSelector(row(v2), { timeout: 10_000 });
+      expect(await page.textContent(`${row(v2)} td.value`)).toBe('{"attempts":6}');
+      const change = await page.waitForSelector(
+        `[data-config="nova"] .history li[data-change="put"][data-version="${v2}"]`,
+        { timeout: 5000 },
+      );
+      expect(await change.textContent()).toContain('scheduler/max_attempts = {"attempts":6}');
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await nova.delete("scheduler/max_attempts");
+      await writer.close();
+    }
+  });
+});
+
 describe("the dashboard in chromium", () => {
   it("shows a banner and greys the data while the backend is unreachable, and recovers without a reload", async () => {
     const url = withParams(redis.url, { namespace: randomId("ns"), sessionTimeout: SESSION_TIMEOUT });
@@ -232,6 +263,82 @@ describe("the dashboard in chromium", () => {
     } finally {
       await dash.close();
       await hostile.close();
+    }
+  });
+
+  it("shows configuration stores live: a value set through the API appears, and each change goes first in the store's history", async () => {
+    const url = `memory://${randomId("config")}`;
+    const writer = await connect(url, { memberId: "writer" });
+    const nova = writer.config("nova");
+    const v1 = await nova.set("scheduler/max_attempts", 5);
+    const dash = await open(url);
+    const { page } = dash;
+    const row = (key: string, version: bigint) =>
+      `[data-config="nova"] tr[data-key="${key}"][data-version="${version}"]`;
+    try {
+      await page.waitForSelector(row("scheduler/max_attempts", v1), { timeout: 10_000 });
+      expect(await page.isVisible("#configuration")).toBe(true);
+      expect(await page.textContent(`${row("scheduler/max_attempts", v1)} td.value`)).toBe("5");
+      expect(await page.textContent('[data-config="nova"] .history')).toContain("no changes since");
+
+      const v2 = await nova.set("scheduler/max_attempts", 6);
+      await page.waitForSelector(row("scheduler/max_attempts", v2), { timeout: 10_000 });
+      expect(await page.textContent(`${row("scheduler/max_attempts", v2)} td.value`)).toBe("6");
+      await page.waitForSelector(
+        `[data-config="nova"] .history li[data-change="put"][data-key="scheduler/max_attempts"][data-version="${v2}"]`,
+        { timeout: 5000 },
+      );
+      const v3 = await nova.set("api/limits", { rps: 100, note: '<img src=x onerror="window.__xss=7">' });
+      await page.waitForSelector(row("api/limits", v3), { timeout: 10_000 });
+      await nova.delete("api/limits");
+      await page.waitForSelector(
+        '[data-config="nova"] .history li[data-change="delete"][data-key="api/limits"]',
+        {
+          timeout: 10_000,
+        },
+      );
+      await page.waitForSelector('[data-config="nova"] tr[data-key="api/limits"]', {
+        state: "detached",
+        timeout: 5000,
+      });
+      expect(await page.getAttribute('[data-config="nova"]', "data-size")).toBe("1");
+      // Newest first.
+      const history = await page.$$eval('[data-config="nova"] .history li[data-change]', (items) =>
+        items.map(
+          (li) =>
+            `${li.getAttribute("data-change")} ${li.getAttribute("data-key")} ${li.getAttribute("data-version")}`,
+        ),
+      );
+      expect(history).toEqual([
+        "delete api/limits ",
+        `put api/limits ${v3}`,
+        `put scheduler/max_attempts ${v2}`,
+      ]);
+      expect(
+        await page.textContent('[data-config="nova"] .history li[data-change="put"][data-key="api/limits"]'),
+      ).toContain('<img src=x onerror=\\"window.__xss=7\\">');
+      expect(await page.$$eval("main img", (e) => e.length)).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await writer.close();
+    }
+  });
+
+  it("shows no configuration section on a backend without a configuration store", async () => {
+    registerNoConfigBackend();
+    const url = `noconfig://${randomId("none")}`;
+    const seed = await connect(url, { memberId: "seed" });
+    await seed.join("web", { createGroup: true });
+    const dash = await open(url);
+    try {
+      await dash.page.waitForSelector('[data-group="web"] tr[data-member="seed"]', { timeout: 10_000 });
+      expect(await dash.page.isHidden("#configuration")).toBe(true);
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await seed.close();
     }
   });
 

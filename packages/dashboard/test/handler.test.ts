@@ -7,6 +7,7 @@ import { startRedis } from "@rollcall/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DashboardHandler, dashboardHandler } from "../src/index.js";
 import { get, StreamReader, serve } from "./support/http-client.js";
+import { registerNoConfigBackend } from "./support/no-config-backend.js";
 
 const PASSWORD = "dashboard-s3cret-Pw";
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
@@ -104,6 +105,7 @@ describe("the dashboard handler", () => {
     expect(() => dashboardHandler(watcher, { pageSize: 0 })).toThrow(/pageSize/);
     expect(() => dashboardHandler(watcher, { seats: { e: -1 } })).toThrow(/seats\.e/);
     expect(() => dashboardHandler(watcher, { maxClients: 1.5 })).toThrow(/maxClients/);
+    expect(() => dashboardHandler(watcher, { configHistoryLength: 0 })).toThrow(/configHistoryLength/);
     await watcher.close();
   });
 
@@ -180,6 +182,122 @@ describe("the dashboard handler", () => {
       await http.close();
       await handler.close();
       await Promise.all(members.map((m) => m.close()));
+      await watcher.close();
+    }
+  });
+
+  it("streams configuration stores: entries in the snapshot, one delta per put and delete, a bounded history newest first", async () => {
+    const { watcher, member } = await memory();
+    const writer = await member("writer");
+    const nova = writer.config("nova");
+    const v1 = await nova.set("scheduler/max_attempts", 5);
+    await nova.set("scheduler/host", "compute-1");
+    const handler = dashboardHandler(watcher, { discoveryInterval: 100, configHistoryLength: 3 });
+    await handler.refresh();
+    expect(handler.stats().configs).toBe(1);
+    const http = await serve(handler);
+    const stream = new StreamReader(`${http.base}/events`);
+    try {
+      const snapshot = await stream.waitFor("a snapshot", (m) => m.type === "snapshot");
+      expect((snapshot.server as { config: string }).config).toBe("volatile");
+      expect(snapshot.configHistoryLength).toBe(3);
+      expect(snapshot.configs).toEqual([
+        {
+          name: "nova",
+          entries: [
+            {
+              key: "scheduler/host",
+              value: "compute-1",
+              version: expect.any(String),
+              updatedAt: expect.any(Number),
+            },
+            {
+              key: "scheduler/max_attempts",
+              value: 5,
+              version: v1.toString(),
+              updatedAt: expect.any(Number),
+            },
+          ],
+          history: [],
+        },
+      ]);
+      const versions: bigint[] = [];
+      for (const value of [6, 7, 8, 9]) versions.push(await nova.set("scheduler/max_attempts", value));
+      const last = await stream.waitFor(
+        "the last put",
+        (m) => m.type === "config-change" && (m.change as { value: unknown }).value === 9,
+      );
+      expect(last).toEqual({
+        type: "config-change",
+        name: "nova",
+        change: {
+          at: expect.any(Number),
+          kind: "put",
+          key: "scheduler/max_attempts",
+          value: 9,
+          version: versions[3]?.toString(),
+          updatedAt: expect.any(Number),
+        },
+      });
+      const puts = stream.messages.filter((m) => m.type === "config-change");
+      expect(puts.map((m) => (m.change as { version: string }).version)).toEqual(versions.map(String));
+      await nova.delete("scheduler/host");
+      const deleted = await stream.waitFor(
+        "the delete",
+        (m) => m.type === "config-change" && (m.change as { kind: string }).kind === "delete",
+      );
+      expect(deleted.change).toMatchObject({
+        kind: "delete",
+        key: "scheduler/host",
+        revision: expect.stringMatching(/^\d+$/),
+      });
+      const state = JSON.parse((await get(`${http.base}/state`)).body) as {
+        configs: {
+          name: string;
+          entries: { key: string }[];
+          history: { kind: string; version?: string }[];
+        }[];
+      };
+      expect(state.configs[0]?.entries.map((e) => e.key)).toEqual(["scheduler/max_attempts"]);
+      // Newest first, at most configHistoryLength.
+      expect(state.configs[0]?.history.map((c) => [c.kind, c.version])).toEqual([
+        ["delete", undefined],
+        ["put", versions[3]?.toString()],
+        ["put", versions[2]?.toString()],
+      ]);
+      // A store with no entry left is no longer listed: it goes.
+      await nova.delete("scheduler/max_attempts");
+      await stream.waitFor("the store's removal", (m) => m.type === "config-removed" && m.name === "nova");
+      expect(handler.stats().configs).toBe(0);
+    } finally {
+      await stream.close();
+      await http.close();
+      await handler.close();
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
+  it("shows no configuration on a backend without a configuration store", async () => {
+    registerNoConfigBackend();
+    const watcher = await connect(`noconfig://${randomId("none")}`, { memberId: "watcher" });
+    await watcher.join("g", { createGroup: true });
+    const handler = dashboardHandler(watcher, { discoveryInterval: 100 });
+    await handler.refresh();
+    const http = await serve(handler);
+    try {
+      const state = JSON.parse((await get(`${http.base}/state`)).body) as {
+        server: { config: string };
+        configs: unknown[];
+        groups: { name: string }[];
+      };
+      expect(state.server.config).toBe("none");
+      expect(state.configs).toEqual([]);
+      expect(state.groups.map((g) => g.name)).toEqual(["g"]);
+      expect(handler.stats().configs).toBe(0);
+    } finally {
+      await http.close();
+      await handler.close();
       await watcher.close();
     }
   });
@@ -270,7 +388,14 @@ describe("the dashboard handler", () => {
       await handler.close();
       await a.close();
     }
-    expect(handler.stats()).toEqual({ clients: 0, subscribers: 0, groups: 0, elections: 0, locks: 0 });
+    expect(handler.stats()).toEqual({
+      clients: 0,
+      subscribers: 0,
+      groups: 0,
+      elections: 0,
+      locks: 0,
+      configs: 0,
+    });
     await watcher.close();
   });
 

@@ -16,11 +16,26 @@ export interface Tables {
   members: string;
   /** The ordered change log (join / update / leave with reason), per namespace. */
   changes: string;
+  /** Configuration entries (`coord.config(name)`): persistent, bound to no session (schema version 3). */
+  config: string;
   /**
-   * PostgreSQL only: the functions that run a join, a leave, an update and a reap server-side in one statement,
-   * so the namespace lock is held for the statements' execution only, not for client round trips.
+   * The configuration change log (put / delete), numbered by the same namespace revision counter as
+   * {@link changes}: together they are one ordered log, and a put's revision is the entry's version.
    */
-  functions: { join: string; leave: string; update: string; reap: string };
+  configChanges: string;
+  /**
+   * PostgreSQL only: the functions that run a join, a leave, an update, a reap and a configuration put or
+   * delete server-side in one statement, so the namespace lock is held for the statements' execution only,
+   * not for client round trips.
+   */
+  functions: {
+    join: string;
+    leave: string;
+    update: string;
+    reap: string;
+    configPut: string;
+    configRemove: string;
+  };
 }
 
 /** The table names for a prefix (already validated as an identifier). */
@@ -32,17 +47,26 @@ export function tableNames(prefix: string): Tables {
     groups: `${prefix}groups`,
     members: `${prefix}members`,
     changes: `${prefix}changes`,
+    config: `${prefix}config`,
+    configChanges: `${prefix}config_changes`,
     functions: {
       join: `${prefix}join`,
       leave: `${prefix}leave`,
       update: `${prefix}update`,
       reap: `${prefix}reap`,
+      configPut: `${prefix}config_put`,
+      configRemove: `${prefix}config_remove`,
     },
   };
 }
 
 /** The newest schema version this package writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/** The longest configuration store name the tables hold (core allows 128 characters). */
+const STORE_LENGTH = 160;
+/** The longest configuration key the tables hold (core allows 256 characters). */
+const KEY_LENGTH = 512;
 
 // Names are ASCII (core validates them); in MySQL a binary ASCII collation keeps keys short enough for
 // InnoDB's 3072-byte index limit and compares case-sensitively, as PostgreSQL and SQLite do.
@@ -61,12 +85,13 @@ function json(table: Knex.CreateTableBuilder, dialect: Dialect, column: string):
   return dialect === "mysql" ? table.text(column, "mediumtext") : table.text(column);
 }
 
-type Migration = (schema: Knex.SchemaBuilder, dialect: Dialect, t: Tables) => Knex.SchemaBuilder;
+/** One step of the layout; runs inside the migration transaction, under the database-wide lock. */
+type Migration = (trx: Knex.Transaction, dialect: Dialect, t: Tables) => PromiseLike<unknown>;
 
 const migrations: Migration[] = [
   // 1: the initial layout.
-  (schema, dialect, t) =>
-    schema
+  (trx, dialect, t) =>
+    trx.schema
       .createTable(t.namespaces, (table) => {
         table.increments("id").primary();
         name(table, dialect, "name", 520).unique();
@@ -116,7 +141,45 @@ const migrations: Migration[] = [
         table.index(["ns_id", "created_at"]);
       }),
   // 2: PostgreSQL's join, leave and update as functions (nothing for the other dialects).
-  (schema, dialect, t) => (dialect === "postgresql" ? schema.raw(pgFunctions(t)) : schema),
+  async (trx, dialect, t) => {
+    if (dialect === "postgresql") await trx.schema.raw(pgFunctions(t));
+  },
+  // 3: the configuration store and its change log — new tables only, so a database of version 2 keeps its
+  // groups, members and change log untouched (and drivers of version 2 go on working beside it). Each table
+  // is created only if missing: MySQL commits DDL at once, so a step cut short is completed by the next start.
+  async (trx, dialect, t) => {
+    if (!(await trx.schema.hasTable(t.config))) {
+      await trx.schema.createTable(t.config, (table) => {
+        // MySQL: values are any JSON text, whatever the database's default character set.
+        if (dialect === "mysql") table.charset("utf8mb4");
+        table.integer("ns_id").notNullable();
+        name(table, dialect, "store", STORE_LENGTH);
+        name(table, dialect, "entry_key", KEY_LENGTH);
+        json(table, dialect, "value").notNullable();
+        table.bigInteger("version").notNullable();
+        table.bigInteger("updated_at").notNullable();
+        table.primary(["ns_id", "store", "entry_key"]);
+      });
+    }
+    if (!(await trx.schema.hasTable(t.configChanges))) {
+      await trx.schema.createTable(t.configChanges, (table) => {
+        if (dialect === "mysql") table.charset("utf8mb4");
+        table.integer("ns_id").notNullable();
+        table.bigInteger("revision").notNullable();
+        name(table, dialect, "store", STORE_LENGTH);
+        name(table, dialect, "entry_key", KEY_LENGTH);
+        name(table, dialect, "kind", 8);
+        json(table, dialect, "value").nullable();
+        table.bigInteger("updated_at").nullable();
+        table.bigInteger("created_at").notNullable();
+        table.primary(["ns_id", "revision"]);
+        // Short explicit index names: knex's generated ones outgrow MySQL's 64 characters under a long prefix.
+        table.index(["ns_id", "store", "revision"], `${t.configChanges}_store`);
+        table.index(["ns_id", "created_at"], `${t.configChanges}_time`);
+      });
+    }
+    if (dialect === "postgresql") await trx.schema.raw(pgConfigFunctions(t));
+  },
 ];
 
 /** The result columns every function of {@link pgFunctions} returns (one row). */
@@ -249,18 +312,99 @@ $rollcall$;
 }
 
 /**
- * Brings the tables under `t` to {@link SCHEMA_VERSION}, safely when several processes start at once:
- * the whole step runs under a database-wide lock (PostgreSQL advisory lock, MySQL `GET_LOCK`, SQLite's
- * write lock) and re-reads the version after taking it. Idempotent.
+ * PostgreSQL functions for the configuration writes (schema version 3), one call each, like {@link pgFunctions}:
+ * take the namespace's counter row lock, make the ONE conditional write — an upsert, an insert that a
+ * present key makes a no-op (`ifVersion` 0), an update or delete `WHERE version = p_if` — and, only if it
+ * wrote, append to the configuration change log, move the revision on (the new revision is the entry's
+ * version) and NOTIFY `p_topic`. A compare-and-set that matched nothing answers `mismatch` with the version
+ * found (NULL: absent), read under the same lock; nothing was written. `r_status` is `ok`, `mismatch`,
+ * `absent` (a delete without `p_if` that found nothing) or `no_namespace`.
  */
-export async function migrate(knex: Knex, dialect: Dialect, t: Tables): Promise<void> {
-  if (dialect !== "sqlite") return migrateOnce(knex, dialect, t);
-  // SQLite: another process may hold the write lock (or a deferred transaction that read before writing
-  // can lose the race for it): the whole step is tried again, asynchronously, until the busy deadline.
-  return writeQueue(knex).run(() => migrateOnce(knex, dialect, t));
+export function pgConfigFunctions(t: Tables): string {
+  const q = (name: string) => `"${name}"`;
+  const now = "(floor(extract(epoch from clock_timestamp()) * 1000))::bigint";
+  const entry = "c.ns_id = p_ns AND c.store = p_store AND c.entry_key = p_key";
+  const lock = `SELECT n.revision INTO v_rev FROM ${q(t.namespaces)} n WHERE n.id = p_ns FOR UPDATE;
+  IF NOT FOUND THEN RETURN QUERY SELECT 'no_namespace'::text, NULL::bigint, NULL::bigint; RETURN; END IF;
+  v_now := ${now};`;
+  const mismatch = `SELECT c.version INTO v_found FROM ${q(t.config)} c WHERE ${entry};
+      RETURN QUERY SELECT 'mismatch'::text, v_found, NULL::bigint; RETURN;`;
+  const insert = `INSERT INTO ${q(t.config)} (ns_id, store, entry_key, value, version, updated_at)
+      VALUES (p_ns, p_store, p_key, p_value, v_rev, v_now)`;
+  const logChange = (kind: string, value: string, updatedAt: string) =>
+    `INSERT INTO ${q(t.configChanges)} (ns_id, revision, store, entry_key, kind, value, updated_at, created_at)
+    VALUES (p_ns, v_rev, p_store, p_key, '${kind}', ${value}, ${updatedAt}, v_now);
+  UPDATE ${q(t.namespaces)} SET revision = v_rev WHERE id = p_ns;
+  PERFORM pg_notify(p_channel, p_topic);`;
+  return `
+CREATE OR REPLACE FUNCTION ${q(t.functions.configPut)}(p_ns integer, p_store text, p_key text, p_value text, p_if bigint, p_channel text, p_topic text)
+RETURNS TABLE(r_status text, r_version bigint, r_updated_at bigint) LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint; v_found bigint;
+BEGIN
+  ${lock}
+  v_rev := v_rev + 1;
+  IF p_if IS NULL THEN
+    ${insert}
+      ON CONFLICT (ns_id, store, entry_key) DO UPDATE
+      SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at;
+  ELSIF p_if = 0 THEN
+    ${insert}
+      ON CONFLICT (ns_id, store, entry_key) DO NOTHING;
+    IF NOT FOUND THEN
+      ${mismatch}
+    END IF;
+  ELSE
+    UPDATE ${q(t.config)} c SET value = p_value, version = v_rev, updated_at = v_now WHERE ${entry} AND c.version = p_if;
+    IF NOT FOUND THEN
+      ${mismatch}
+    END IF;
+  END IF;
+  ${logChange("put", "p_value", "v_now")}
+  RETURN QUERY SELECT 'ok'::text, v_rev, v_now;
+END
+$rollcall$;
+
+CREATE OR REPLACE FUNCTION ${q(t.functions.configRemove)}(p_ns integer, p_store text, p_key text, p_if bigint, p_channel text, p_topic text)
+RETURNS TABLE(r_status text, r_version bigint, r_updated_at bigint) LANGUAGE plpgsql AS $rollcall$
+DECLARE v_rev bigint; v_now bigint; v_found bigint;
+BEGIN
+  ${lock}
+  DELETE FROM ${q(t.config)} c WHERE ${entry} AND (p_if IS NULL OR c.version = p_if);
+  IF NOT FOUND THEN
+    IF p_if IS NULL THEN
+      RETURN QUERY SELECT 'absent'::text, NULL::bigint, NULL::bigint; RETURN;
+    END IF;
+    ${mismatch}
+  END IF;
+  v_rev := v_rev + 1;
+  ${logChange("delete", "NULL", "NULL")}
+  RETURN QUERY SELECT 'ok'::text, v_rev, v_now;
+END
+$rollcall$;
+`;
 }
 
-async function migrateOnce(knex: Knex, dialect: Dialect, t: Tables): Promise<void> {
+/**
+ * Brings the tables under `t` to {@link SCHEMA_VERSION}, safely when several processes start at once:
+ * the whole step runs under a database-wide lock (PostgreSQL advisory lock, MySQL `GET_LOCK`, SQLite's
+ * write lock) and re-reads the version after taking it. Idempotent. A database at a newer version than
+ * `target` is left as it is.
+ *
+ * @param target the version to bring the tables to (tests build an older layout with it).
+ */
+export async function migrate(
+  knex: Knex,
+  dialect: Dialect,
+  t: Tables,
+  target: number = SCHEMA_VERSION,
+): Promise<void> {
+  if (dialect !== "sqlite") return migrateOnce(knex, dialect, t, target);
+  // SQLite: another process may hold the write lock (or a deferred transaction that read before writing
+  // can lose the race for it): the whole step is tried again, asynchronously, until the busy deadline.
+  return writeQueue(knex).run(() => migrateOnce(knex, dialect, t, target));
+}
+
+async function migrateOnce(knex: Knex, dialect: Dialect, t: Tables, target: number): Promise<void> {
   const lockName = `rollcall:${t.schema}`;
   await knex.transaction(async (trx) => {
     if (dialect === "postgresql") await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [lockName]);
@@ -278,10 +422,10 @@ async function migrateOnce(knex: Knex, dialect: Dialect, t: Tables): Promise<voi
       );
       const row = await trx(t.schema).where({ id: 1 }).first("version");
       let version = Number((row as { version?: unknown } | undefined)?.version ?? 0);
-      while (version < migrations.length) {
+      while (version < Math.min(target, migrations.length)) {
         const step = migrations[version];
         if (step === undefined) break;
-        await step(trx.schema, dialect, t);
+        await step(trx, dialect, t);
         version++;
         await trx(t.schema).where({ id: 1 }).update({ version });
       }

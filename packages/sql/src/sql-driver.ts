@@ -18,12 +18,15 @@ import {
 } from "@rollcall/core/driver";
 import type { Knex } from "knex";
 import type pg from "pg";
+import { SqlConfigStore } from "./config-store.js";
 import { describeTarget, knexConfig, sqliteFilename } from "./dialect.js";
 import { acquireKnex } from "./knex-pool.js";
 import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
 import { PushWatches } from "./push-watches.js";
 import { migrate, tableNames } from "./schema.js";
+import { PolledSqlConfig, PushedSqlConfig, type SqlConfig, type SqlConfigLink } from "./sql-config.js";
 import { type HeartbeatResult, SqlStore } from "./sql-store.js";
+import { waitFor } from "./wait-for.js";
 
 const CHARACTERISTICS: Record<Dialect, Characteristics> = {
   postgresql: {
@@ -32,7 +35,7 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
     watch: "push",
     leaveReason: true,
     consistency: "linearizable",
-    config: "none",
+    config: "durable",
   },
   mysql: {
     scope: "cluster",
@@ -40,7 +43,7 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
     watch: "poll",
     leaveReason: true,
     consistency: "linearizable",
-    config: "none",
+    config: "durable",
   },
   sqlite: {
     scope: "host",
@@ -48,7 +51,7 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
     watch: "poll",
     leaveReason: true,
     consistency: "linearizable",
-    config: "none",
+    config: "durable",
   },
 };
 
@@ -90,6 +93,13 @@ export class SqlDriver implements Driver {
    * predecessor alone, with core's periodic re-check, instead of following the whole group's feed.
    */
   readonly awaitGone?: (group: string, memberId: string, signal: AbortSignal, seq?: bigint) => Promise<void>;
+  /**
+   * The configuration store (`coord.config(name)`): entries in their own table, bound to no session,
+   * versioned by the namespace's change-log revision; PostgreSQL pushes their changes, MySQL and SQLite
+   * are polled through `changes()`. Needs the database, not a live session.
+   */
+  readonly configStore: SqlConfig;
+  private configSql: SqlConfigStore | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -113,6 +123,26 @@ export class SqlDriver implements Driver {
       );
       this.awaitGone = (group, memberId, signal, seq) => this.awaitMemberGone(group, memberId, signal, seq);
     }
+    const link: SqlConfigLink = {
+      store: () => this.configStatements(),
+      error: (error) => this.connectionError(error),
+    };
+    this.configStore =
+      this.watches === undefined
+        ? new PolledSqlConfig(link)
+        : new PushedSqlConfig(link, this.watches, {
+            // A quiet watch reads (and moves its cursor on) well within the change log's retention.
+            refresh: Math.max(1000, this.options.changeRetention / 4),
+            logger: config.logger,
+          });
+  }
+
+  /** The configuration statements, once the database is prepared; no session needed. */
+  private async configStatements(): Promise<SqlConfigStore> {
+    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    const store = await this.prepare();
+    if (this.configSql === undefined) this.configSql = new SqlConfigStore(store, this.channel);
+    return this.configSql;
   }
 
   get sessionTimeout(): number {
@@ -548,6 +578,7 @@ export class SqlDriver implements Driver {
   private async shutdown(): Promise<void> {
     this.closed = true;
     this.stopSessionTimers();
+    await this.configStore.close();
     const watchesClosed = this.watches?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
     const id = this.sessionId;
@@ -566,33 +597,6 @@ export class SqlDriver implements Driver {
     if (watchesClosed) await bounded(watchesClosed, bound).catch(() => {});
     if (this.releaseKnex) await bounded(this.releaseKnex(), bound).catch(() => {});
   }
-}
-
-/** Resolves when `promise` does or after `ms`; rejects when `signal` aborts. */
-function waitFor(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    };
-    const onAbort = () => {
-      done();
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      done();
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(() => {
-      done();
-      resolve();
-    });
-  });
 }
 
 /**

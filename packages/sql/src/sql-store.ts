@@ -22,7 +22,7 @@ import { type BusyOptions, retryRead, type WriteQueue, writeQueue } from "./sqli
 export const CHANGES_BATCH = 1000;
 
 /** A write transaction holding the namespace's counter row. */
-interface WriteTx {
+export interface WriteTx {
   trx: Knex.Transaction;
   /** The database clock when the lock was taken, in ms. */
   now: number;
@@ -88,20 +88,29 @@ export class SqlStore {
       groups: quote(tables.groups),
       members: quote(tables.members),
       changes: quote(tables.changes),
+      config: quote(tables.config),
+      configChanges: quote(tables.configChanges),
       functions: {
         join: quote(tables.functions.join),
         leave: quote(tables.functions.leave),
         update: quote(tables.functions.update),
         reap: quote(tables.functions.reap),
+        configPut: quote(tables.functions.configPut),
+        configRemove: quote(tables.functions.configRemove),
       },
     };
+  }
+
+  /** The quoted table (and PostgreSQL function) names. */
+  get tables(): Tables {
+    return this.q;
   }
 
   /**
    * A bigint as a binding: a number for SQLite (knex formats bigint bindings badly in SQLite error
    * messages; revisions stay far below 2^53), a decimal string for the network drivers.
    */
-  private v(value: bigint): Knex.Value {
+  v(value: bigint): Knex.Value {
     if (this.dialect === "sqlite" && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
     return value.toString();
   }
@@ -116,15 +125,13 @@ export class SqlStore {
     return runner.raw(sql, bindings as Knex.RawBinding[]) as unknown as Promise<unknown>;
   }
 
-  private async rows(
-    runner: Knex | Knex.Transaction,
-    sql: string,
-    bindings: readonly unknown[],
-  ): Promise<Row[]> {
+  /** Runs one statement and returns its rows. */
+  async rows(runner: Knex | Knex.Transaction, sql: string, bindings: readonly unknown[]): Promise<Row[]> {
     return rowsOf(this.dialect, await this.run(runner, sql, bindings));
   }
 
-  private async affected(
+  /** Runs one write statement and returns how many rows it affected. */
+  async affected(
     runner: Knex | Knex.Transaction,
     sql: string,
     bindings: readonly unknown[],
@@ -146,7 +153,7 @@ export class SqlStore {
   }
 
   /** Runs a read outside any transaction once; SQLite: again if the file is (rarely) busy for readers. */
-  private reading<T>(attempt: () => Promise<T>): Promise<T> {
+  reading<T>(attempt: () => Promise<T>): Promise<T> {
     return this.dialect === "sqlite" ? retryRead(attempt) : attempt();
   }
 
@@ -166,7 +173,12 @@ export class SqlStore {
     this.nsId = Number(rows[0]?.id);
   }
 
-  private async write<T>(fn: (tx: WriteTx) => Promise<T>, busy?: BusyOptions): Promise<T> {
+  /**
+   * Runs `fn` in a write transaction that holds the namespace's counter row (see {@link WriteTx}); the
+   * revisions it allocated are stored, and the groups it touched notified (PostgreSQL), before the commit.
+   * A rejection rolls the whole transaction back.
+   */
+  async write<T>(fn: (tx: WriteTx) => Promise<T>, busy?: BusyOptions): Promise<T> {
     const { q, sql } = this;
     const lock =
       this.dialect === "sqlite"
@@ -436,25 +448,31 @@ export class SqlStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Deletes change-log rows older than `retention` ms and raises the pruned mark. */
+  /**
+   * Deletes change-log rows — membership and configuration alike, one log numbered by one counter — older
+   * than `retention` ms and raises the pruned mark.
+   */
   async prune(retention: number): Promise<number> {
+    const { q } = this;
     return this.write(async (tx) => {
       const rows = await this.rows(
         tx.trx,
-        `SELECT MAX(revision) AS r FROM ${this.q.changes} WHERE ns_id = ? AND created_at < ?`,
-        [this.nsId, tx.now - retention],
+        `SELECT (SELECT MAX(revision) FROM ${q.changes} WHERE ns_id = ? AND created_at < ?) AS r,
+          (SELECT MAX(revision) FROM ${q.configChanges} WHERE ns_id = ? AND created_at < ?) AS c`,
+        [this.nsId, tx.now - retention, this.nsId, tx.now - retention],
       );
-      const upTo = bigOrNull(rows[0]?.r);
+      const members = bigOrNull(rows[0]?.r);
+      const config = bigOrNull(rows[0]?.c);
+      const upTo = members === null ? config : config === null || members > config ? members : config;
       if (upTo === null || upTo <= tx.pruned) return 0;
-      const deleted = await this.affected(
-        tx.trx,
-        `DELETE FROM ${this.q.changes} WHERE ns_id = ? AND revision <= ?`,
-        [this.nsId, this.v(upTo)],
-      );
-      await this.run(tx.trx, `UPDATE ${this.q.namespaces} SET pruned = ? WHERE id = ?`, [
-        this.v(upTo),
-        this.nsId,
-      ]);
+      let deleted = 0;
+      for (const table of [q.changes, q.configChanges]) {
+        deleted += await this.affected(tx.trx, `DELETE FROM ${table} WHERE ns_id = ? AND revision <= ?`, [
+          this.nsId,
+          this.v(upTo),
+        ]);
+      }
+      await this.run(tx.trx, `UPDATE ${q.namespaces} SET pruned = ? WHERE id = ?`, [this.v(upTo), this.nsId]);
       return deleted;
     });
   }
