@@ -419,6 +419,8 @@ export class CoordinatorReactor implements Reactor {
   private async runOne(pending: PendingDeparture, leadership: Leadership): Promise<void> {
     const { departure } = pending;
     pending.attempts++;
+    // Stored before the run: a run cut short by the actor's death still counts for the next actor.
+    await this.store.putPending(departure, pending.attempts);
     const started = performance.now();
     try {
       await this.handler(departure, {
