@@ -1,18 +1,10 @@
+import { ChangeFollower, type FollowerOptions } from "./change-follower.js";
 import type { ConfigChange, ConfigDriver, ConfigListing, ConfigRecord } from "./driver/config-driver.js";
-import type { WatchHandle } from "./driver/driver.js";
-import { RollcallError } from "./errors/rollcall-error.js";
-import { delay } from "./internal/abort.js";
-import { backoff } from "./internal/backoff.js";
 import type { Session } from "./session.js";
-import { errorText } from "./session.js";
-import type { ConfigEntry, ConfigEvent, Logger } from "./types.js";
+import type { ConfigEntry, ConfigEvent } from "./types.js";
 
 /** Settings of a {@link ConfigFeed}. */
-export interface ConfigFeedOptions {
-  pollInterval: number;
-  retryInterval: number;
-  logger: Logger;
-}
+export type ConfigFeedOptions = FollowerOptions;
 
 function entryOf(record: ConfigRecord): ConfigEntry {
   return { key: record.key, value: record.value, version: record.version, updatedAt: record.updatedAt };
@@ -24,39 +16,52 @@ function byKey(a: ConfigEntry, b: ConfigEntry): number {
 
 /**
  * One configuration store's entries under a prefix, kept current from the driver's push watch or by
- * polling its change log, shared by every watch iterator and view of a coordinator on that store and
- * prefix. Changes apply in revision order; a key's version never goes back; after lost continuity
- * (driver resync, session re-opened) it re-lists and reports the difference followed by a snapshot.
+ * polling its change log (see {@link ChangeFollower}), shared by every watch iterator and view of a
+ * coordinator on that store and prefix. A key's version never goes back; after lost continuity it
+ * re-lists and reports the difference followed by a snapshot.
  */
-export class ConfigFeed {
+export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, ConfigEvent> {
   private readonly current = new Map<string, ConfigEntry>();
-  private revisionSeen = -1n;
-  private epoch = 0;
-  private handle: WatchHandle | undefined;
-  private stopped = false;
-  private resyncing: Promise<void> | undefined;
-  private readonly subscribers = new Set<(event: ConfigEvent) => void>();
-  private readonly stopSession: () => void;
-  /** Resolves when the first snapshot is in; rejects if it cannot be had. */
-  readonly ready: Promise<void>;
 
   constructor(
     readonly name: string,
     readonly prefix: string,
-    private readonly driver: ConfigDriver,
-    private readonly session: Session,
-    private readonly options: ConfigFeedOptions,
+    driver: ConfigDriver,
+    session: Session,
+    options: ConfigFeedOptions,
   ) {
-    const onReopened = () => this.requestResync("the session was re-opened");
-    session.reopened.add(onReopened);
-    this.stopSession = () => session.reopened.remove(onReopened);
-    this.ready = this.start();
-    this.ready.catch(() => this.stop());
+    super(
+      {
+        list: () => driver.list(name, prefix),
+        ...(driver.watch
+          ? {
+              watch: (from, listener) =>
+                (driver.watch as NonNullable<ConfigDriver["watch"]>).call(
+                  driver,
+                  name,
+                  prefix,
+                  from,
+                  listener,
+                ),
+            }
+          : {}),
+        ...(driver.changes
+          ? {
+              changes: (since) =>
+                (driver.changes as NonNullable<ConfigDriver["changes"]>).call(driver, name, prefix, since),
+            }
+          : {}),
+      },
+      session,
+      options,
+      { config: name },
+    );
+    this.begin();
   }
 
   /** The revision the feed is current at. */
   get revision(): bigint {
-    return this.revisionSeen < 0n ? 0n : this.revisionSeen;
+    return this.seen < 0n ? 0n : this.seen;
   }
 
   /** The entries now, sorted by key. */
@@ -79,95 +84,11 @@ export class ConfigFeed {
     return { type: "snapshot", config: this.name, entries: this.entries(), revision: this.revision };
   }
 
-  /** Adds a subscriber; it gets every event from now on. Read {@link entries} first for the state. */
-  subscribe(listener: (event: ConfigEvent) => void): () => void {
-    this.subscribers.add(listener);
-    return () => this.subscribers.delete(listener);
-  }
-
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
-  private emit(event: ConfigEvent): void {
-    for (const listener of [...this.subscribers]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.options.logger.error("a configuration listener threw", {
-          config: this.name,
-          error: errorText(error),
-        });
-      }
-    }
-  }
-
-  private async start(): Promise<void> {
-    const listing = await this.driver.list(this.name, this.prefix);
+  protected load(listing: ConfigListing): void {
     for (const record of listing.entries) this.current.set(record.key, entryOf(record));
-    this.revisionSeen = listing.revision;
-    await this.follow();
   }
 
-  private async follow(): Promise<void> {
-    const epoch = ++this.epoch;
-    if (this.stopped) return;
-    if (this.driver.watch) {
-      const handle = await this.driver.watch(this.name, this.prefix, this.revisionSeen, {
-        change: (change) => {
-          if (epoch === this.epoch) this.apply(change);
-        },
-        resync: (reason) => {
-          if (epoch === this.epoch) this.requestResync(reason);
-        },
-      });
-      if (epoch !== this.epoch || this.stopped) {
-        await handle.close();
-        return;
-      }
-      this.handle = handle;
-    } else if (this.driver.changes) {
-      void this.pollLoop(epoch);
-    } else {
-      throw new RollcallError(
-        "NOT_SUPPORTED",
-        "the driver's configuration has neither watch() nor changes()",
-      );
-    }
-  }
-
-  private async pollLoop(epoch: number): Promise<void> {
-    const changes = this.driver.changes?.bind(this.driver);
-    if (!changes) return;
-    let more = false;
-    while (epoch === this.epoch && !this.stopped) {
-      // A batch cut short is followed at once, so a busy store never falls behind the poll interval.
-      if (!more) await delay(this.options.pollInterval);
-      more = false;
-      if (epoch !== this.epoch || this.stopped) return;
-      if (this.session.state !== "connected") continue;
-      try {
-        const batch = await changes(this.name, this.prefix, this.revisionSeen);
-        if (epoch !== this.epoch || this.stopped) return;
-        if ("resync" in batch) {
-          this.requestResync(batch.resync);
-          return;
-        }
-        for (const change of batch.changes) this.apply(change);
-        if (batch.revision > this.revisionSeen) this.revisionSeen = batch.revision;
-        more = batch.more === true;
-      } catch (error) {
-        this.options.logger.debug("polling the configuration change log failed", {
-          config: this.name,
-          error: errorText(error),
-        });
-      }
-    }
-  }
-
-  private apply(change: ConfigChange): void {
-    if (change.revision <= this.revisionSeen) return;
-    this.revisionSeen = change.revision;
+  protected applyChange(change: ConfigChange): void {
     const key = change.type === "put" ? change.entry.key : change.key;
     if (!key.startsWith(this.prefix)) return;
     const existing = this.current.get(key);
@@ -183,59 +104,9 @@ export class ConfigFeed {
     this.emit({ type: "put", config: this.name, entry });
   }
 
-  /** Re-lists the entries, reports the difference and a snapshot, and follows from there. */
-  requestResync(reason: string): void {
-    if (this.stopped) return;
-    this.options.logger.debug("resynchronising a configuration", { config: this.name, reason });
-    this.epoch++;
-    const handle = this.handle;
-    this.handle = undefined;
-    if (handle) void handle.close().catch(() => {});
-    if (this.resyncing) return;
-    this.resyncing = this.resyncLoop().finally(() => {
-      this.resyncing = undefined;
-    });
-  }
-
-  private async resyncLoop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await this.session.whenConnected();
-      } catch {
-        return;
-      }
-      let listing: ConfigListing;
-      try {
-        listing = await this.driver.list(this.name, this.prefix);
-      } catch (error) {
-        attempt++;
-        this.options.logger.debug("re-listing a configuration failed; will retry", {
-          config: this.name,
-          error: errorText(error),
-        });
-        await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(() => {});
-        continue;
-      }
-      if (this.stopped) return;
-      this.diffTo(listing);
-      try {
-        await this.follow();
-        return;
-      } catch (error) {
-        attempt++;
-        this.options.logger.debug("re-watching a configuration failed; will retry", {
-          config: this.name,
-          error: errorText(error),
-        });
-        await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(() => {});
-      }
-    }
-  }
-
-  private diffTo(listing: ConfigListing): void {
+  protected reconcile(listing: ConfigListing): void {
     const next = new Map(listing.entries.map((r) => [r.key, entryOf(r)] as const));
-    const revision = listing.revision > this.revisionSeen ? listing.revision : this.revisionSeen;
+    const revision = listing.revision > this.seen ? listing.revision : this.seen;
     for (const [key, existing] of this.current) {
       if (!next.has(key) && existing.version <= revision) {
         this.current.delete(key);
@@ -248,18 +119,7 @@ export class ConfigFeed {
       this.current.set(entry.key, entry);
       this.emit({ type: "put", config: this.name, entry, resync: true });
     }
-    this.revisionSeen = revision;
+    this.seen = revision;
     this.emit(this.snapshot());
-  }
-
-  /** Stops following. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.epoch++;
-    this.stopSession();
-    const handle = this.handle;
-    this.handle = undefined;
-    if (handle) void handle.close().catch(() => {});
   }
 }

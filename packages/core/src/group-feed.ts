@@ -1,18 +1,12 @@
-import type { Driver, DriverEvent, GroupSnapshot, WatchHandle } from "./driver/driver.js";
+import { ChangeFollower, type FollowerOptions } from "./change-follower.js";
+import type { Driver, DriverEvent, GroupSnapshot } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
-import { delay } from "./internal/abort.js";
-import { backoff } from "./internal/backoff.js";
 import { bySeq } from "./internal/member-order.js";
 import type { Session } from "./session.js";
-import { errorText } from "./session.js";
-import type { Logger, Member, MembershipEvent } from "./types.js";
+import type { Member, MembershipEvent } from "./types.js";
 
 /** Settings of a {@link GroupFeed}. */
-export interface GroupFeedOptions {
-  pollInterval: number;
-  retryInterval: number;
-  logger: Logger;
-}
+export type GroupFeedOptions = FollowerOptions;
 
 function sameMember(a: Member, b: Member): boolean {
   return (
@@ -23,34 +17,56 @@ function sameMember(a: Member, b: Member): boolean {
 }
 
 /**
- * One group's membership, kept current from the driver's push watch or by polling its change log,
- * shared by every watch iterator, view and election of a coordinator on that group. It applies events
- * in revision order, drops duplicates, and after lost continuity (driver resync, session re-opened)
- * re-lists and reports the difference followed by a snapshot, so no change is silently lost.
+ * One group's membership, kept current from the driver's push watch or by polling its change log (see
+ * {@link ChangeFollower}), shared by every watch iterator, view and election of a coordinator on that
+ * group. After lost continuity it re-lists and reports the difference followed by a snapshot, so no
+ * change is silently lost.
  */
-export class GroupFeed {
+export class GroupFeed extends ChangeFollower<GroupSnapshot, DriverEvent, MembershipEvent> {
   private readonly current = new Map<string, Member>();
-  private revision = -1n;
-  private epoch = 0;
-  private handle: WatchHandle | undefined;
-  private stopped = false;
-  private resyncing: Promise<void> | undefined;
-  private readonly subscribers = new Set<(event: MembershipEvent) => void>();
-  private readonly stopSession: () => void;
-  /** Resolves when the first snapshot is in; rejects (e.g. `GROUP_NOT_FOUND`) if it cannot be had. */
-  readonly ready: Promise<void>;
 
   constructor(
     readonly group: string,
-    private readonly driver: Driver,
-    private readonly session: Session,
-    private readonly options: GroupFeedOptions,
+    driver: Driver,
+    session: Session,
+    options: GroupFeedOptions,
   ) {
-    const onReopened = () => this.requestResync("the session was re-opened");
-    session.reopened.add(onReopened);
-    this.stopSession = () => session.reopened.remove(onReopened);
-    this.ready = this.start();
-    this.ready.catch(() => this.stop());
+    const push = driver.characteristics.watch === "push" && driver.watch !== undefined;
+    super(
+      {
+        list: () => driver.members(group),
+        ...(push
+          ? {
+              watch: (from, listener) =>
+                (driver.watch as NonNullable<Driver["watch"]>).call(driver, group, from, {
+                  event: (event) => listener.change(event),
+                  resync: (reason) => listener.resync(reason),
+                }),
+            }
+          : {}),
+        ...(driver.changes
+          ? {
+              changes: async (since) => {
+                const batch = await (driver.changes as NonNullable<Driver["changes"]>).call(
+                  driver,
+                  group,
+                  since,
+                );
+                if ("resync" in batch) return batch;
+                return {
+                  changes: batch.events,
+                  revision: batch.revision,
+                  ...(batch.more === undefined ? {} : { more: batch.more }),
+                };
+              },
+            }
+          : {}),
+      },
+      session,
+      options,
+      { group },
+    );
+    this.begin();
   }
 
   /** The members now, sorted by seq. */
@@ -73,92 +89,15 @@ export class GroupFeed {
     return this.current.size;
   }
 
-  /** Adds a subscriber; it gets every event from now on. Read {@link members} first for the state. */
-  subscribe(listener: (event: MembershipEvent) => void): () => void {
-    this.subscribers.add(listener);
-    return () => this.subscribers.delete(listener);
-  }
-
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
-  private emit(event: MembershipEvent): void {
-    for (const listener of [...this.subscribers]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.options.logger.error("a membership listener threw", {
-          group: this.group,
-          error: errorText(error),
-        });
-      }
-    }
-  }
-
-  private async start(): Promise<void> {
-    const snapshot = await this.driver.members(this.group);
+  protected load(snapshot: GroupSnapshot): void {
     for (const member of snapshot.members) this.current.set(member.id, member);
-    this.revision = snapshot.revision;
-    await this.follow();
   }
 
-  private async follow(): Promise<void> {
-    const epoch = ++this.epoch;
-    if (this.stopped) return;
-    if (this.driver.characteristics.watch === "push" && this.driver.watch) {
-      const handle = await this.driver.watch(this.group, this.revision, {
-        event: (event) => {
-          if (epoch === this.epoch) this.apply(event);
-        },
-        resync: (reason) => {
-          if (epoch === this.epoch) this.requestResync(reason);
-        },
-      });
-      if (epoch !== this.epoch || this.stopped) {
-        await handle.close();
-        return;
-      }
-      this.handle = handle;
-    } else if (this.driver.changes) {
-      void this.pollLoop(epoch);
-    } else {
-      throw new RollcallError("NOT_SUPPORTED", "the driver implements neither watch() nor changes()");
-    }
+  protected override relistFallback(error: unknown): GroupSnapshot | undefined {
+    return RollcallError.hasCode(error, "GROUP_NOT_FOUND") ? { members: [], revision: this.seen } : undefined;
   }
 
-  private async pollLoop(epoch: number): Promise<void> {
-    const changes = this.driver.changes?.bind(this.driver);
-    if (!changes) return;
-    let more = false;
-    while (epoch === this.epoch && !this.stopped) {
-      // A batch cut short is followed at once, so a busy group never falls behind the poll interval.
-      if (!more) await delay(this.options.pollInterval);
-      more = false;
-      if (epoch !== this.epoch || this.stopped) return;
-      if (this.session.state !== "connected") continue;
-      try {
-        const batch = await changes(this.group, this.revision);
-        if (epoch !== this.epoch || this.stopped) return;
-        if ("resync" in batch) {
-          this.requestResync(batch.resync);
-          return;
-        }
-        for (const event of batch.events) this.apply(event);
-        if (batch.revision > this.revision) this.revision = batch.revision;
-        more = batch.more === true;
-      } catch (error) {
-        this.options.logger.debug("polling the change log failed", {
-          group: this.group,
-          error: errorText(error),
-        });
-      }
-    }
-  }
-
-  private apply(event: DriverEvent): void {
-    if (event.revision <= this.revision) return;
-    this.revision = event.revision;
+  protected applyChange(event: DriverEvent): void {
     const group = this.group;
     if (event.type === "leave") {
       if (!this.current.delete(event.memberId)) return;
@@ -178,63 +117,7 @@ export class GroupFeed {
     }
   }
 
-  /** Re-lists the group, reports the difference and a snapshot, and follows from there. */
-  requestResync(reason: string): void {
-    if (this.stopped) return;
-    this.options.logger.debug("resynchronising a group", { group: this.group, reason });
-    this.epoch++;
-    const handle = this.handle;
-    this.handle = undefined;
-    if (handle) void handle.close().catch(() => {});
-    if (this.resyncing) return;
-    this.resyncing = this.resyncLoop().finally(() => {
-      this.resyncing = undefined;
-    });
-  }
-
-  private async resyncLoop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await this.session.whenConnected();
-      } catch {
-        return;
-      }
-      let snapshot: GroupSnapshot;
-      try {
-        snapshot = await this.driver.members(this.group);
-      } catch (error) {
-        if (RollcallError.hasCode(error, "GROUP_NOT_FOUND")) {
-          snapshot = { members: [], revision: this.revision };
-        } else {
-          attempt++;
-          this.options.logger.debug("re-listing failed; will retry", {
-            group: this.group,
-            error: errorText(error),
-          });
-          await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(
-            () => {},
-          );
-          continue;
-        }
-      }
-      if (this.stopped) return;
-      this.diffTo(snapshot);
-      try {
-        await this.follow();
-        return;
-      } catch (error) {
-        attempt++;
-        this.options.logger.debug("re-watching failed; will retry", {
-          group: this.group,
-          error: errorText(error),
-        });
-        await delay(backoff(attempt - 1, { initial: 250, max: this.options.retryInterval })).catch(() => {});
-      }
-    }
-  }
-
-  private diffTo(snapshot: GroupSnapshot): void {
+  protected reconcile(snapshot: GroupSnapshot): void {
     const group = this.group;
     const next = new Map(snapshot.members.map((m) => [m.id, m] as const));
     for (const [id] of this.current) {
@@ -252,18 +135,7 @@ export class GroupFeed {
         this.emit({ type: "join", group, member, resync: true });
       } else if (!sameMember(existing, member)) this.emit({ type: "update", group, member, resync: true });
     }
-    this.revision = snapshot.revision;
+    this.seen = snapshot.revision;
     this.emit({ type: "snapshot", group, members: this.members() });
-  }
-
-  /** Stops following the group. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.epoch++;
-    this.stopSession();
-    const handle = this.handle;
-    this.handle = undefined;
-    if (handle) void handle.close().catch(() => {});
   }
 }
