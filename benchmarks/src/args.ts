@@ -12,11 +12,15 @@ export const SCENARIOS = [
   "scale",
   "partition",
   "serve",
+  "config",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-/** The peers run beside rollcall on the same servers. */
-export const PEERS = ["tooz", "nova"] as const;
+/**
+ * The peers run beside rollcall on the same servers: OpenStack tooz, the Nova DB heartbeat, and (config
+ * scenario, etcd only) the etcd3 npm client's own get / put / watch.
+ */
+export const PEERS = ["tooz", "nova", "etcd3"] as const;
 export type PeerName = (typeof PEERS)[number];
 
 const BACKEND_ALIASES: Record<string, BackendName> = {
@@ -31,6 +35,7 @@ const SCENARIO_ALIASES: Record<string, ScenarioName> = {
   cost: "steady",
   netsplit: "partition",
   dashboard: "serve",
+  configuration: "config",
 };
 
 /** What one invocation of the harness does. */
@@ -66,7 +71,7 @@ export const USAGE = `usage: pnpm bench [options]   (or: pnpm bench:quick)
   --quick                 the reduced set (each scenario smaller and shorter; a few minutes)
   --backend a,b           backends: ${BACKENDS.join(", ")} (aliases zk, pg, postgres, mariadb)
   --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
-  --peers a,b | none      peers run beside rollcall on the same servers: ${PEERS.join(", ")} (default: both)
+  --peers a,b | none      peers run beside rollcall on the same servers: ${PEERS.join(", ")} (default: all)
   --docs / --no-docs      regenerate docs/benchmarks.md (default: only for a full, unfiltered run)
   --render FILE           regenerate the page from a results file, run nothing
   --tooz-interval MS      tooz's run_watchers() interval (default 1000)

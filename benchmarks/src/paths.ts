@@ -8,6 +8,8 @@ export const REPO_DIR = fileURLToPath(new URL("../../../", import.meta.url));
 export const AGENT_MAIN = fileURLToPath(new URL("./agents/agent-main.js", import.meta.url));
 /** The Nova peer agent (compiled from peers/nova-agent.ts). */
 export const NOVA_AGENT = fileURLToPath(new URL("../peers/nova-agent.js", import.meta.url));
+/** The etcd3 npm client peer agent (compiled from peers/etcd3-agent.ts). */
+export const ETCD3_AGENT = fileURLToPath(new URL("../peers/etcd3-agent.js", import.meta.url));
 /** The tooz peer agent (Python, run from the source tree). */
 export const TOOZ_AGENT = fileURLToPath(new URL("../../peers/tooz-agent.py", import.meta.url));
 /** Debian's Python, which sees python3-tooz (the python3 first on PATH may not). */

@@ -17,6 +17,9 @@ export interface Job {
   lab?: boolean;
 }
 
+/** The backends the etcd3 npm client is run on beside rollcall, in the config scenario: etcd. */
+export const ETCD3_BACKENDS: readonly BackendName[] = ["etcd"];
+
 /** The subject id of a job, as results and the page name it. */
 export function subjectId(job: Pick<Job, "kind" | "backend">): string {
   return job.kind === "nova" ? `nova-db/${job.backend}` : `${job.kind}/${job.backend}`;
@@ -71,6 +74,14 @@ export function planJobs(
       if (scenario === "serve") {
         // Rollcall only: it measures rollcall's own dashboard.
         if (SERVE_BACKENDS.includes(backend)) jobs.push({ backend, kind: "rollcall", scenario });
+        continue;
+      }
+      if (scenario === "config") {
+        // Every backend (one that still has no configuration store is recorded as skipped); etcd3's own
+        // client beside rollcall on etcd. tooz has no configuration API.
+        jobs.push({ backend, kind: "rollcall", scenario });
+        if (args.peers.includes("etcd3") && ETCD3_BACKENDS.includes(backend))
+          jobs.push({ backend, kind: "etcd3", scenario });
         continue;
       }
       if (scenario === "steady") {

@@ -1,11 +1,14 @@
 import type { BackendName, ScenarioName } from "./args.js";
 
-/** Who is measured: rollcall on a backend, tooz on the same server, or the Nova DB heartbeat. */
-export type SubjectKind = "rollcall" | "tooz" | "nova";
+/**
+ * Who is measured: rollcall on a backend, tooz on the same server, the Nova DB heartbeat, or the etcd3 npm
+ * client on the same etcd (config scenario).
+ */
+export type SubjectKind = "rollcall" | "tooz" | "nova" | "etcd3";
 
 /** The outcome of one scenario on one subject. */
 export interface ScenarioResult {
-  /** `rollcall/zookeeper`, `tooz/redis`, `nova-db/postgresql`. */
+  /** `rollcall/zookeeper`, `tooz/redis`, `nova-db/postgresql`, `etcd3/etcd`. */
   subject: string;
   kind: SubjectKind;
   backend: BackendName;

@@ -8,6 +8,7 @@ import { type Job, planJobs, subjectId } from "./plan.js";
 import type { Progress } from "./progress.js";
 import type { ScenarioResult } from "./results.js";
 import { churn } from "./scenarios/churn.js";
+import { config } from "./scenarios/config.js";
 import { detect } from "./scenarios/detect.js";
 import { failover } from "./scenarios/failover.js";
 import { notify } from "./scenarios/notify.js";
@@ -15,12 +16,12 @@ import { novaDetect } from "./scenarios/nova-detect.js";
 import { novaSteady } from "./scenarios/nova-steady.js";
 import { partitionLeader, partitionMember } from "./scenarios/partition.js";
 import { scale } from "./scenarios/scale.js";
-import { type ScenarioContext, UnsupportedError } from "./scenarios/scenario.js";
+import { type ScenarioContext, SkippedError, UnsupportedError } from "./scenarios/scenario.js";
 import { Scope } from "./scenarios/scope.js";
 import { serve } from "./scenarios/serve.js";
 import { steady } from "./scenarios/steady.js";
 import type { BenchSettings } from "./settings.js";
-import { rollcallSubject, type SessionHooks, type Subject, toozSubject } from "./subjects.js";
+import { etcd3Subject, rollcallSubject, type SessionHooks, type Subject, toozSubject } from "./subjects.js";
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -98,7 +99,12 @@ async function runJob(
       }),
     ]);
   } catch (error) {
-    result.status = error instanceof UnsupportedError ? "unsupported" : "failed";
+    result.status =
+      error instanceof UnsupportedError
+        ? "unsupported"
+        : error instanceof SkippedError
+          ? "skipped"
+          : "failed";
     result.error = message(error);
     await scope.killAll();
   } finally {
@@ -231,6 +237,7 @@ async function runOnServer(
   }
   const rollcall = rollcallSubject(running, settings.sessionTimeoutMs, hooks);
   const tooz = toozSubject(running, settings.sessionTimeoutMs, settings.tooz.intervalMs);
+  const etcd3 = etcd3Subject(running);
   const toozError = mine.some((j) => j.kind === "tooz") ? toozUnavailable(backendName) : undefined;
   try {
     for (const job of mine) {
@@ -242,7 +249,12 @@ async function runOnServer(
         outcome.results.push(notRunResult(job, settings, toozError ?? "no tooz driver", progress));
         continue;
       }
-      const subject: Subject = job.kind === "tooz" ? (tooz as Subject) : rollcall;
+      if (job.kind === "etcd3" && !etcd3) {
+        outcome.results.push(notRunResult(job, settings, "no etcd endpoint for the etcd3 client", progress));
+        continue;
+      }
+      const subject: Subject =
+        job.kind === "tooz" ? (tooz as Subject) : job.kind === "etcd3" ? (etcd3 as Subject) : rollcall;
       outcome.results.push(
         await runJob(job, settings, progress, lab, (ctx) => dispatch(job, subject, running, ctx)),
       );
@@ -286,5 +298,7 @@ function dispatch(job: Job, subject: Subject, running: RunningBackend, ctx: Scen
       return job.variant === "leader" ? partitionLeader(subject, ctx) : partitionMember(subject, ctx);
     case "serve":
       return serve(subject, running, ctx);
+    case "config":
+      return config(subject, ctx);
   }
 }

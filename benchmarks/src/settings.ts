@@ -36,6 +36,26 @@ export interface BenchSettings {
     membersCalls: number;
     isUpMs: number;
   };
+  /**
+   * Configuration stores (`coord.config(name)`). *Notify*: `sets` writes of one key, each after a random
+   * pause of up to `maxGapMs`, each timed to a watcher in another process. *CAS*: `casWriters`
+   * coordinators spread over `casProcesses` processes increment one key with read + set(ifVersion) for
+   * `casDurationMs`. *Snapshot*: `keys` entries written by `loaderSessions` coordinators (`loadConcurrency`
+   * writes in flight, at most `loadTimeoutMs`), then `snapshotRepetitions` new coordinators each take a new
+   * watcher's first snapshot and an `entries()`.
+   */
+  config: {
+    sets: number;
+    maxGapMs: number;
+    casProcesses: number;
+    casWriters: number;
+    casDurationMs: number;
+    keys: number;
+    loaderSessions: number;
+    loadConcurrency: number;
+    loadTimeoutMs: number;
+    snapshotRepetitions: number;
+  };
   nova: {
     defaults: NovaSettings;
     tuned: NovaSettings;
@@ -111,6 +131,18 @@ export const FULL: BenchSettings = {
   },
   serve: { windowMs: 30_000, sliceMs: 10_000, warmupMs: 2 * TIMEOUT, snapshotTimeoutMs: 120_000 },
   scale: { members: 10_000, loaderSessions: 20, snapshotRepetitions: 5, membersCalls: 20, isUpMs: 1000 },
+  config: {
+    sets: 200,
+    maxGapMs: 50,
+    casProcesses: 10,
+    casWriters: 10,
+    casDurationMs: 10_000,
+    keys: 10_000,
+    loaderSessions: 4,
+    loadConcurrency: 32,
+    loadTimeoutMs: 150_000,
+    snapshotRepetitions: 5,
+  },
   nova: {
     defaults: NOVA_DEFAULTS,
     tuned: novaTuned(TIMEOUT),
@@ -146,6 +178,18 @@ export const QUICK: BenchSettings = {
   },
   serve: { windowMs: 2000, sliceMs: 1000, warmupMs: 500, snapshotTimeoutMs: 30_000 },
   scale: { members: 1000, loaderSessions: 2, snapshotRepetitions: 2, membersCalls: 5, isUpMs: 200 },
+  config: {
+    sets: 30,
+    maxGapMs: 50,
+    casProcesses: 2,
+    casWriters: 10,
+    casDurationMs: 2000,
+    keys: 1000,
+    loaderSessions: 2,
+    loadConcurrency: 16,
+    loadTimeoutMs: 30_000,
+    snapshotRepetitions: 2,
+  },
   nova: {
     defaults: NOVA_DEFAULTS,
     tuned: novaTuned(QUICK_TIMEOUT),

@@ -4,7 +4,7 @@ import { ChildAgent, type ChildAgentSpec } from "./agents/child-agent.js";
 import { LocalAgent } from "./agents/local-agent.js";
 import type { BackendName } from "./args.js";
 import type { RunningBackend } from "./backends/backend-spec.js";
-import { AGENT_MAIN, DEBIAN_PYTHON, TOOZ_AGENT } from "./paths.js";
+import { AGENT_MAIN, DEBIAN_PYTHON, ETCD3_AGENT, TOOZ_AGENT } from "./paths.js";
 import type { SubjectKind } from "./results.js";
 
 /** What a subject cannot do, with the reason the page gives. */
@@ -147,6 +147,32 @@ export function toozSubject(
             args: [TOOZ_AGENT],
             env: { TOOZ_INTERVAL_MS: String(intervalMs), PYTHONUNBUFFERED: "1" },
           },
+          host,
+        ),
+      ),
+  };
+}
+
+/**
+ * The etcd3 npm client on the same etcd, driven by the etcd3 peer agent (config scenario only): its URL is
+ * the endpoint with the run's key prefix, `http://host:port/?namespace=…`.
+ */
+export function etcd3Subject(backend: RunningBackend): Subject | undefined {
+  const endpoint = backend.etcdEndpoint;
+  if (!endpoint) return undefined;
+  return {
+    id: `etcd3/${backend.name}`,
+    kind: "etcd3",
+    backend: backend.name,
+    sessionTimeoutMs: 0,
+    url: (namespace) => `${endpoint}/?${new URLSearchParams({ namespace }).toString()}`,
+    unsupported: {},
+    watchNote: "push (etcd watch of the prefix, etcd3 npm client)",
+    livenessNote: "none (no lease: configuration belongs to no session)",
+    spawn: (label, host) =>
+      ChildAgent.start(
+        inHost(
+          { label: `etcd3-${backend.name}:${label}`, command: process.execPath, args: [ETCD3_AGENT] },
           host,
         ),
       ),

@@ -55,6 +55,26 @@ describe("planJobs()", () => {
     expect(planJobs(parseArgs([]), FULL).some((j) => j.scenario === "serve")).toBe(true);
   });
 
+  it("runs config for rollcall on every backend and the etcd3 client beside it on etcd only", () => {
+    const jobs = planJobs(parseArgs(["--scenario", "config"]), FULL);
+    expect(jobs.map((j) => `${j.kind}/${j.backend}`)).toEqual([
+      "rollcall/memory",
+      "rollcall/zookeeper",
+      "rollcall/etcd",
+      "etcd3/etcd",
+      "rollcall/redis",
+      "rollcall/postgresql",
+      "rollcall/mysql",
+      "rollcall/sqlite",
+    ]);
+    expect(subjectId(jobs[3] as (typeof jobs)[0])).toBe("etcd3/etcd");
+    expect(
+      planJobs(parseArgs(["--scenario", "config", "--peers", "tooz,nova"]), FULL).some(
+        (j) => j.kind !== "rollcall",
+      ),
+    ).toBe(false);
+  });
+
   it("leaves the peers out with --peers none", () => {
     expect(planJobs(parseArgs(["--peers", "none"]), FULL).every((j) => j.kind === "rollcall")).toBe(true);
   });

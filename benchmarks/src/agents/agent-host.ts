@@ -7,6 +7,9 @@ import {
   RollcallError,
 } from "@rollcall/core";
 import { now } from "../clock.js";
+import { ConfigCommands } from "./config-commands.js";
+import type { ConfigScaleRequest } from "./config-protocol.js";
+import { runConfigScale } from "./config-scale-run.js";
 import { mapLimit } from "./limit.js";
 import { runScale, type ScaleRequest } from "./scale-run.js";
 
@@ -41,8 +44,12 @@ export class AgentHost {
   /** The `seq` each churning member joined with last (kept across rounds). */
   private readonly churnSeq = new Map<string, string>();
   private crashed = false;
+  /** The config scenario's commands, on this agent's coordinators. */
+  private readonly config: ConfigCommands;
 
-  constructor(private readonly emit: Emit) {}
+  constructor(private readonly emit: Emit) {
+    this.config = new ConfigCommands((memberId) => this.coord(memberId), emit);
+  }
 
   /** Member ids of the coordinators this agent holds. */
   memberIds(): string[] {
@@ -111,6 +118,14 @@ export class AgentHost {
       }
       case "scale":
         return runScale(args as unknown as ScaleRequest);
+      case "configScale":
+        return runConfigScale(args as unknown as ConfigScaleRequest);
+      case "configWatch":
+      case "configSets":
+      case "configSet":
+      case "configGet":
+      case "configCas":
+        return this.config.handle(cmd, args);
       case "stats": {
         const cpu = process.cpuUsage();
         return { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage().rss };
@@ -317,6 +332,7 @@ export class AgentHost {
   crash(freeze: (memberId: string) => void): void {
     this.crashed = true;
     for (const controller of this.watches) controller.abort();
+    this.config.stop();
     for (const memberId of this.coords.keys()) freeze(memberId);
   }
 
@@ -329,6 +345,7 @@ export class AgentHost {
     if (set.size === this.coords.size) {
       for (const controller of this.watches) controller.abort();
       this.watches.clear();
+      this.config.stop();
     }
     for (const [key, entry] of this.views) {
       if (set.has(key.split("\0")[0] ?? "")) {

@@ -12,6 +12,8 @@ export interface RunningBackend {
   url(namespace: string, sessionTimeoutMs: number, extra?: Record<string, string>): string;
   /** The tooz URL of the same server, when tooz has a driver for it. */
   toozUrl?(namespace: string, timeoutSeconds: number): string;
+  /** The etcd client endpoint, `http://host:port` (etcd only: the etcd3 npm client peer). */
+  readonly etcdEndpoint?: string;
   /** The `pg` connection string (PostgreSQL only: the Nova peer). */
   readonly connectionString?: string;
   /** Pids of the server's processes (each with its descendants counted). Empty without a server. */

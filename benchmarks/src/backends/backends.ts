@@ -83,6 +83,7 @@ const etcd: BackendSpec = {
         `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), ...extra })}`,
       toozUrl: (_ns, seconds) =>
         `${client.replace("http://", "etcd3://")}?${query({ timeout: String(seconds) })}`,
+      etcdEndpoint: client,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
       close: () => server.close(),

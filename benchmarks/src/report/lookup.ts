@@ -2,9 +2,9 @@ import { BACKENDS, type ScenarioName } from "../args.js";
 import type { BenchResults, ScenarioResult } from "../results.js";
 import { type Summary, summarize } from "./stats.js";
 
-const KIND_ORDER = { rollcall: 0, tooz: 1, nova: 2 } as const;
+const KIND_ORDER = { rollcall: 0, tooz: 1, etcd3: 2, nova: 3 } as const;
 
-/** The results of one scenario in page order: backend by backend, rollcall then tooz then Nova. */
+/** The results of one scenario in page order: backend by backend, rollcall then tooz, etcd3, Nova. */
 export function resultsOf(results: BenchResults, scenario: ScenarioName, variant?: string): ScenarioResult[] {
   return results.results
     .filter((r) => r.scenario === scenario && (variant === undefined || r.variant === variant))
@@ -22,9 +22,12 @@ export function stat(result: ScenarioResult | undefined, metric: string): Summar
   return summarize(result.samples[metric] ?? []);
 }
 
-/** A result's name on the page: `rollcall · zookeeper`, `tooz · redis`, `Nova DB · postgresql (tuned to 4 s)`. */
+/**
+ * A result's name on the page: `rollcall · zookeeper`, `tooz · redis`, `Nova DB · postgresql (tuned to 4 s)`,
+ * `etcd3 client · etcd`.
+ */
 export function label(result: ScenarioResult, withVariant = true): string {
-  const who = result.kind === "nova" ? "Nova DB" : result.kind;
+  const who = result.kind === "nova" ? "Nova DB" : result.kind === "etcd3" ? "etcd3 client" : result.kind;
   const variant = withVariant && result.variant ? ` (${result.variant})` : "";
   return `${who} · ${result.backend}${variant}`;
 }

@@ -809,6 +809,163 @@ export function serveSection(results: BenchResults): Section | undefined {
   };
 }
 
+/** A part of the config scenario that failed on a result: its cell text, or undefined when it ran. */
+function partFailure(r: ScenarioResult, part: "notify" | "cas" | "snapshot"): string | undefined {
+  const error = r.values[`${part}.error`];
+  if (typeof error !== "string") return undefined;
+  return `**failed**: ${error.length > 90 ? `${error.slice(0, 87)}…` : error}`;
+}
+
+/** `median (min – max)` of a metric, in ms. */
+function medianRange(summary: Summary | undefined): string {
+  return summary ? `${formatMs(summary.median)} (${formatMs(summary.min)} – ${formatMs(summary.max)})` : "–";
+}
+
+/** The config scenario: set → watcher, compare-and-set under contention, a snapshot of many entries. */
+export function configSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "config");
+  if (rows.length === 0) return undefined;
+  const c = (results.settings as unknown as BenchSettings).config;
+  const keys = count(rows.map((r) => num(r, "snapshot.keys")).find((n) => n !== undefined) ?? c?.keys);
+  const notifyRows = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), String(r.settings.watch ?? ""), status, "", "", "", ""];
+    const failed = partFailure(r, "notify");
+    if (failed) return [label(r), String(r.settings.watch ?? ""), failed, "", "", "", ""];
+    const notify = stat(r, "notifyMs");
+    const set = stat(r, "setMs");
+    const missing = num(r, "notify.missing") ?? 0;
+    const outOfOrder = num(r, "notify.outOfOrder") ?? 0;
+    return [
+      label(r),
+      String(r.settings.watch ?? ""),
+      cell(notify, formatMs, (s) => s.median),
+      cell(notify, formatMs, (s) => s.p99),
+      cell(set, formatMs, (s) => s.median),
+      `${notify?.n ?? 0} / ${count(num(r, "notify.sets"))}`,
+      missing === 0 && outOfOrder === 0 ? "yes" : `**no**: ${missing} missing, ${outOfOrder} out of order`,
+    ];
+  });
+  const casRows = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", "", "", "", ""];
+    const failed = partFailure(r, "cas");
+    if (failed) return [label(r), failed, "", "", "", "", ""];
+    const correct = r.values["cas.correct"] === true;
+    return [
+      label(r),
+      r.backend === "memory"
+        ? `${count(num(r, "cas.writers"))}, in the harness's process`
+        : `${count(num(r, "cas.writers"))} in ${count(num(r, "cas.processes"))} processes`,
+      formatNumber(num(r, "cas.successesPerSecond")),
+      formatNumber(num(r, "cas.conflictsPerSecond")),
+      `${count(num(r, "cas.fewestWins"))} – ${count(num(r, "cas.mostWins"))}`,
+      count(num(r, "cas.errors")),
+      correct
+        ? `yes (${count(num(r, "cas.final"))})`
+        : `**no**: ${String(r.values["cas.final"] ?? "–")} after ${count(num(r, "cas.successes"))} wins`,
+    ];
+  });
+  const snapshotRows = rows.map((r) => {
+    const status = statusText(r);
+    if (status) return [label(r), status, "", ""];
+    const failed = partFailure(r, "snapshot");
+    if (failed) return [label(r), failed, "", ""];
+    return [
+      label(r),
+      formatMs(num(r, "snapshot.loadMs")),
+      medianRange(stat(r, "snapshotMs")),
+      medianRange(stat(r, "entriesMs")),
+    ];
+  });
+  const notifyChart = barChart(
+    rows.map((r) => bar(r, stat(r, "notifyMs"), (s) => formatMs(s.median))),
+    {
+      title: "config: set() → put event at a watcher in another process (median, IQR whiskers)",
+      axisLabel: "milliseconds, log scale",
+      log: true,
+      format: (v) => formatMs(v),
+    },
+  );
+  const casChart = barChart(
+    rows.map((r): Bar => {
+      const value = num(r, "cas.successesPerSecond");
+      if (r.status !== "ok" || value === undefined) return bar(r, undefined);
+      return { label: label(r), value, color: color(r), text: `${formatNumber(value)}/s` };
+    }),
+    {
+      title: `config: successful compare-and-sets per second, ${c?.casWriters ?? "?"} writers on one key`,
+      axisLabel: "per second, log scale",
+      log: true,
+    },
+  );
+  return {
+    markdown: [
+      "## config: configuration stores — set → watcher, compare-and-set, a large snapshot",
+      "",
+      "Configuration entries (`coord.config(name)`) belong to no session; every backend keeps them and watches them its own way. " +
+        "Each part runs in a store of its own in a fresh namespace. tooz has no configuration API, so it has no row here; on etcd " +
+        "the etcd3 npm client's own `get` / `put` / `watch` on the same server stands beside rollcall (*etcd3 client*: plain keys " +
+        "holding the JSON value, version = `mod_revision`).",
+      "",
+      `*Set → watcher*: a writer process sets one key ${count(c?.sets)} times, each after a random pause of up to ${formatMs(c?.maxGapMs)}; ` +
+        "a watcher in another process (`watch()`; etcd3: a prefix watch) reports each `put`. Latency is the watcher's receipt minus the moment " +
+        "the writer *called* `set()`, so it includes the write (*set()* alone in its own column). *Complete, in order*: every set was reported, " +
+        "and no event carried a version below one before it.",
+      "",
+      chartRef(links, "config-notify.svg", "config set → watcher chart"),
+      "",
+      table(
+        [
+          "subject",
+          "how the watcher learns",
+          "set → watcher median",
+          "p99",
+          "set() median",
+          "n / sets",
+          "complete, in order",
+        ],
+        notifyRows,
+      ),
+      "",
+      `*Compare-and-set under contention*: ${count(c?.casWriters)} writers (coordinators; etcd3: clients) in ${count(c?.casProcesses)} processes ` +
+        `increment one counter for ${formatMs(c?.casDurationMs)}, each as fast as it can: read the entry, then \`set(key, value + 1, { ifVersion })\` ` +
+        "(etcd3: a get, then a transaction comparing `mod_revision`). *Refused* is the compare-and-sets another writer beat (`VERSION_MISMATCH`); " +
+        "*counter right* checks that the final value equals the successful compare-and-sets and that every value in between was won exactly once.",
+      "",
+      chartRef(links, "config-cas.svg", "config compare-and-set chart"),
+      "",
+      table(
+        [
+          "subject",
+          "writers",
+          "successful CAS/s",
+          "refused CAS/s",
+          "wins per writer (fewest – most)",
+          "errors",
+          "counter right (final value)",
+        ],
+        casRows,
+      ),
+      "",
+      `*Snapshot*: ${keys} entries are written (by ${count(c?.loaderSessions)} coordinators, ${count(c?.loadConcurrency)} writes in flight), ` +
+        `then ${count(c?.snapshotRepetitions)} times a freshly connected coordinator (etcd3: client; the connection not counted) starts a watch and ` +
+        "waits for its first event, the snapshot, then calls `entries()` (etcd3: one prefix range read; its new watcher = that read + creating the watch).",
+      "",
+      table(
+        [
+          "subject",
+          `write ${keys} entries`,
+          "new watcher's snapshot, median (min – max)",
+          "entries(), median (min – max)",
+        ],
+        snapshotRows,
+      ),
+    ].join("\n"),
+    charts: { "config-notify.svg": notifyChart, "config-cas.svg": casChart },
+  };
+}
+
 function setupSection(results: BenchResults): string {
   const settings = results.settings as unknown as BenchSettings;
   const machine = results.machine as Record<string, unknown>;
@@ -843,7 +1000,7 @@ function setupSection(results: BenchResults): string {
     table(
       ["subject", "how watchers learn of changes", "how members stay alive"],
       [...subjects.values()].map((r) => [
-        `${r.kind} · ${r.backend}`,
+        r.kind === "etcd3" ? label(r, false) : `${r.kind} · ${r.backend}`,
         String(r.settings.watch),
         String(r.settings.liveness ?? ""),
       ]),
@@ -900,6 +1057,7 @@ export function renderPage(
     scaleSection(results, links),
     partitionSection(results, links),
     serveSection(results),
+    configSection(results, links),
   ].filter((s): s is Section => s !== undefined);
   const charts: Record<string, string> = {};
   for (const s of sections) Object.assign(charts, s.charts);
@@ -912,7 +1070,8 @@ export function renderPage(
     "Every rollcall backend side by side on the same machine, next to OpenStack tooz on the same servers and next to the Nova DB " +
       "heartbeat on the same PostgreSQL: how fast watchers hear of changes, how fast crashes are detected, how long elections go " +
       "leaderless, how many changes per second a group takes, what idle members cost the server, what a group of 10,000 members " +
-      "costs a reader, what a network partition does to a member and to a leader, and what the dashboard (`rollcall serve`) costs.",
+      "costs a reader, what a network partition does to a member and to a leader, what the dashboard (`rollcall serve`) costs, and how " +
+      "configuration stores (`coord.config()`) notify, race and snapshot.",
     "",
     `Raw samples, machine and versions: [${links.resultsHref}](${links.resultsHref}). ` +
       "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 55 minutes), or `pnpm bench:quick` (a few minutes), " +

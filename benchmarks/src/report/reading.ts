@@ -315,6 +315,73 @@ function partitionReading(results: BenchResults): string[] {
   return out;
 }
 
+/** A number value of a result that ran, or undefined. */
+function value(r: ScenarioResult, name: string): number | undefined {
+  const v = r.values[name];
+  return r.status === "ok" && typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function configReading(results: BenchResults): string[] {
+  const rows = resultsOf(results, "config");
+  const rollcall = rows.filter((r) => r.kind === "rollcall");
+  const notify = points(rollcall, "notifyMs");
+  const notifyP99 = points(rollcall, "notifyMs", "p99");
+  const cas = rollcall
+    .map((result) => ({ result, value: value(result, "cas.successesPerSecond") }))
+    .filter((p): p is Point => p.value !== undefined);
+  const snapshot = points(rollcall, "snapshotMs");
+  const entries = points(rollcall, "entriesMs");
+  if (notify.length === 0 && cas.length === 0 && snapshot.length === 0) return [];
+  const keys = rows.map((r) => value(r, "snapshot.keys")).find((n) => n !== undefined);
+  const wrong = rollcall.filter((r) => r.status === "ok" && r.values["cas.correct"] === false);
+  const checked = rollcall.filter((r) => typeof r.values["cas.correct"] === "boolean");
+  const parts: string[] = [];
+  if (notify.length > 0)
+    parts.push(
+      `a set reached a watcher in another process in ${range(notify, formatMs)} at the median (p99 at most ${formatMs(maxOf(notifyP99))}), write included`,
+    );
+  if (cas.length > 0)
+    parts.push(
+      `${rows.map((r) => value(r, "cas.writers")).find((n) => n !== undefined) ?? "the"} writers racing on one key won ` +
+        `${range(cas, (v) => `${formatNumber(v)}/s`)} compare-and-sets` +
+        (checked.length > 0
+          ? wrong.length === 0
+            ? `, and the counter was right on ${checked.length === 1 ? "the one backend" : `all ${checked.length} backends`}`
+            : ` — **the counter was wrong on ${wrong.map((r) => r.backend).join(", ")}**`
+          : ""),
+    );
+  if (snapshot.length > 0)
+    parts.push(
+      `a new watcher's snapshot of ${formatNumber(keys)} entries took ${range(snapshot, formatMs)}` +
+        (entries.length > 0 ? ` and \`entries()\` ${range(entries, formatMs)}` : ""),
+    );
+  const sentence = parts.join("; ");
+  const out = [`**Configuration.** ${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`];
+  const peer = rows.find((r) => r.kind === "etcd3" && r.status === "ok");
+  const mine = rollcall.find((r) => r.backend === peer?.backend && r.status === "ok");
+  if (peer && mine) {
+    const compare = (metric: string, what: string, higherIsBetter = false): string | undefined => {
+      const a = metric.startsWith("cas.") ? value(mine, metric) : stat(mine, metric)?.median;
+      const b = metric.startsWith("cas.") ? value(peer, metric) : stat(peer, metric)?.median;
+      if (a === undefined || b === undefined) return undefined;
+      const f = metric.startsWith("cas.") ? (v: number) => `${formatNumber(v)}/s` : formatMs;
+      const better = higherIsBetter ? a >= b : a <= b;
+      return `${what} ${f(a)} vs ${f(b)}${better ? "" : ` (rollcall ${formatRatio(higherIsBetter ? b / a : a / b)} slower)`}`;
+    };
+    const pairs = [
+      compare("notifyMs", "set → watcher"),
+      compare("cas.successesPerSecond", "compare-and-sets", true),
+      compare("snapshotMs", "new watcher's snapshot"),
+    ].filter((x): x is string => x !== undefined);
+    if (pairs.length > 0)
+      out.push(
+        `On the same etcd, rollcall against the etcd3 npm client's own get / put / watch: ${pairs.join("; ")}. ` +
+          "rollcall's entries carry the value's JSON with its write time and a write id, and its watch resynchronises after compaction.",
+      );
+  }
+  return out;
+}
+
 function lossesReading(results: BenchResults, settings: BenchSettings): string[] {
   const out: string[] = [];
   const compare = (
@@ -405,6 +472,19 @@ function lossesReading(results: BenchResults, settings: BenchSettings): string[]
         `Partition on ${r.backend}: in ${overlaps} of ${formatNumber(Number(r.values.cuts))} cuts the candidate was elected before the old leader's signal aborted.`,
       );
   }
+  for (const r of resultsOf(results, "config").filter((x) => x.kind === "rollcall" && x.status === "ok")) {
+    if (r.values["cas.correct"] === false)
+      out.push(
+        `Configuration on ${r.backend}: the compare-and-set counter ended at ${String(r.values["cas.final"])} after ` +
+          `${formatNumber(Number(r.values["cas.successes"]))} successful compare-and-sets.`,
+      );
+    const missing = Number(r.values["notify.missing"] ?? 0);
+    if (missing > 0)
+      out.push(`Configuration on ${r.backend}: the watcher never reported ${missing} of the sets.`);
+    const parts = ["notify", "cas", "snapshot"].filter((p) => typeof r.values[`${p}.error`] === "string");
+    if (parts.length > 0)
+      out.push(`Configuration on ${r.backend}: ${parts.join(", ")} failed (see the table).`);
+  }
   const failed = results.results.filter((r) => r.kind === "rollcall" && r.status === "failed");
   if (failed.length > 0) {
     out.push(
@@ -426,6 +506,7 @@ export function reading(results: BenchResults): string {
     ...steadyReading(results, settings),
     ...scaleReading(results),
     ...partitionReading(results),
+    ...configReading(results),
   ];
   const losses = lossesReading(results, settings);
   const lines = bullets.map((b) => `- ${b}`);

@@ -35,6 +35,7 @@ export const COLORS = {
   rollcall: "#2f6fb3",
   tooz: "#e08a1e",
   nova: "#c0392b",
+  etcd3: "#2e9e6e",
   muted: "#8a8a8a",
 } as const;
 

@@ -20,6 +20,14 @@ export class UnsupportedError extends Error {
   override readonly name = "UnsupportedError";
 }
 
+/**
+ * Thrown by a scenario when the subject cannot run it here and now, though it could elsewhere or later
+ * (no network lab; a backend whose configuration store has not landed): recorded as `skipped`, with the reason.
+ */
+export class SkippedError extends Error {
+  override readonly name = "SkippedError";
+}
+
 /** Appends a sample to a metric of a result. */
 export function addSample(result: ScenarioResult, metric: string, value: number): void {
   const list = result.samples[metric] ?? [];
