@@ -19,6 +19,7 @@ import { livenessSuite } from "./suites/liveness.js";
 import { membershipSuite } from "./suites/membership.js";
 import { partitionSuite } from "./suites/partition.js";
 import { prefixNamesSuite } from "./suites/prefix-groups.js";
+import { reactorSuite } from "./suites/reactor.js";
 import { securitySuite } from "./suites/security.js";
 import { sessionsSuite } from "./suites/sessions.js";
 import { stallSuite } from "./suites/stall.js";
@@ -73,6 +74,7 @@ export type {
 export { ESCAPING_NAMES, TRICKY_VALID_NAMES } from "./suites/escape.js";
 export { BAD_NAMES } from "./suites/input.js";
 export { REQUIRE_PARTITION_ENV } from "./suites/partition.js";
+export { REACTOR_TRIALS_ENV, type ReactorSuiteOptions } from "./suites/reactor.js";
 export { Exposure, MIN_SECRET_LENGTH, secretForms, securitySuite } from "./suites/security.js";
 export { temporaryFile } from "./temporary-file.js";
 export { waitForMatch } from "./wait-for-match.js";
@@ -142,6 +144,7 @@ export function runConformance(given: ConformanceOptions): void {
     electionLivenessSuite(h);
     stallSuite(h);
     configSuite(h);
+    reactorSuite(h);
     if (options.faults?.includes("restartServer")) faultsSuite(h, "restartServer", "server restart");
     if (options.faults?.includes("killNode")) faultsSuite(h, "killNode", "cluster node loss");
     if (options.faults?.includes("partitionNode"))

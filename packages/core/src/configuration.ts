@@ -10,6 +10,7 @@ import { FeedConfigView } from "./config-view.js";
 import type { ConfigDriver, ConfigRecord } from "./driver/config-driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { type FeedLease, feedIterable } from "./feed-iterator.js";
+import type { SharedFeeds } from "./internal/shared-feeds.js";
 import type { Session } from "./session.js";
 import type { ConfigEntry, ConfigEvent, ConfigSnapshot, Json } from "./types.js";
 import {
@@ -32,7 +33,7 @@ export interface ConfigurationContext {
   /** Runs a driver call, wrapping foreign errors as `CONNECTION` (naming the redacted URL). */
   run<T>(what: string, operation: () => Promise<T>, key?: string): Promise<T>;
   /** The shared feeds of the coordinator, by store and prefix. */
-  readonly configFeeds: Map<string, { feed: ConfigFeed; refs: number }>;
+  readonly configFeeds: SharedFeeds<ConfigFeed>;
 }
 
 function entryOf(record: ConfigRecord): ConfigEntry {
@@ -112,42 +113,13 @@ export class CoordinatorConfiguration implements Configuration {
   /** A shared feed of this store under `prefix`, released when the last user lets go. */
   private async acquireFeed(prefix: string): Promise<FeedLease<ConfigFeed>> {
     this.context.assertOpen();
-    const id = `${this.name}\u0000${prefix}`;
-    const feeds = this.context.configFeeds;
-    let entry = feeds.get(id);
-    if (!entry) {
-      const feed = new ConfigFeed(
-        this.name,
-        prefix,
-        this.context.driver,
-        this.context.session,
-        this.context.feedOptions,
-      );
-      entry = { feed, refs: 0 };
-      feeds.set(id, entry);
-      feed.ready.catch(() => {
-        if (feeds.get(id)?.feed === feed) feeds.delete(id);
-      });
-    }
-    entry.refs++;
-    const current = entry;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      current.refs--;
-      if (current.refs === 0) {
-        current.feed.stop();
-        if (feeds.get(id) === current) feeds.delete(id);
-      }
-    };
-    try {
-      await this.context.run("config watch", () => current.feed.ready);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    return { feed: current.feed, release };
+    const { driver, session, feedOptions } = this.context;
+    return this.context.run("config watch", () =>
+      this.context.configFeeds.acquire(
+        `${this.name}\u0000${prefix}`,
+        () => new ConfigFeed(this.name, prefix, driver, session, feedOptions),
+      ),
+    );
   }
 
   toString(): string {

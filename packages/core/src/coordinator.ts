@@ -25,6 +25,7 @@ import { bounded } from "./internal/abort.js";
 import { backoff } from "./internal/backoff.js";
 import { Listeners } from "./internal/listeners.js";
 import { bySeq } from "./internal/member-order.js";
+import { SharedFeeds } from "./internal/shared-feeds.js";
 import { CoordinatorLock } from "./lock.js";
 import { CoordinatorReactor } from "./reactor/reactor.js";
 import { resolveReactorOptions } from "./reactor/reactor-options.js";
@@ -90,8 +91,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
    * driver (idempotent for this session) and a retried `leave()` that finds no member succeeds.
    */
   private readonly leaving = new Set<string>();
-  private readonly feeds = new Map<string, { feed: GroupFeed; refs: number }>();
-  private readonly configFeeds = new Map<string, { feed: ConfigFeed; refs: number }>();
+  private readonly feeds = new SharedFeeds<GroupFeed>();
+  private readonly configFeeds = new SharedFeeds<ConfigFeed>();
   private configContext: ConfigurationContext | undefined;
   private readonly reactors = new Set<CoordinatorReactor>();
   private readonly candidacies = new Map<string, Candidacy>();
@@ -365,51 +366,31 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
   /** @internal A shared feed of a group, released when the last user lets go. */
   async acquireFeed(group: string, create = false): Promise<{ feed: GroupFeed; release(): void }> {
     this.assertOpen();
-    let entry = this.feeds.get(group);
-    if (!entry) {
-      if (create) {
-        await this.driver.createGroup(group).catch((e: unknown) => {
-          if (!RollcallError.hasCode(e, "GROUP_EXISTS")) throw e;
-        });
-        entry = this.feeds.get(group);
-      }
-    }
-    if (!entry) {
-      const feed = new GroupFeed(group, this.driver, this.session, {
-        pollInterval: this.options.pollInterval,
-        retryInterval: this.options.retryInterval,
-        logger: this.logger,
-      });
-      entry = { feed, refs: 0 };
-      this.feeds.set(group, entry);
-      feed.ready.catch(() => {
-        if (this.feeds.get(group)?.feed === feed) this.feeds.delete(group);
+    if (create && !this.feeds.has(group)) {
+      await this.driver.createGroup(group).catch((e: unknown) => {
+        if (!RollcallError.hasCode(e, "GROUP_EXISTS")) throw e;
       });
     }
-    entry.refs++;
-    const current = entry;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      current.refs--;
-      if (current.refs === 0) {
-        current.feed.stop();
-        if (this.feeds.get(group) === current) this.feeds.delete(group);
-      }
-    };
-    try {
-      await current.feed.ready;
-    } catch (error) {
-      release();
-      if (RollcallError.isInstance(error)) throw error;
-      throw new RollcallError(
-        "CONNECTION",
-        `watching ${group} failed on ${this.redactedUrl}: ${errorText(error)}`,
-        { cause: error, group },
-      );
-    }
-    return { feed: current.feed, release };
+    return this.feeds.acquire(
+      group,
+      () =>
+        new GroupFeed(group, this.driver, this.session, {
+          pollInterval: this.options.pollInterval,
+          retryInterval: this.options.retryInterval,
+          logger: this.logger,
+        }),
+      (error) =>
+        RollcallError.isInstance(error)
+          ? error
+          : new RollcallError(
+              "CONNECTION",
+              `watching ${group} failed on ${this.redactedUrl}: ${errorText(error)}`,
+              {
+                cause: error,
+                group,
+              },
+            ),
+    );
   }
 
   watch(group: string, options?: WatchOptions): AsyncIterable<MembershipEvent> {
@@ -597,10 +578,8 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     // A reactor's handler may still run: it was told (its signal aborts with the leadership), not awaited.
     await Promise.allSettled([...this.reactors].map((r) => bounded(r.close(), 1000, "closing a reactor")));
     await Promise.allSettled([...this.candidacies.values()].map((c) => c.withdraw()));
-    for (const { feed } of this.feeds.values()) feed.stop();
-    for (const { feed } of this.configFeeds.values()) feed.stop();
-    this.configFeeds.clear();
-    this.feeds.clear();
+    this.feeds.stopAll();
+    this.configFeeds.stopAll();
     try {
       await this.driver.close();
     } catch (error) {

@@ -240,7 +240,7 @@ export class CoordinatorReactor implements Reactor {
       }
       for (const [id, known] of await this.store.known()) this.knownNow.set(id, known);
       await this.reconcile(view.members(), done);
-      await this.checkBrake(token, view);
+      await this.checkBrake(token);
       let stateVersion = stateView.get(`${this.name}/state`)?.version ?? 0n;
       while (!signal.aborted && !this.closing.signal.aborted) {
         for (const event of events.splice(0)) await this.onEvent(event, token, view, done);
@@ -257,6 +257,11 @@ export class CoordinatorReactor implements Reactor {
             .sort((a, b) => a.dueAt - b.dueAt)[0];
           if (due && leadership.isValid()) {
             await this.runOne(due, leadership);
+            continue;
+          }
+          if (due) {
+            // Past its validity but not yet aborted (e.g. just thawed): wait for the abort, without spinning.
+            await this.sleep(50, signal);
             continue;
           }
         }
@@ -306,7 +311,7 @@ export class CoordinatorReactor implements Reactor {
   ): Promise<void> {
     if (event.type === "snapshot") {
       await this.reconcile(event.members, done);
-      await this.checkBrake(token, view);
+      await this.checkBrake(token);
       return;
     }
     if (event.type === "join" || event.type === "update") {
@@ -336,7 +341,7 @@ export class CoordinatorReactor implements Reactor {
       return;
     }
     await this.depart({ id: event.memberId, ...known }, event.reason);
-    await this.checkBrake(token, view);
+    await this.checkBrake(token);
   }
 
   /**
@@ -368,13 +373,16 @@ export class CoordinatorReactor implements Reactor {
     await this.store.putPending(departure, 0);
   }
 
-  private async checkBrake(token: bigint, view: GroupView): Promise<void> {
+  private async checkBrake(token: bigint): Promise<void> {
     const brake = this.options.brake;
     if (!brake || this.brakeStatus?.engaged) return;
     const now = performance.now();
     this.recent = this.recent.filter((t) => t > now - brake.window);
     const departures = this.recent.length;
-    const size = view.size + departures;
+    // The group as the events processed so far describe it (the view may already be further on).
+    let alive = 0;
+    for (const [id, known] of this.knownNow) if (!this.pendingNow.has(`${id}@${known.seq}`)) alive++;
+    const size = alive + departures;
     if (departures < 2 || departures <= brake.fraction * size) return;
     const status = { engaged: true, since: new Date(), departures, size };
     await this.store.update(token, (r) => ({ ...r, brake: status }));
