@@ -24,6 +24,8 @@ export interface ChangeSource<L extends { revision: bigint }, C extends { revisi
   ): Promise<WatchHandle>;
   /** Poll: the ordered changes after `since` (`more`: ask again at once), or a request to re-list. */
   changes?(since: bigint): Promise<{ changes: C[]; revision: bigint; more?: boolean } | { resync: string }>;
+  /** With `changes`: hints that the log may have grown, so it is read at once (see `Driver.changeHints`). */
+  hints?(listener: () => void): () => void;
 }
 
 /**
@@ -47,6 +49,8 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
   private resyncing: Promise<void> | undefined;
   private readonly subscribers = new Set<(event: E) => void>();
   private stopSession: () => void = () => {};
+  /** Ends the poll loop's wait early (a hint, a resync, stop). */
+  private wakePoll: (() => void) | undefined;
   /** Resolves when the first listing is in; rejects (e.g. `GROUP_NOT_FOUND`) if it cannot be had. */
   ready!: Promise<void>;
 
@@ -132,29 +136,49 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
   private async pollLoop(epoch: number): Promise<void> {
     const changes = this.source.changes?.bind(this.source);
     if (!changes) return;
+    // A hint ends the wait at once; one that comes while a read is under way makes one more read.
+    let hinted = false;
+    const unhint = this.source.hints?.(() => {
+      hinted = true;
+      this.wakePoll?.();
+    });
     let more = false;
-    while (epoch === this.epoch && !this.stopped) {
-      // A batch cut short is followed at once, so a busy source never falls behind the poll interval.
-      if (!more) await delay(this.options.pollInterval);
-      more = false;
-      if (epoch !== this.epoch || this.stopped) return;
-      if (this.session.state !== "connected") continue;
-      try {
-        const batch = await changes(this.seen);
-        if (epoch !== this.epoch || this.stopped) return;
-        if ("resync" in batch) {
-          this.requestResync(batch.resync);
-          return;
+    try {
+      while (epoch === this.epoch && !this.stopped) {
+        // A batch cut short is followed at once, so a busy source never falls behind the poll interval.
+        if (!more && !hinted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => this.wakePoll?.(), this.options.pollInterval);
+            this.wakePoll = () => {
+              clearTimeout(timer);
+              this.wakePoll = undefined;
+              resolve();
+            };
+          });
         }
-        for (const change of batch.changes) this.take(change);
-        if (batch.revision > this.seen) this.seen = batch.revision;
-        more = batch.more === true;
-      } catch (error) {
-        this.options.logger.debug("polling the change log failed", {
-          ...this.subject,
-          error: errorText(error),
-        });
+        hinted = false;
+        more = false;
+        if (epoch !== this.epoch || this.stopped) return;
+        if (this.session.state !== "connected") continue;
+        try {
+          const batch = await changes(this.seen);
+          if (epoch !== this.epoch || this.stopped) return;
+          if ("resync" in batch) {
+            this.requestResync(batch.resync);
+            return;
+          }
+          for (const change of batch.changes) this.take(change);
+          if (batch.revision > this.seen) this.seen = batch.revision;
+          more = batch.more === true;
+        } catch (error) {
+          this.options.logger.debug("polling the change log failed", {
+            ...this.subject,
+            error: errorText(error),
+          });
+        }
       }
+    } finally {
+      unhint?.();
     }
   }
 
@@ -169,6 +193,7 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
     if (this.stopped) return;
     this.options.logger.debug("resynchronising", { ...this.subject, reason });
     this.epoch++;
+    this.wakePoll?.();
     const handle = this.handle;
     this.handle = undefined;
     if (handle) void handle.close().catch(() => {});
@@ -225,6 +250,7 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
     if (this.stopped) return;
     this.stopped = true;
     this.epoch++;
+    this.wakePoll?.();
     this.stopSession();
     const handle = this.handle;
     this.handle = undefined;

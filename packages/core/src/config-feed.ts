@@ -29,6 +29,8 @@ export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, Conf
     driver: ConfigDriver,
     session: Session,
     options: ConfigFeedOptions,
+    /** The driver's change hints (`Driver.changeHints`), for a polled store. */
+    hints?: (listener: () => void) => () => void,
   ) {
     super(
       {
@@ -51,6 +53,7 @@ export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, Conf
                 (driver.changes as NonNullable<ConfigDriver["changes"]>).call(driver, name, prefix, since),
             }
           : {}),
+        ...(hints ? { hints } : {}),
       },
       session,
       options,

@@ -26,6 +26,8 @@ import {
 export interface ConfigurationContext {
   readonly driver: ConfigDriver;
   readonly session: Session;
+  /** The driver's change hints, if it gives any (`Driver.changeHints`). */
+  readonly hints?: (listener: () => void) => () => void;
   readonly feedOptions: ConfigFeedOptions;
   readonly maxValueBytes: number;
   /** Throws `NOT_CONNECTED` once the coordinator is closed. */
@@ -113,11 +115,11 @@ export class CoordinatorConfiguration implements Configuration {
   /** A shared feed of this store under `prefix`, released when the last user lets go. */
   private async acquireFeed(prefix: string): Promise<FeedLease<ConfigFeed>> {
     this.context.assertOpen();
-    const { driver, session, feedOptions } = this.context;
+    const { driver, session, feedOptions, hints } = this.context;
     return this.context.run("config watch", () =>
       this.context.configFeeds.acquire(
         `${this.name}\u0000${prefix}`,
-        () => new ConfigFeed(this.name, prefix, driver, session, feedOptions),
+        () => new ConfigFeed(this.name, prefix, driver, session, feedOptions, hints),
       ),
     );
   }

@@ -499,9 +499,11 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     const driver = this.driver.configStore;
     if (driver === undefined || this.driver.characteristics.config === "none")
       throw configNotSupported(this.backend);
+    const changeHints = this.driver.changeHints?.bind(this.driver);
     this.configContext = {
       driver,
       session: this.session,
+      ...(changeHints ? { hints: changeHints } : {}),
       feedOptions: {
         pollInterval: this.options.pollInterval,
         retryInterval: this.options.retryInterval,

@@ -61,6 +61,9 @@ export class GroupFeed extends ChangeFollower<GroupSnapshot, DriverEvent, Member
               },
             }
           : {}),
+        ...(driver.changeHints
+          ? { hints: (listener: () => void) => driver.changeHints?.(listener) ?? (() => {}) }
+          : {}),
       },
       session,
       options,

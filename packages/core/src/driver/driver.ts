@@ -204,6 +204,13 @@ export interface Driver {
    */
   awaitGone?(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void>;
   /**
+   * Optional, for a driver whose watches poll a change log: calls `listener` when something in the
+   * namespace may have changed (a NOTIFY, a pub/sub message, a file notification), so core reads the log
+   * at once instead of at the next `pollInterval`. A hint only: spurious calls cost one read, lost ones
+   * are caught by the next poll; core coalesces them. Returns the unsubscription.
+   */
+  changeHints?(listener: () => void): () => void;
+  /**
    * The configuration store (`coord.config(name)`): required unless `characteristics.config` is
    * `"none"`. Its entries belong to no session.
    */

@@ -1,3 +1,4 @@
+import { RollcallError } from "../errors/rollcall-error.js";
 import type { Logger } from "../types.js";
 import type { SessionListener } from "./driver.js";
 
@@ -10,6 +11,14 @@ export interface Renewal {
    * another session's deadline, so a renewal that also reaps sees that expiry within the bound.
    */
   nextIn?: number;
+  /**
+   * When (`performance.now()`) the request that renewed the session left, if later than the renewal's
+   * start: e.g. the try that got through after the server was busy (SQLite's write lock). Reported to
+   * `renewed(sentAt)`; default: when `renew()` was called.
+   */
+  sentAt?: number;
+  /** Why the session is gone, when `alive` is false, for the log (default: the server says it is gone). */
+  reason?: string;
 }
 
 /** Settings of a {@link TtlSession}. */
@@ -18,36 +27,58 @@ export interface TtlSessionOptions {
   listener: SessionListener;
   /** The session's time to live on the server, in ms (its `sessionTimeout`). */
   ttl: number;
-  /** One renewal: a request that extends the session's deadline on the server to its receipt + `ttl`. */
-  renew(): Promise<Renewal>;
+  /**
+   * Renew every this many ms (at least 10). Default, and most: `ttl / 3`, the contract's slowest renewal
+   * (SQL takes a shorter one from its `heartbeatInterval` URL parameter).
+   */
+  interval?: number;
+  /**
+   * One renewal: a request that extends the session's deadline on the server to its receipt + `ttl`.
+   * `signal` aborts when the keeper stops (the session expired, was replaced or closed; the reason is a
+   * `NOT_CONNECTED` error) or once `ttl` has passed since the renewal started (a `TIMEOUT` error): by then
+   * it can no longer keep the session, and a renewal that retries (SQLite's busy database) should give up.
+   */
+  renew(signal: AbortSignal): Promise<Renewal>;
   logger: Logger;
   /** When (`performance.now()`) the server acknowledged the session's creation. */
   openedAt: number;
+  /**
+   * Told of each change of state with its reason, before the listener: for a backend that logs its
+   * session's states in its own words (SQL warns, naming the database). When given, the keeper does not
+   * log the expiry itself (by default it does, at info: `session expired`).
+   */
+  onState?(state: "connected" | "suspended" | "expired", reason: string): void;
 }
 
 /**
  * The session keeper of a backend whose sessions are a TTL the client refreshes (Redis, SQL): core runs
- * the timer and every decision, the driver supplies one renewal. It renews every `ttl / 3` and reports
+ * the timer and every decision, the driver supplies one renewal. It renews every `interval` (default
+ * `ttl / 3`) and reports
  * - `renewed(sentAt)` for each acknowledged renewal (and each other write the driver reports through
  *   {@link acknowledged});
- * - `suspended` when a renewal fails, or is still unanswered after `ttl / 4` (a stalled server or path:
- *   said at most `7/12` of the TTL after the last acknowledged renewal was sent, before core's validity
- *   fallback at `3/4`), and `connected` when one succeeds again;
+ * - `suspended` when a renewal fails, or is still unanswered after `interval` or `ttl / 4`, whichever is
+ *   shorter (at least 50 ms): a stalled server or path. That is said at most `interval + ttl / 4 ≤ 7/12`
+ *   of the TTL after the last acknowledged renewal was sent, before core's validity fallback at `3/4`;
+ *   and `connected` when one succeeds again;
  * - `expired` when the server says the session is gone, or once no renewal has been acknowledged for a
  *   whole `ttl` — by then its deadline on the server has certainly passed.
- * A failed renewal is retried after `min(ttl / 3, 250)` ms.
+ * A failed renewal is retried after `min(interval, 250)` ms.
  */
 export class TtlSession {
   private state: "connected" | "suspended" | "expired" = "connected";
   private lastAck: number;
-  private inFlight = false;
+  /** The renewal under way: aborted when the keeper stops. */
+  private inFlight: AbortController | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private ended = false;
   private readonly interval: number;
+  private readonly overdueAfter: number;
 
   constructor(private readonly options: TtlSessionOptions) {
-    this.interval = Math.max(10, Math.floor(options.ttl / 3));
+    const third = Math.floor(options.ttl / 3);
+    this.interval = Math.max(10, Math.min(options.interval ?? third, third));
+    this.overdueAfter = Math.max(50, Math.floor(Math.min(this.interval, options.ttl / 4)));
     this.lastAck = options.openedAt;
     this.armWatchdog();
     this.schedule(this.interval);
@@ -63,27 +94,22 @@ export class TtlSession {
     if (this.ended) return;
     this.lastAck = performance.now();
     this.armWatchdog();
-    if (this.state === "suspended") {
-      this.state = "connected";
-      this.options.listener.state("connected");
-    }
+    if (this.state === "suspended") this.enter("connected", "a renewal was acknowledged");
     this.options.listener.renewed(sentAt);
   }
 
   /** The server is unreachable (the connection was lost, a request failed). */
-  suspend(): void {
+  suspend(reason = "the server is unreachable"): void {
     if (this.ended || this.state !== "connected") return;
-    this.state = "suspended";
-    this.options.listener.state("suspended");
+    this.enter("suspended", reason);
   }
 
   /** The session is gone on the server: reports `expired` once and stops. */
   expire(reason: string): void {
     if (this.ended) return;
-    this.options.logger.info("session expired", { reason });
+    if (this.options.onState === undefined) this.options.logger.info("session expired", { reason });
     this.stop();
-    this.state = "expired";
-    this.options.listener.state("expired");
+    this.enter("expired", reason);
   }
 
   /** Renews now (after a reconnect), instead of at the next tick. */
@@ -99,6 +125,13 @@ export class TtlSession {
     if (this.watchdog !== undefined) clearTimeout(this.watchdog);
     this.renewTimer = undefined;
     this.watchdog = undefined;
+    this.inFlight?.abort(new RollcallError("NOT_CONNECTED", "the session ended"));
+  }
+
+  private enter(state: "connected" | "suspended" | "expired", reason: string): void {
+    this.state = state;
+    this.options.onState?.(state, reason);
+    this.options.listener.state(state);
   }
 
   private schedule(delay: number): void {
@@ -127,37 +160,42 @@ export class TtlSession {
   }
 
   private renew(): void {
-    if (this.ended || this.inFlight) return;
-    this.inFlight = true;
+    if (this.ended || this.inFlight !== undefined) return;
+    const { ttl } = this.options;
+    const abort = new AbortController();
+    this.inFlight = abort;
     const sentAt = performance.now();
-    const overdue = setTimeout(
-      () => {
-        if (this.inFlight) this.suspend();
-      },
-      Math.max(50, Math.floor(this.options.ttl / 4)),
+    const overdue = setTimeout(() => {
+      if (this.inFlight === abort) this.suspend(`a renewal is unanswered after ${this.overdueAfter} ms`);
+    }, this.overdueAfter);
+    const lapse = setTimeout(
+      () => abort.abort(new RollcallError("TIMEOUT", `the renewal was not answered within ${ttl} ms`)),
+      ttl,
     );
-    this.options.renew().then(
+    lapse.unref?.();
+    const settled = (): boolean => {
+      clearTimeout(overdue);
+      clearTimeout(lapse);
+      if (this.inFlight === abort) this.inFlight = undefined;
+      return !this.ended;
+    };
+    this.options.renew(abort.signal).then(
       (renewal) => {
-        clearTimeout(overdue);
-        this.inFlight = false;
-        if (this.ended) return;
+        if (!settled()) return;
         if (!renewal.alive) {
-          this.expire("the server says the session is gone");
+          this.expire(renewal.reason ?? "the server says the session is gone");
           return;
         }
-        this.acknowledged(sentAt);
+        this.acknowledged(Math.max(sentAt, renewal.sentAt ?? sentAt));
         let next = this.interval;
         if (renewal.nextIn !== undefined && renewal.nextIn < next) next = Math.max(10, renewal.nextIn);
         this.schedule(Math.max(0, next - (performance.now() - sentAt)));
       },
       (error: unknown) => {
-        clearTimeout(overdue);
-        this.inFlight = false;
-        if (this.ended) return;
-        this.options.logger.debug("renewing the session failed", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        this.suspend();
+        if (!settled()) return;
+        const text = error instanceof Error ? error.message : String(error);
+        this.options.logger.debug("renewing the session failed", { error: text });
+        this.suspend(text);
         this.schedule(Math.min(this.interval, 250));
       },
     );

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import type { Driver, DriverEvent, GroupSnapshot, SessionListener } from "../src/driver/driver.js";
+import { GroupFeed } from "../src/group-feed.js";
+import { Session } from "../src/session.js";
+import type { Member, MembershipEvent } from "../src/types.js";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A polled driver whose change log the test appends to, with change hints it can fire. */
+function polledDriver() {
+  const log: DriverEvent[] = [];
+  const hints = new Set<() => void>();
+  let reads = 0;
+  const driver: Driver = {
+    characteristics: {
+      scope: "process",
+      liveness: "ttl",
+      watch: "poll",
+      leaveReason: true,
+      consistency: "linearizable",
+      config: "none",
+    },
+    sessionTimeout: 60_000,
+    open: async (_listener: SessionListener) => {},
+    close: async () => {},
+    createGroup: async () => {},
+    deleteGroup: async () => {},
+    listGroups: async () => ["g"],
+    join: async () => {
+      throw new Error("unused");
+    },
+    leave: async () => {},
+    update: async () => {
+      throw new Error("unused");
+    },
+    members: async (): Promise<GroupSnapshot> => ({ members: [], revision: 0n }),
+    changes: async (_group: string, since: bigint) => {
+      reads++;
+      const events = log.filter((e) => e.revision > since);
+      return { events, revision: events.at(-1)?.revision ?? since };
+    },
+    changeHints: (listener: () => void) => {
+      hints.add(listener);
+      return () => hints.delete(listener);
+    },
+  };
+  return { driver, log, hints, reads: () => reads };
+}
+
+function member(id: string, seq: bigint): Member {
+  const at = new Date();
+  return { id, group: "g", metadata: {}, seq, joinedAt: at, updatedAt: at };
+}
+
+describe("change hints", () => {
+  it("wake a polled feed at once instead of at the next poll, and are released with the feed", async () => {
+    const { driver, log, hints, reads } = polledDriver();
+    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
+    await session.open();
+    // A poll interval far beyond the test's deadline: only the hint can deliver in time.
+    const feed = new GroupFeed("g", driver, session, {
+      pollInterval: 600_000,
+      retryInterval: 50,
+      logger: silent,
+    });
+    await feed.ready;
+    const seen: MembershipEvent[] = [];
+    let arrived: () => void = () => {};
+    const join = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    feed.subscribe((event) => {
+      seen.push(event);
+      arrived();
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(hints.size).toBe(1);
+    log.push({ type: "join", member: member("a", 1n), revision: 1n });
+    const before = reads();
+    for (const hint of hints) hint();
+    const deadline = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("no event within 5 s of the hint")), 5000),
+    );
+    await Promise.race([join, deadline]);
+    expect(seen.map((e) => (e.type === "join" ? e.member.id : e.type))).toEqual(["a"]);
+    expect(reads()).toBe(before + 1);
+    feed.stop();
+    // The loop ends (and unsubscribes) as soon as it runs again: no poll interval to wait out.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(hints.size).toBe(0);
+    session.markClosed();
+  });
+});
