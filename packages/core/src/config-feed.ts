@@ -109,7 +109,8 @@ export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, Conf
 
   protected reconcile(listing: ConfigListing): void {
     const next = new Map(listing.entries.map((r) => [r.key, entryOf(r)] as const));
-    const revision = listing.revision > this.seen ? listing.revision : this.seen;
+    let revision = this.seen;
+    if (listing.revision > revision) revision = listing.revision;
     for (const [key, existing] of this.current) {
       if (!next.has(key) && existing.version <= revision) {
         this.current.delete(key);

@@ -243,7 +243,7 @@ export class CoordinatorReactor implements Reactor {
       await this.checkBrake(token);
       let stateVersion = stateView.get(`${this.name}/state`)?.version ?? 0n;
       while (!signal.aborted && !this.closing.signal.aborted) {
-        for (const event of events.splice(0)) await this.onEvent(event, token, view, done);
+        for (const event of events.splice(0)) await this.onEvent(event, token, done);
         const seen = stateView.get(`${this.name}/state`)?.version ?? 0n;
         if (seen !== stateVersion) {
           stateVersion = seen;
@@ -303,12 +303,7 @@ export class CoordinatorReactor implements Reactor {
     await this.store.putKnown(member);
   }
 
-  private async onEvent(
-    event: MembershipEvent,
-    token: bigint,
-    view: GroupView,
-    done: Set<string>,
-  ): Promise<void> {
+  private async onEvent(event: MembershipEvent, token: bigint, done: Set<string>): Promise<void> {
     if (event.type === "snapshot") {
       await this.reconcile(event.members, done);
       await this.checkBrake(token);
