@@ -30,7 +30,7 @@ export { type ErrorCode, ErrorCodes } from "./errors/error-code.js";
 export { RollcallError, type RollcallErrorOptions } from "./errors/rollcall-error.js";
 export { type GetNodesOptions, HashRing } from "./hash-ring.js";
 export { Partitioner, type PartitionerOptions } from "./partitioner.js";
-export { reactorStatus, releaseReactor } from "./reactor/reactor-admin.js";
+export { type ReactorStatus, reactorStatus, releaseReactor } from "./reactor/reactor-admin.js";
 export { REACTOR_CONFIG } from "./reactor/reactor-store.js";
 export type {
   BrakeOptions,

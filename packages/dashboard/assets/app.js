@@ -7,7 +7,11 @@
 /** @typedef {{ id: string, seq: string, metadata: unknown, joinedAt: number, updatedAt: number }} Member */
 /** @typedef {{ name: string, seats: number, candidates: Member[], since: number | null, sinceExact: boolean, transitions: number }} Contest */
 /** @typedef {{ label: string, backend: string, memberId: string, sessionTimeout: number, session: string, sessionSince: number, roundTrip: number | null, startedAt: number, config: string }} Server */
-/** @typedef {{ at: number, kind: string, group?: string, memberId?: string, seq?: string, reason?: string, size?: number, contest?: string, name?: string, holder?: string | null, token?: string | null }} Entry */
+/**
+ * @typedef {{ at: number, kind: string, group?: string, memberId?: string, seq?: string, reason?: string, size?: number,
+ *   contest?: string, name?: string, holder?: string | null, token?: string | null,
+ *   event?: string, key?: string | null, detail?: string | null }} Entry
+ */
 /**
  * @typedef {{ name: string, members: Map<string, Member>, sorted: Member[] | null, history: [number, number][],
  *   ownership: [string, string | null][] | null,
@@ -19,6 +23,12 @@
  *   revision?: string, resync?: boolean }} ConfigChange
  */
 /** @typedef {{ size: Element, pageLabel: Element, rows: Element, history: Element }} ConfigParts */
+/** @typedef {{ engaged: boolean, since: number | null, departures: number, size: number, releasedAt: number | null }} Brake */
+/**
+ * @typedef {{ key: string, memberId: string, seq: string, reason: string, departedAt: number | null, attempts: number,
+ *   running: boolean, lastError: string | null, updatedAt: number }} Pending
+ */
+/** @typedef {{ name: string, election: string, token: string, brake: Brake | null, pending: Pending[], pendingCount: number }} Reactor */
 /**
  * @typedef {{ name: string, entries: Map<string, ConfigEntry>, sorted: ConfigEntry[] | null, history: ConfigChange[],
  *   historyDirty: boolean, page: number, filter: string, card: HTMLElement | null, parts: ConfigParts | null }} Config
@@ -55,6 +65,8 @@ const state = {
   configs: new Map(),
   /** Changes kept per configuration (the server says how many). */
   configHistoryLength: 50,
+  /** @type {Map<string, Reactor>} */
+  reactors: new Map(),
 };
 
 // ---- text that is always safe and visible --------------------------------------------------------
@@ -230,6 +242,7 @@ function apply(message) {
         }
       }
       for (const c of message.configs) addConfig(c);
+      state.reactors = new Map(message.reactors.map((/** @type {Reactor} */ r) => [r.name, r]));
       state.live = true;
       return;
     }
@@ -326,6 +339,15 @@ function apply(message) {
       if (config) changeConfig(config, message.change);
       return;
     }
+    case "reactor":
+      state.reactors.set(message.reactor.name, message.reactor);
+      return;
+    case "reactor-removed":
+      state.reactors.delete(message.name);
+      return;
+    case "reactor-event":
+      remember(message.entry);
+      return;
   }
 }
 
@@ -669,6 +691,30 @@ function renderContests(id, contests, kind) {
   body.replaceChildren(...rows);
 }
 
+/** A reactor's line of the timeline. */
+function describeReactor(/** @type {Entry} */ e) {
+  const name = `reactor ${visible(e.name ?? "")}`;
+  const key = visible(e.key ?? "");
+  const detail = e.detail ? short(visible(e.detail), TEXT_SHOWN) : "";
+  if (e.key === null && e.event !== "braked" && e.event !== "released") return `${name}: ${detail}`;
+  switch (e.event) {
+    case "braked":
+      return `${name} BRAKED: ${detail}; nothing is acted upon until it is released`;
+    case "released":
+      return `${name} released: it acts again`;
+    case "departed":
+      return `${name}: ${key} departed (${detail}); pending`;
+    case "failed":
+      return `${name}: the handler of ${key} failed, ${detail}; it is retried`;
+    case "handled":
+      return `${name}: ${key} handled`;
+    case "cancelled":
+      return `${name}: ${key} cancelled (the member came back)`;
+    default:
+      return `${name}: ${e.event ?? ""}`;
+  }
+}
+
 function describe(/** @type {Entry} */ e) {
   switch (e.kind) {
     case "join":
@@ -683,9 +729,181 @@ function describe(/** @type {Entry} */ e) {
       return e.holder
         ? `${visible(e.holder)} holds ${e.contest} ${visible(e.name ?? "")} (token ${e.token})`
         : `${e.contest} ${visible(e.name ?? "")} has no holder`;
+    case "reactor":
+      return describeReactor(e);
     default:
       return e.kind;
   }
+}
+
+// ---- reactors --------------------------------------------------------------------------------------
+
+/** A stored time as the page says it: the clock time and how long ago. */
+function since(/** @type {number | null} */ at) {
+  return at === null ? "an unknown time" : `${clock(at)} (${age(at)})`;
+}
+
+function byName(/** @type {{ name: string }} */ a, /** @type {{ name: string }} */ b) {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The braked reactors the banners were built for (a live region is rebuilt only when they change). */
+let bannersShown = "";
+
+/** One banner per braked reactor, above everything: nothing is acted upon until an operator says so. */
+function renderReactorBanners() {
+  const box = /** @type {HTMLElement} */ (document.getElementById("reactor-banners"));
+  const braked = [...state.reactors.values()].filter((r) => r.brake?.engaged).sort(byName);
+  box.hidden = braked.length === 0;
+  const shown = JSON.stringify(braked.map((r) => [r.name, r.brake]));
+  if (shown === bannersShown) {
+    // Only the ages move on; they are hidden from screen readers, so the alert is not read again.
+    for (const span of box.querySelectorAll("[data-since]"))
+      span.textContent = `(${age(Number(span.getAttribute("data-since")))})`;
+    return;
+  }
+  bannersShown = shown;
+  box.replaceChildren(
+    ...braked.map((r) => {
+      const brake = /** @type {Brake} */ (r.brake);
+      const at = brake.since;
+      return h(
+        "p",
+        { class: "reactor-banner", "data-reactor": r.name },
+        h("strong", {}, `Reactor ${visible(r.name)} is BRAKED`),
+        ` since ${at === null ? "an unknown time" : clock(at)}`,
+        ...(at === null
+          ? []
+          : [" ", h("span", { "data-since": String(at), "aria-hidden": "true" }, `(${age(at)})`)]),
+        `: ${brake.departures} of ${brake.size} members left at once; nothing is acted upon until released: `,
+        h("code", {}, `rollcall react ${visible(r.name)} --release`),
+      );
+    }),
+  );
+}
+
+/** What a reactor is doing, from its stored state and its election. */
+function reactorStatus(/** @type {Reactor} */ r, /** @type {Member | undefined} */ holder) {
+  if (r.brake?.engaged) return { status: "braked", label: "BRAKED" };
+  if (!holder) return { status: "no-actor", label: "no actor: nobody acts on departures" };
+  if (holder.seq !== r.token) return { status: "taking-over", label: "taking over" };
+  return { status: "acting", label: "acting" };
+}
+
+function brakeText(/** @type {Brake | null} */ b) {
+  if (!b) return "never engaged";
+  const count = `${b.departures} of ${b.size} members left`;
+  if (b.engaged) return `ENGAGED since ${since(b.since)}: ${count}`;
+  return `released ${b.releasedAt === null ? "" : `${age(b.releasedAt)} `}(engaged at ${b.since === null ? "?" : clock(b.since)}: ${count})`;
+}
+
+function renderReactor(/** @type {Reactor} */ r) {
+  const contest = state.elections.get(r.election);
+  const holder = contest?.candidates[0];
+  const standby = contest?.candidates.slice(1) ?? [];
+  const { status, label } = reactorStatus(r, holder);
+  /** @param {string} term @param {string} value */
+  const item = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
+  const rows = r.pending.map((p) => {
+    const error = p.lastError === null ? "" : visible(p.lastError);
+    const attempts = p.attempts === 0 ? "waiting" : p.running ? `${p.attempts}, running` : String(p.attempts);
+    return h(
+      "tr",
+      {
+        class: p.lastError === null ? "" : "failing",
+        "data-key": p.key,
+        "data-member": p.memberId,
+        "data-attempts": String(p.attempts),
+        "data-running": String(p.running),
+      },
+      h("td", {}, visible(p.key)),
+      h("td", {}, p.reason),
+      h(
+        "td",
+        p.departedAt === null ? {} : { title: clock(p.departedAt) },
+        p.departedAt === null ? "?" : age(p.departedAt),
+      ),
+      h("td", { class: "attempts" }, attempts),
+      h(
+        "td",
+        {
+          class: "meta error",
+          title:
+            p.lastError === null ? "" : p.running ? "the next run is going" : `failed ${age(p.updatedAt)}`,
+        },
+        short(error, TEXT_SHOWN),
+      ),
+    );
+  });
+  if (r.pendingCount > r.pending.length)
+    rows.push(
+      h(
+        "tr",
+        {},
+        h("td", { colspan: "5", class: "empty" }, `… and ${r.pendingCount - r.pending.length} more pending`),
+      ),
+    );
+  if (rows.length === 0) rows.push(h("tr", {}, h("td", { colspan: "5", class: "empty" }, "nothing pending")));
+  return h(
+    "article",
+    {
+      class: `group reactor status-${status}`,
+      "data-reactor": r.name,
+      "data-status": status,
+      "data-token": r.token,
+      "data-holder": holder?.id ?? "",
+      "data-pending": String(r.pendingCount),
+    },
+    h(
+      "div",
+      { class: "group-head" },
+      h("h3", {}, visible(r.name)),
+      h("span", { class: "reactor-status" }, label),
+      h("span", { class: "size", title: "departures pending" }, String(r.pendingCount)),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      item("fencing token", r.token),
+      item(
+        "actor",
+        holder
+          ? `${visible(holder.id)} (election ${visible(r.election)}, token ${holder.seq})`
+          : "— nobody —",
+      ),
+      item("standing by", standby.length ? standby.map((m) => visible(m.id)).join(", ") : "—"),
+      item("brake", brakeText(r.brake)),
+    ),
+    h("h4", {}, "pending departures"),
+    h(
+      "table",
+      { class: "pending" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", {}, "departure"),
+          h("th", {}, "reason"),
+          h("th", {}, "departed"),
+          h("th", {}, "attempts"),
+          h("th", {}, "last error"),
+        ),
+      ),
+      h("tbody", {}, ...rows),
+    ),
+  );
+}
+
+function renderReactors() {
+  renderReactorBanners();
+  const section = /** @type {HTMLElement} */ (document.getElementById("reactors"));
+  // Most namespaces run no reactor: no section then.
+  section.hidden = state.reactors.size === 0;
+  if (section.hidden) return;
+  const container = /** @type {HTMLElement} */ (document.getElementById("reactor-list"));
+  container.replaceChildren(...[...state.reactors.values()].sort(byName).map(renderReactor));
 }
 
 function renderTimeline() {
@@ -698,12 +916,14 @@ function renderTimeline() {
       h(
         "li",
         {
-          class: `kind-${e.kind}${e.reason ? ` reason-${e.reason}` : ""}`,
+          class: `kind-${e.kind}${e.reason ? ` reason-${e.reason}` : ""}${e.event ? ` event-${e.event}` : ""}`,
           "data-event": e.kind,
           "data-member": e.memberId ?? e.holder ?? "",
           "data-group": e.group ?? e.name ?? "",
           "data-reason": e.reason ?? "",
           "data-token": e.token ?? "",
+          "data-reactor-event": e.event ?? "",
+          "data-key": e.key ?? "",
         },
         h("time", {}, clock(e.at)),
         h("span", {}, describe(e)),
@@ -755,6 +975,7 @@ function render() {
   clearTimeout(pending);
   pending = undefined;
   renderHeader();
+  renderReactors();
   renderGroups();
   renderContests("elections", state.elections, "election");
   renderContests("locks", state.locks, "lock");

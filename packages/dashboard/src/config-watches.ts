@@ -7,10 +7,20 @@ import {
   wireConfigEntry,
 } from "./wire.js";
 
+/** Reads a store through the dashboard's watch of it (one watch feeds the store's card and the follower). */
+export interface ConfigFollower {
+  /** An event of the store's watch: a snapshot first (and after every resync), then puts and deletes. */
+  apply(event: ConfigEvent): void;
+  /** The watch stopped (the store is no longer listed, or the watch ended): forget the store. */
+  reset(): void;
+}
+
 /** What {@link ConfigWatches} is told at creation. */
 export interface ConfigWatchSettings {
   /** Changes kept per store, newest first. */
   historyLength: number;
+  /** Followers of particular stores, by store name. */
+  followers: ReadonlyMap<string, ConfigFollower>;
   logger: Logger;
 }
 
@@ -35,7 +45,8 @@ function byKey(a: WireConfigEntry, b: WireConfigEntry): number {
 /**
  * The configuration stores behind the dashboard: one `coord.config(name).watch()` per store that
  * `coord.configs()` lists, each store's entries as the watch keeps them, and the changes the watch
- * delivered since it started (newest first, at most `historyLength`). Deltas go to `broadcast`.
+ * delivered since it started (newest first, at most `historyLength`). Deltas go to `broadcast`; the
+ * events of a store with a follower (the reactors' store) go to it too.
  */
 export class ConfigWatches {
   private readonly watches = new Map<string, ConfigWatch>();
@@ -79,6 +90,7 @@ export class ConfigWatches {
     this.closed = true;
     for (const w of this.watches.values()) w.abort.abort();
     this.watches.clear();
+    for (const follower of this.settings.followers.values()) follower.reset();
   }
 
   private wireConfig(w: ConfigWatch): WireConfig {
@@ -90,6 +102,7 @@ export class ConfigWatches {
     if (this.watches.get(w.name) !== w) return;
     this.watches.delete(w.name);
     if (w.announced) this.broadcast({ type: "config-removed", name: w.name });
+    this.settings.followers.get(w.name)?.reset();
   }
 
   private open(name: string): Promise<void> {
@@ -106,6 +119,7 @@ export class ConfigWatches {
         try {
           for await (const event of this.coord.config(name).watch({ signal: w.abort.signal })) {
             this.apply(w, event);
+            this.follow(w.name, event);
             ready();
           }
         } catch (error) {
@@ -154,6 +168,16 @@ export class ConfigWatches {
           ...(event.resync ? { resync: true } : {}),
         });
         return;
+    }
+  }
+
+  private follow(name: string, event: ConfigEvent): void {
+    const follower = this.settings.followers.get(name);
+    if (!follower) return;
+    try {
+      follower.apply(event);
+    } catch (error) {
+      this.settings.logger.warn("a configuration follower failed", { config: name, error: errorText(error) });
     }
   }
 

@@ -149,6 +149,7 @@ function checkOptions(options: DashboardOptions | undefined): DashboardOptions {
  * comes from the coordinator's public API (`groups()`, `view()`, `elections()`, `locks()`,
  * `observeCandidates()`, `configs()`, `config(name).watch()`, session events), so it works on every
  * backend, memory included (a backend whose `characteristics.config` is `"none"` shows no configuration).
+ * Reactors are read from the `rollcall.reactor` store's watch, a braked one as a banner at the top.
  * Read-only: only `GET` and `HEAD`, nothing changes membership or configuration.
  *
  * ```ts

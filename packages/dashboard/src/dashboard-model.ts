@@ -5,9 +5,11 @@ import {
   type Logger,
   type Member,
   type MembershipEvent,
+  REACTOR_CONFIG,
   type SessionState,
 } from "@rollcall/core";
 import { ConfigWatches } from "./config-watches.js";
+import { ReactorWatch } from "./reactor-watch.js";
 import {
   type WireContest,
   type WireDelta,
@@ -60,7 +62,8 @@ function errorText(error: unknown): string {
 
 /**
  * The dashboard's server side: one view per group, one candidate observation per election and lock,
- * one watch per configuration store, all over the coordinator's public API; the groups, elections,
+ * one watch per configuration store (the reactors are read from their store's), all over the
+ * coordinator's public API; the groups, elections,
  * locks and configuration stores that exist are re-listed every `discoveryInterval` (there is no watch
  * of the lists themselves). Every subscriber gets a snapshot,
  * then the same deltas, serialized once.
@@ -73,6 +76,7 @@ export class DashboardModel {
     lock: new Map<string, ContestWatch>(),
   };
   private readonly configs: ConfigWatches;
+  private readonly reactors: ReactorWatch;
   private readonly timeline: WireTimelineEntry[] = [];
   private readonly subscribers = new Set<(json: string) => void>();
   private readonly server: WireServer;
@@ -113,9 +117,20 @@ export class DashboardModel {
       startedAt: now,
       config: coord.characteristics.config,
     };
+    this.reactors = new ReactorWatch({
+      broadcast: (delta) => this.broadcast(delta),
+      event: (entry) => {
+        this.remember(entry);
+        this.broadcast({ type: "reactor-event", entry });
+      },
+    });
     this.configs = new ConfigWatches(
       coord,
-      { historyLength: settings.configHistoryLength, logger: settings.logger },
+      {
+        historyLength: settings.configHistoryLength,
+        followers: new Map([[REACTOR_CONFIG, this.reactors]]),
+        logger: settings.logger,
+      },
       (delta) => this.broadcast(delta),
     );
     coord.on("session", this.onSession);
@@ -161,6 +176,7 @@ export class DashboardModel {
       locks: [...this.contests.lock.values()].map((c) => c.state),
       timeline: [...this.timeline],
       configs: this.configs.wire(),
+      reactors: this.reactors.wire(),
       pageSize: this.settings.pageSize,
       configHistoryLength: this.settings.configHistoryLength,
     };

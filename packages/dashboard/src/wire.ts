@@ -75,6 +75,81 @@ export interface WireConfig {
   history: WireConfigChange[];
 }
 
+/** The mass-failure brake of a reactor, as stored (times in epoch ms, `null` when unreadable or unset). */
+export interface WireReactorBrake {
+  /** Whether it holds the reactor: nothing is acted upon until it is released. */
+  engaged: boolean;
+  /** When it engaged. */
+  since: number | null;
+  /** How many members departed within the window. */
+  departures: number;
+  /** The group's size before the window (members left + members departed). */
+  size: number;
+  /** When it was last released (by an operator or because the group recovered). */
+  releasedAt: number | null;
+}
+
+/** A departure a reactor recorded and has not handled yet, as stored. */
+export interface WireReactorPending {
+  /** The idempotency key, `<memberId>@<seq>`. */
+  key: string;
+  memberId: string;
+  seq: string;
+  reason: LeaveReason;
+  /** When the reactor saw it leave (epoch ms; `null` when unreadable). */
+  departedAt: number | null;
+  /** Handler runs started so far (the reactor stores each before it runs): 0 while it waits out the grace, the brake's hold or the brake. */
+  attempts: number;
+  /**
+   * The latest run started and has not failed: it runs, or its actor died mid-run (the next actor
+   * runs it again).
+   */
+  running: boolean;
+  /**
+   * The message of the last run that failed (at most 500 characters, as stored), kept while the next run
+   * goes; `null` while none failed (as far as this dashboard saw).
+   */
+  lastError: string | null;
+  /** When the record was last written: a run's start or its failure. */
+  updatedAt: number;
+}
+
+/**
+ * A reactor (`coord.reactor()`), from what it stores in the `rollcall.reactor` configuration: the fencing
+ * token of the last actor to take over, the brake, and the departures not yet handled — those whose
+ * handler failed first (most attempts first), then the oldest; at most a bounded number of them, out of
+ * `pendingCount`. Who acts now is the holder of the election `election` (`reactor.<name>`).
+ */
+export interface WireReactor {
+  name: string;
+  /** The reactor's election: its holder is the acting process. */
+  election: string;
+  /** The fencing token the last actor recorded when it took over (decimal). */
+  token: string;
+  /** The stored brake; `null` if it never engaged. */
+  brake: WireReactorBrake | null;
+  pending: WireReactorPending[];
+  /** How many departures are pending in all (`pending` may show fewer). */
+  pendingCount: number;
+}
+
+/**
+ * What happened to a reactor, as its stored state shows it: the brake `braked` or `released`; a departure
+ * recorded (`departed`), its handler `failed` (retried), `handled` (recorded as done) or `cancelled`
+ * (no longer pending without being done: the member came back).
+ */
+export interface WireReactorEvent {
+  at: number;
+  kind: "reactor";
+  /** The reactor's name. */
+  name: string;
+  event: "braked" | "released" | "departed" | "failed" | "handled" | "cancelled";
+  /** The departure's idempotency key (`null` for the brake). */
+  key: string | null;
+  /** What the operator reads: the failure's message, the brake's count. */
+  detail: string | null;
+}
+
 /** A line of the event timeline. */
 export type WireTimelineEntry =
   | { at: number; kind: "join" | "update"; group: string; memberId: string; seq: string }
@@ -87,7 +162,8 @@ export type WireTimelineEntry =
       name: string;
       holder: string | null;
       token: string | null;
-    };
+    }
+  | WireReactorEvent;
 
 /** The serving coordinator. `label` is the redacted backend URL or a name; never a credential. */
 export interface WireServer {
@@ -116,6 +192,8 @@ export interface WireSnapshot {
   timeline: WireTimelineEntry[];
   /** The configuration stores that hold entries (empty when the backend has none). */
   configs: WireConfig[];
+  /** The reactors found in the `rollcall.reactor` configuration, by name. */
+  reactors: WireReactor[];
   /** Members (and configuration entries) shown per page of a table. */
   pageSize: number;
   /** Changes kept per configuration store's history. */
@@ -137,7 +215,10 @@ export type WireDelta =
   | { type: "config-added"; config: WireConfig }
   | { type: "config-removed"; name: string }
   | { type: "config-snapshot"; at: number; name: string; entries: WireConfigEntry[] }
-  | { type: "config-change"; name: string; change: WireConfigChange };
+  | { type: "config-change"; name: string; change: WireConfigChange }
+  | { type: "reactor"; at: number; reactor: WireReactor }
+  | { type: "reactor-removed"; name: string }
+  | { type: "reactor-event"; entry: WireReactorEvent };
 
 /** The JSON form of a member. */
 export function wireMember(member: Member): WireMember {

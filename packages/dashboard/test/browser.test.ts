@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChildMember, randomId, withParams } from "@rollcall/conformance";
-import { type Coordinator, connect, redactUrl } from "@rollcall/core";
-import "@rollcall/memory";
+import { ChildMember, eventually, randomId, withParams } from "@rollcall/conformance";
+import { type Coordinator, connect, redactUrl, releaseReactor } from "@rollcall/core";
+import { memorySessions } from "@rollcall/memory";
 import "@rollcall/redis";
 import "@rollcall/sql";
 import { startRedis } from "@rollcall/servers";
@@ -323,6 +323,99 @@ describe("the dashboard in chromium", () => {
     } finally {
       await dash.close();
       await writer.close();
+    }
+  });
+
+  it("shows a braked reactor as a banner until it is released, then its failing handler's attempts and last error", async () => {
+    // In-process members frozen (as SIGSTOP would): their sessions expire. Member ids are unique to this
+    // test, as memorySessions addresses them across memory stores.
+    const url = `memory://${randomId("react")}?sessionTimeout=500&retryInterval=50`;
+    const prefix = randomId("rx");
+    const opened: Coordinator[] = [];
+    const frozen: string[] = [];
+    const connectAs = async (id: string) => {
+      const c = await connect(url, { memberId: id });
+      opened.push(c);
+      return c;
+    };
+    const admin = await connectAs(`${prefix}-admin`);
+    await admin.createGroup("compute");
+    for (let i = 0; i < 5; i++)
+      await (await connectAs(`${prefix}-node${i}`)).join("compute", { metadata: { i } });
+    const actor = await connectAs(`${prefix}-actor`);
+    const hostile = '<img src=x onerror="window.__xss=8">';
+    let runs = 0;
+    const reactor = await actor.reactor(
+      "compute",
+      async (d) => {
+        runs++;
+        throw new Error(`cannot evacuate ${d.memberId}: no capacity ${hostile}`);
+      },
+      { brake: { fraction: 0.5, window: 3000 }, retry: { initial: 200, max: 400 } },
+    );
+    await eventually(() => reactor.state === "acting", 10_000, "the reactor to act");
+    const dash = await open(url);
+    const { page } = dash;
+    const card = '#reactors [data-reactor="compute"]';
+    try {
+      await page.waitForSelector(`${card}[data-status="acting"][data-holder="${prefix}-actor"]`, {
+        timeout: 10_000,
+      });
+      const token = await page.getAttribute(card, "data-token");
+      expect(await page.getAttribute(`tr[data-election="reactor.compute"]`, "data-token")).toBe(token);
+      expect(await page.isHidden("#reactor-banners")).toBe(true);
+      expect(await page.textContent(`${card} tbody`)).toBe("nothing pending");
+
+      for (const i of [0, 1, 2]) {
+        memorySessions.freeze(`${prefix}-node${i}`);
+        frozen.push(`${prefix}-node${i}`);
+      }
+      const banner = '#reactor-banners .reactor-banner[data-reactor="compute"]';
+      await page.waitForSelector(banner, { timeout: 10_000 });
+      expect(await page.textContent(banner)).toMatch(
+        /^Reactor compute is BRAKED since \d\d:\d\d:\d\d\.\d{3} \(\d+s ago\): 3 of 5 members left at once; nothing is acted upon until released: rollcall react compute --release$/,
+      );
+      // The banner is the first thing under the header, above the groups.
+      expect(
+        await page.evaluate(() => {
+          const b = document.querySelector("#reactor-banners");
+          const main = document.querySelector("#main");
+          return !!b && !!main && (b.compareDocumentPosition(main) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+        }),
+      ).toBe(true);
+      await page.waitForSelector(`${card}[data-status="braked"][data-pending="3"]`, { timeout: 5000 });
+      await page.waitForSelector('#timeline li[data-event="reactor"][data-reactor-event="braked"]', {
+        timeout: 5000,
+      });
+      expect(runs).toBe(0);
+
+      expect(await releaseReactor(admin, "compute")).toBe(true);
+      await page.waitForSelector("#reactor-banners", { state: "hidden", timeout: 10_000 });
+      expect(await page.$$eval(banner, (e) => e.length)).toBe(0);
+      // The handler keeps failing: each departure shows its failed runs and the last error, as text.
+      const key = (await page.getAttribute(`${card} tr[data-member="${prefix}-node0"]`, "data-key")) ?? "";
+      expect(key).toMatch(new RegExp(`^${prefix}-node0@\\d+$`));
+      await page.waitForFunction(
+        (row) => Number(document.querySelector(row)?.getAttribute("data-attempts")) >= 2,
+        `${card} tr.failing[data-key="${key}"]`,
+        { timeout: 10_000 },
+      );
+      expect(await page.textContent(`${card} tr[data-key="${key}"] td.error`)).toBe(
+        `cannot evacuate ${prefix}-node0: no capacity ${hostile}`,
+      );
+      await page.waitForSelector(
+        `#timeline li[data-event="reactor"][data-reactor-event="failed"][data-key="${key}"]`,
+        { timeout: 5000 },
+      );
+      expect(await page.getAttribute(card, "data-status")).toBe("acting");
+      expect(await page.$$eval("main img", (e) => e.length)).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(dash.errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await reactor.close();
+      for (const id of frozen) memorySessions.thaw(id);
+      await Promise.allSettled(opened.map((c) => c.close()));
     }
   });
 

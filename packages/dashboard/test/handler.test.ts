@@ -1,11 +1,11 @@
 import { connect as netConnect } from "node:net";
 import { Exposure, eventually, randomId } from "@rollcall/conformance";
-import { type Coordinator, connect, HashRing, redactUrl } from "@rollcall/core";
-import "@rollcall/memory";
+import { type Coordinator, connect, HashRing, redactUrl, releaseReactor } from "@rollcall/core";
+import { memorySessions } from "@rollcall/memory";
 import "@rollcall/redis";
 import { startRedis } from "@rollcall/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DashboardHandler, dashboardHandler } from "../src/index.js";
+import { type DashboardHandler, dashboardHandler, type WireReactor } from "../src/index.js";
 import { get, StreamReader, serve } from "./support/http-client.js";
 import { registerNoConfigBackend } from "./support/no-config-backend.js";
 
@@ -275,6 +275,157 @@ describe("the dashboard handler", () => {
       await handler.close();
       await writer.close();
       await watcher.close();
+    }
+  });
+
+  it("streams reactors from their store: the brake with its count, then pending departures with their attempts and last error, and the one handled", async () => {
+    // In-process members frozen (as SIGSTOP would): their sessions expire. Member ids are unique to this
+    // test, as memorySessions addresses them across memory stores.
+    const url = `memory://${randomId("react")}?sessionTimeout=500&retryInterval=50`;
+    const prefix = randomId("rx");
+    const opened: Coordinator[] = [];
+    const frozen: string[] = [];
+    const open = async (id: string) => {
+      const c = await connect(url, { memberId: id });
+      opened.push(c);
+      return c;
+    };
+    const admin = await open(`${prefix}-admin`);
+    await admin.createGroup("compute");
+    for (let i = 0; i < 5; i++) await (await open(`${prefix}-node${i}`)).join("compute", { metadata: { i } });
+    const actor = await open(`${prefix}-actor`);
+    let runs = 0;
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const reactor = await actor.reactor(
+      "compute",
+      async (d, { attempt }) => {
+        runs++;
+        // node0's third attempt succeeds; node1's second one waits for the gate; the others fail.
+        if (d.memberId === `${prefix}-node0` && attempt >= 3) return;
+        if (d.memberId === `${prefix}-node1` && attempt === 2) await gate;
+        throw new Error(`cannot evacuate ${d.memberId}: no capacity`);
+      },
+      { brake: { fraction: 0.5, window: 3000 }, retry: { initial: 200, max: 400 } },
+    );
+    await eventually(() => reactor.state === "acting", 10_000, "the reactor to act");
+    const watcher = await open(`${prefix}-watcher`);
+    const handler = dashboardHandler(watcher, { discoveryInterval: 100 });
+    await handler.refresh();
+    const http = await serve(handler);
+    const stream = new StreamReader(`${http.base}/events`);
+    const reactorWith = (what: string, check: (r: WireReactor) => boolean) =>
+      stream.waitFor(what, (m) => m.type === "reactor" && check(m.reactor as WireReactor), 15_000);
+    try {
+      const snapshot = await stream.waitFor("a snapshot", (m) => m.type === "snapshot");
+      const elections = snapshot.elections as { name: string; candidates: { id: string; seq: string }[] }[];
+      const holder = elections.find((e) => e.name === "reactor.compute")?.candidates[0];
+      expect(holder?.id).toBe(`${prefix}-actor`);
+      expect(snapshot.reactors).toEqual([
+        {
+          name: "compute",
+          election: "reactor.compute",
+          token: holder?.seq,
+          brake: null,
+          pending: [],
+          pendingCount: 0,
+        },
+      ]);
+
+      for (const i of [0, 1, 2]) {
+        memorySessions.freeze(`${prefix}-node${i}`);
+        frozen.push(`${prefix}-node${i}`);
+      }
+      const braked = await reactorWith("the brake", (r) => r.brake?.engaged === true && r.pendingCount === 3);
+      expect(braked.reactor).toMatchObject({
+        brake: { engaged: true, since: expect.any(Number), departures: 3, size: 5, releasedAt: null },
+      });
+      expect((braked.reactor as WireReactor).pending.map((p) => [p.memberId, p.reason, p.attempts])).toEqual(
+        [0, 1, 2].map((i) => [`${prefix}-node${i}`, "expired", 0]),
+      );
+      const brakedLine = await stream.waitFor(
+        "the brake's timeline line",
+        (m) => m.type === "reactor-event" && (m.entry as { event: string }).event === "braked",
+      );
+      expect(brakedLine.entry).toEqual({
+        at: expect.any(Number),
+        kind: "reactor",
+        name: "compute",
+        event: "braked",
+        key: null,
+        detail: "3 of 5 members left within the window",
+      });
+      // The page's snapshot (and /state) says it too: a page opened now shows the banner.
+      const state = JSON.parse((await get(`${http.base}/state`)).body) as {
+        reactors: WireReactor[];
+        timeline: { kind: string; event?: string }[];
+      };
+      expect(state.reactors[0]?.brake?.engaged).toBe(true);
+      expect(state.timeline.filter((e) => e.kind === "reactor").map((e) => e.event)).toContain("braked");
+      expect(runs).toBe(0);
+
+      expect(await releaseReactor(admin, "compute")).toBe(true);
+      await reactorWith("the release", (r) => r.brake?.engaged === false);
+      await stream.waitFor(
+        "the release's timeline line",
+        (m) => m.type === "reactor-event" && (m.entry as { event: string }).event === "released",
+      );
+      // While a run goes, the departure says so and keeps the error of the run before.
+      await reactorWith("node1's second run going, with its first error", (r) =>
+        r.pending.some(
+          (p) =>
+            p.memberId === `${prefix}-node1` &&
+            p.attempts === 2 &&
+            p.running &&
+            p.lastError === `cannot evacuate ${prefix}-node1: no capacity`,
+        ),
+      );
+      openGate();
+      // The handler keeps failing: the pending departures show their attempts and the last error.
+      const failedTwice = (r: WireReactor, i: number) =>
+        r.pending.some((p) => p.memberId === `${prefix}-node${i}` && p.attempts >= 2 && p.lastError !== null);
+      const failing = await reactorWith(
+        "node1 and node2 failed twice",
+        (r) => failedTwice(r, 1) && failedTwice(r, 2),
+      );
+      for (const p of (failing.reactor as WireReactor).pending) {
+        if (p.attempts > 1) expect(p.lastError).toBe(`cannot evacuate ${p.memberId}: no capacity`);
+        expect(p.key).toBe(`${p.memberId}@${p.seq}`);
+      }
+      const failed = await stream.waitFor(
+        "a failure's timeline line",
+        (m) => m.type === "reactor-event" && (m.entry as { event: string }).event === "failed",
+      );
+      expect(failed.entry).toMatchObject({
+        name: "compute",
+        key: expect.stringMatching(new RegExp(`^${prefix}-node[012]@\\d+$`)),
+        detail: expect.stringMatching(/^attempt \d+: cannot evacuate .*: no capacity$/),
+      });
+      // node0's third attempt succeeded: recorded as handled, once, and no longer pending.
+      const handled = await stream.waitFor(
+        "node0 handled",
+        (m) => m.type === "reactor-event" && (m.entry as { event: string }).event === "handled",
+      );
+      expect((handled.entry as { key: string }).key).toMatch(new RegExp(`^${prefix}-node0@\\d+$`));
+      await reactorWith(
+        "node0 no longer pending",
+        (r) => r.pendingCount === 2 && !r.pending.some((p) => p.memberId === `${prefix}-node0`),
+      );
+      const lines = stream.messages
+        .filter((m) => m.type === "reactor-event")
+        .map((m) => m.entry as { event: string; key: string | null });
+      expect(lines.filter((l) => l.event === "handled")).toHaveLength(1);
+      expect(lines.filter((l) => l.event === "cancelled")).toEqual([]);
+    } finally {
+      openGate();
+      await stream.close();
+      await http.close();
+      await handler.close();
+      await reactor.close();
+      for (const id of frozen) memorySessions.thaw(id);
+      await Promise.allSettled(opened.map((c) => c.close()));
     }
   });
 

@@ -10,9 +10,11 @@ import {
   type Member,
   type Metadata,
   openFailure,
+  type Renewal,
   RollcallError,
   readPemFile,
   type SessionListener,
+  TtlSession,
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
@@ -25,7 +27,8 @@ import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
 import { PushWatches } from "./push-watches.js";
 import { migrate, tableNames } from "./schema.js";
 import { PolledSqlConfig, PushedSqlConfig, type SqlConfig, type SqlConfigLink } from "./sql-config.js";
-import { type HeartbeatResult, SqlStore } from "./sql-store.js";
+import { SqlStore } from "./sql-store.js";
+import { SqliteChangeHints } from "./sqlite-hints.js";
 import { waitFor } from "./wait-for.js";
 
 const CHARACTERISTICS: Record<Dialect, Characteristics> = {
@@ -55,8 +58,6 @@ const CHARACTERISTICS: Record<Dialect, Characteristics> = {
   },
 };
 
-type SessionState = "idle" | "connected" | "suspended" | "expired";
-
 /**
  * The SQL driver (`postgresql://`, `mysql://`/`mariadb://`, `sqlite://`): a session is a row whose
  * deadline the database computes from its own clock and one heartbeat statement per interval moves
@@ -74,16 +75,13 @@ export class SqlDriver implements Driver {
   private releaseKnex: (() => Promise<void>) | undefined;
   private prepared: Promise<SqlStore> | undefined;
   private store: SqlStore | undefined;
-  private sessionId: string | undefined;
-  private listener: SessionListener | undefined;
-  private state: SessionState = "idle";
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /**
+   * The last session opened: its id (the sessions row) and its keeper (core's {@link TtlSession}, renewing
+   * it by heartbeat). Kept once its keeper stops, so that the next open removes it first.
+   */
+  private session: { id: string; keeper: TtlSession } | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private beatSentAt: number | undefined;
-  /** Aborted when the session's timers stop (expiry, a new session, close): ends a heartbeat's retries. */
-  private sessionAbort: AbortController | undefined;
   private reaping: Promise<void> | undefined;
   /** PostgreSQL only. */
   private readonly watches: PushWatches | undefined;
@@ -102,6 +100,10 @@ export class SqlDriver implements Driver {
   private configSql: SqlConfigStore | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** SQLite: a file notification for every write by any process on the host (see `changeHints`). */
+  private readonly sqliteHints: SqliteChangeHints | undefined;
+  /** SQLite's change hints: polled watches read the change log at once after a write. */
+  readonly changeHints?: (listener: () => void) => () => void;
 
   constructor(
     readonly dialect: Dialect,
@@ -122,6 +124,11 @@ export class SqlDriver implements Driver {
         config.logger,
       );
       this.awaitGone = (group, memberId, signal, seq) => this.awaitMemberGone(group, memberId, signal, seq);
+    }
+    if (dialect === "sqlite") {
+      const hints = new SqliteChangeHints(() => sqliteFilename(config.url), config.logger);
+      this.sqliteHints = hints;
+      this.changeHints = (listener) => hints.subscribe(listener);
     }
     const link: SqlConfigLink = {
       store: () => this.configStatements(),
@@ -163,12 +170,17 @@ export class SqlDriver implements Driver {
 
   private connectionError(error: unknown): RollcallError {
     if (RollcallError.isInstance(error)) return error;
+    return new RollcallError("CONNECTION", `${this.target}: ${this.scrub(error)}`, { cause: error });
+  }
+
+  /** An error's message (or code, if it has no message), the URL's password masked. */
+  private scrub(error: unknown): string {
     let text = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: unknown } | null)?.code;
     if (text === "" && typeof code === "string") text = code;
     const password = this.config.url.password;
     if (password) text = text.split(password).join("***");
-    return new RollcallError("CONNECTION", `${this.target}: ${text}`, { cause: error });
+    return text;
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -231,17 +243,12 @@ export class SqlDriver implements Driver {
     return this.prepared;
   }
 
-  private requireSession(): { store: SqlStore; sessionId: string } {
-    if (
-      this.closed ||
-      this.store === undefined ||
-      this.sessionId === undefined ||
-      this.state === "expired" ||
-      this.state === "idle"
-    ) {
+  private requireSession(): { store: SqlStore; session: { id: string; keeper: TtlSession } } {
+    const session = this.session;
+    if (this.closed || this.store === undefined || session === undefined || !session.keeper.live) {
       throw new RollcallError("NOT_CONNECTED", `no session with ${this.target}`);
     }
-    return { store: this.store, sessionId: this.sessionId };
+    return { store: this.store, session };
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
@@ -249,8 +256,7 @@ export class SqlDriver implements Driver {
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
     if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
     this.stopSessionTimers();
-    const previous = this.sessionId;
-    this.state = "idle";
+    const previous = this.session?.id;
     try {
       const store = await this.prepare();
       const id = randomUUID();
@@ -261,11 +267,16 @@ export class SqlDriver implements Driver {
         await store.endSession(id).catch(() => {});
         throw new RollcallError("NOT_CONNECTED", "the driver is closed");
       }
-      this.sessionId = id;
-      this.listener = listener;
-      this.state = "connected";
-      this.armExpiry(performance.now());
-      this.startHeartbeat();
+      const keeper = new TtlSession({
+        listener,
+        ttl: this.options.sessionTimeout,
+        interval: this.options.heartbeatInterval,
+        renew: (signal) => this.beat(store, id, signal),
+        logger: this.config.logger,
+        openedAt: performance.now(),
+        onState: (state, reason) => this.onSessionState(state, reason),
+      });
+      this.session = { id, keeper };
       this.armPrune();
       listener.renewed(sentAt);
     } catch (error) {
@@ -283,108 +294,52 @@ export class SqlDriver implements Driver {
     return openFailure("unreachable", text, error);
   }
 
-  private startHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
-    this.beatSentAt = undefined;
-    this.sessionAbort = new AbortController();
-    // Not unref'd: like a socket, an open session keeps the process alive until close().
-    this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatInterval);
-  }
-
-  private async beat(): Promise<void> {
-    const id = this.sessionId;
-    const store = this.store;
-    const signal = this.sessionAbort?.signal;
-    if (id === undefined || store === undefined || this.state === "expired" || this.closed) return;
-    if (this.beatSentAt !== undefined) {
-      // A heartbeat sent at an earlier tick has not come back: the database is unreachable. (Half an
-      // interval, not a whole one: ticks drift by a millisecond or two, and a tick that finds the beat
-      // outstanding for 1332 of 1333 ms must not wait a whole further interval — with a frozen database
-      // the session would then expire before it was ever reported suspended.)
-      if (performance.now() - this.beatSentAt >= this.options.heartbeatInterval / 2)
-        this.suspend("a heartbeat is unanswered");
-      return;
-    }
-    const beatAt = performance.now();
-    this.beatSentAt = beatAt;
-    // When the statement that got through was sent: SQLite tries again while another process holds the
-    // write lock (without blocking the event loop), and only the try that committed renews the session.
-    let sentAt = beatAt;
-    let result: HeartbeatResult;
+  /**
+   * One heartbeat, the session's renewal: one statement moving its deadline on along the database clock.
+   * SQLite tries again while another process holds the write lock (without blocking the event loop) until
+   * the session timeout or the keeper stops; only the try that committed renewed the session, so its
+   * send time is the renewal's.
+   */
+  private async beat(store: SqlStore, id: string, signal: AbortSignal): Promise<Renewal> {
+    let sentAt = performance.now();
     try {
-      result = await store.heartbeat(id, this.options.sessionTimeout, {
-        // Past the session timeout the session is gone anyway (and expiry aborts `signal` sooner).
-        deadline: beatAt + this.options.sessionTimeout,
-        ...(signal === undefined ? {} : { signal }),
+      const result = await store.heartbeat(id, this.options.sessionTimeout, {
+        deadline: sentAt + this.options.sessionTimeout,
+        signal,
         urgent: true,
         onAttempt: () => {
           sentAt = performance.now();
         },
       });
+      if (!result.alive)
+        return { alive: false, reason: "the session's deadline passed on the database clock" };
+      const { now, nextDeadline } = result;
+      if (now !== undefined && nextDeadline != null && !signal.aborted)
+        this.noteNextDeadline(now, nextDeadline);
+      return { alive: true, sentAt };
     } catch (error) {
-      if (id === this.sessionId && this.beatSentAt === beatAt)
-        this.suspend(String((error as Error)?.message ?? error));
-      return;
-    } finally {
-      if (this.beatSentAt === beatAt) this.beatSentAt = undefined;
-    }
-    if (id !== this.sessionId || (this.state as SessionState) === "expired" || this.closed) return;
-    if (!result.alive) {
-      this.expire("the session's deadline passed on the database clock");
-      return;
-    }
-    this.armExpiry(performance.now());
-    this.listener?.renewed(sentAt);
-    if (this.state === "suspended") {
-      this.state = "connected";
-      this.config.logger.info("the database is reachable again; same session", { target: this.target });
-      this.listener?.state("connected");
-    }
-    if (result.now !== undefined && result.nextDeadline !== undefined && result.nextDeadline !== null) {
-      this.noteNextDeadline(result.now, result.nextDeadline);
+      throw new RollcallError("CONNECTION", this.scrub(error), { cause: error });
     }
   }
 
-  private suspend(reason: string): void {
-    if (this.state !== "connected") return;
-    this.state = "suspended";
-    this.config.logger.warn("the database is unreachable; session suspended", {
-      target: this.target,
-      reason,
-    });
-    this.listener?.state("suspended");
-  }
-
-  /**
-   * After an acknowledged heartbeat the database's deadline is at most `sessionTimeout` past the
-   * moment the answer arrived; once that has passed locally without another, the session is gone.
-   */
-  private armExpiry(ackedAt: number): void {
-    clearTimeout(this.expiryTimer);
-    const wait = Math.max(0, ackedAt + this.options.sessionTimeout - performance.now());
-    this.expiryTimer = setTimeout(
-      () => this.expire("no heartbeat reached the database within the session timeout"),
-      wait,
-    );
-    this.expiryTimer.unref?.();
-  }
-
-  private expire(reason: string): void {
-    if (this.state === "expired" || this.closed) return;
-    this.state = "expired";
-    this.stopSessionTimers();
-    this.config.logger.warn("session expired", { target: this.target, reason });
-    this.listener?.state("expired");
+  /** Logs the session's states in the database's words; an expired session's timers go. */
+  private onSessionState(state: "connected" | "suspended" | "expired", reason: string): void {
+    const target = this.target;
+    if (state === "suspended")
+      this.config.logger.warn("the database is unreachable; session suspended", { target, reason });
+    else if (state === "connected")
+      this.config.logger.info("the database is reachable again; same session", { target });
+    else {
+      this.stopSessionTimers();
+      this.config.logger.warn("session expired", { target, reason });
+    }
   }
 
   private stopSessionTimers(): void {
-    this.sessionAbort?.abort(new RollcallError("NOT_CONNECTED", "the session ended"));
-    this.sessionAbort = undefined;
-    clearInterval(this.heartbeatTimer);
-    clearTimeout(this.expiryTimer);
+    this.session?.keeper.stop();
     clearTimeout(this.reapTimer);
     clearTimeout(this.pruneTimer);
-    this.heartbeatTimer = this.expiryTimer = this.reapTimer = this.pruneTimer = undefined;
+    this.reapTimer = this.pruneTimer = undefined;
   }
 
   private armPrune(): void {
@@ -400,7 +355,7 @@ export class SqlDriver implements Driver {
             }),
           )
           .finally(() => {
-            if (this.state !== "expired" && !this.closed) this.armPrune();
+            if (this.session?.keeper.live && !this.closed) this.armPrune();
           });
       },
       period * (0.5 + Math.random()),
@@ -455,17 +410,12 @@ export class SqlDriver implements Driver {
   }
 
   private async sessionWrite<T>(fn: (store: SqlStore, sessionId: string) => Promise<T>): Promise<T> {
-    const { store, sessionId } = this.requireSession();
+    const { store, session } = this.requireSession();
     try {
-      return await fn(store, sessionId);
+      return await fn(store, session.id);
     } catch (error) {
-      if (
-        RollcallError.isInstance(error) &&
-        error.code === "SESSION_EXPIRED" &&
-        sessionId === this.sessionId
-      ) {
-        this.expire("the database says the session's deadline has passed");
-      }
+      if (RollcallError.hasCode(error, "SESSION_EXPIRED"))
+        session.keeper.expire("the database says the session's deadline has passed");
       throw this.connectionError(error);
     }
   }
@@ -577,23 +527,24 @@ export class SqlDriver implements Driver {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    const session = this.session;
+    const live = session?.keeper.live === true;
     this.stopSessionTimers();
+    this.session = undefined;
+    this.sqliteHints?.close();
     await this.configStore.close();
     const watchesClosed = this.watches?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
-    const id = this.sessionId;
     const store = this.store;
-    this.sessionId = undefined;
-    if (id !== undefined && store !== undefined && this.state !== "expired") {
+    if (session !== undefined && store !== undefined && live) {
       await bounded(
-        store.endSession(id, { deadline: performance.now() + bound }),
+        store.endSession(session.id, { deadline: performance.now() + bound }),
         bound,
         "ending the session",
       ).catch((error) =>
         this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
       );
     }
-    this.state = "expired";
     if (watchesClosed) await bounded(watchesClosed, bound).catch(() => {});
     if (this.releaseKnex) await bounded(this.releaseKnex(), bound).catch(() => {});
   }

@@ -90,7 +90,11 @@ export async function reactCommand(
           reactor: name,
           token: status.token.toString(),
           brake: status.brake ?? null,
-          pending: status.pending.map(departureJson),
+          pending: status.pending.map((d) => ({
+            ...departureJson(d),
+            attempts: d.attempts,
+            ...(d.lastError === undefined ? {} : { lastError: d.lastError }),
+          })),
         }),
       );
     } else {
@@ -98,7 +102,10 @@ export async function reactCommand(
         ? `BRAKED since ${status.brake.since.toISOString()} (${status.brake.departures} of ${status.brake.size} left) — release with: rollcall react ${group} --release`
         : "not braked";
       out(`reactor ${name}: ${brake}; fencing token ${status.token}; ${status.pending.length} pending`);
-      for (const d of status.pending) out(`  ${d.key}  ${d.reason}  since ${d.departedAt.toISOString()}`);
+      for (const d of status.pending)
+        out(
+          `  ${d.key}  ${d.reason}  since ${d.departedAt.toISOString()}${d.attempts > 0 ? `  attempts ${d.attempts}` : ""}${d.lastError ? `  last error: ${d.lastError}` : ""}`,
+        );
     }
     return 0;
   }

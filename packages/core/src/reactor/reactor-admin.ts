@@ -18,13 +18,33 @@ export function releaseReactor(coord: Coordinator, name: string): Promise<boolea
 }
 
 /** What the reactor `name` has stored: its brake and its departures not yet handled, from any process. */
-export async function reactorStatus(
-  coord: Coordinator,
-  name: string,
-): Promise<{ token: bigint; brake: BrakeStatus | undefined; pending: Departure[] }> {
+export async function reactorStatus(coord: Coordinator, name: string): Promise<ReactorStatus> {
   const store = storeOf(coord, name);
   const { record } = await store.read();
   const done = new Set(record.done);
-  const pending = (await store.pending()).map((p) => p.departure).filter((d) => !done.has(d.key));
-  return { token: record.token, brake: record.brake, pending };
+  const pending = (await store.pending())
+    .filter((p) => !done.has(p.departure.key))
+    .map((p) => ({
+      ...p.departure,
+      attempts: p.attempts,
+      ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
+    }));
+  return {
+    token: record.token,
+    ...(record.group === undefined ? {} : { group: record.group }),
+    brake: record.brake,
+    pending,
+  };
+}
+
+/** What {@link reactorStatus} reads. */
+export interface ReactorStatus {
+  /** The fencing token of the last actor that took over (`0n`: none yet). */
+  token: bigint;
+  /** The group the reactor watches, as its last actor recorded it. */
+  group?: string;
+  /** The stored brake, if it was ever engaged. */
+  brake: BrakeStatus | undefined;
+  /** The departures not yet handled, with the attempts so far and the last failure. */
+  pending: (Departure & { attempts: number; lastError?: string })[];
 }

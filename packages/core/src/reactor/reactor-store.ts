@@ -13,6 +13,8 @@ const DONE_KEPT = 500;
 export interface ReactorRecord {
   /** The fencing token of the last actor that took over; a write by a smaller one is refused. */
   token: bigint;
+  /** The group the reactor watches (written by each actor that takes over). */
+  group?: string;
   brake: (BrakeStatus & { releasedAt?: Date }) | undefined;
   /** Idempotency keys of the departures recorded as handled, oldest first. */
   done: string[];
@@ -34,6 +36,7 @@ function decodeRecord(value: Json | undefined): ReactorRecord {
   const brake = v.brake as Record<string, Json> | null | undefined;
   return {
     token: typeof v.token === "string" ? BigInt(v.token) : 0n,
+    ...(typeof v.group === "string" ? { group: v.group } : {}),
     brake:
       brake && typeof brake === "object"
         ? {
@@ -51,6 +54,7 @@ function decodeRecord(value: Json | undefined): ReactorRecord {
 function encodeRecord(record: ReactorRecord): Json {
   return {
     token: record.token.toString(),
+    ...(record.group === undefined ? {} : { group: record.group }),
     brake: record.brake
       ? {
           engaged: record.brake.engaged,
@@ -82,10 +86,11 @@ function departureOf(group: string, value: Json): Departure | undefined {
   };
 }
 
-/** A pending departure as stored, with its attempts so far. */
+/** A pending departure as stored, with its attempts so far and the last one's error. */
 export interface StoredPending {
   departure: Departure;
   attempts: number;
+  lastError?: string;
 }
 
 /**
@@ -172,13 +177,28 @@ export class ReactorStore {
     const pending: StoredPending[] = [];
     for (const entry of entries) {
       const departure = departureOf(this.group, entry.value);
-      const attempts = (entry.value as Record<string, Json>)?.attempts;
-      if (departure) pending.push({ departure, attempts: typeof attempts === "number" ? attempts : 0 });
+      const value = entry.value as Record<string, Json>;
+      const attempts = typeof value?.attempts === "number" ? value.attempts : 0;
+      if (departure)
+        pending.push(
+          typeof value?.lastError === "string"
+            ? { departure, attempts, lastError: value.lastError }
+            : { departure, attempts },
+        );
     }
     return pending;
   }
 
-  async putPending(departure: Departure, attempts: number, lastError?: string): Promise<void> {
+  /**
+   * Stores a pending departure: `running` while an attempt is under way (written before the handler runs,
+   * so a run cut short by the actor's death still counts), with the last failed attempt's error.
+   */
+  async putPending(
+    departure: Departure,
+    attempts: number,
+    lastError?: string,
+    running = false,
+  ): Promise<void> {
     await this.config.set(`${this.name}/pending/${departure.key}`, {
       memberId: departure.memberId,
       seq: departure.seq.toString(),
@@ -186,6 +206,7 @@ export class ReactorStore {
       reason: departure.reason,
       departedAt: departure.departedAt.toISOString(),
       attempts,
+      running,
       ...(lastError === undefined ? {} : { lastError: lastError.slice(0, 500) }),
     });
   }

@@ -36,6 +36,8 @@ export interface ResolvedReactorOptions {
 interface PendingDeparture {
   departure: Departure;
   attempts: number;
+  /** The last failed attempt's error, kept in the store across the next attempt. */
+  lastError?: string;
   /** `performance.now()` time from which it may run. */
   dueAt: number;
   /** Until when (`performance.now()`) a re-join cancels it: the grace period. */
@@ -214,7 +216,7 @@ export class CoordinatorReactor implements Reactor {
   private async act(leadership: Leadership): Promise<void> {
     const token = leadership.token;
     const signal = leadership.signal;
-    const record = await this.store.update(token, (r) => ({ ...r, token }));
+    const record = await this.store.update(token, (r) => ({ ...r, token, group: this.group }));
     this.brakeStatus = record.brake;
     this.setState(record.brake?.engaged ? "braked" : "acting");
     const view = await this.host.view(this.group);
@@ -423,7 +425,7 @@ export class CoordinatorReactor implements Reactor {
     const { departure } = pending;
     pending.attempts++;
     // Stored before the run: a run cut short by the actor's death still counts for the next actor.
-    await this.store.putPending(departure, pending.attempts);
+    await this.store.putPending(departure, pending.attempts, pending.lastError, true);
     const started = performance.now();
     try {
       await this.handler(departure, {
@@ -450,7 +452,8 @@ export class CoordinatorReactor implements Reactor {
         pending.attempts,
         retryIn,
       );
-      await this.store.putPending(departure, pending.attempts, errorText(error)).catch(() => {});
+      pending.lastError = errorText(error);
+      await this.store.putPending(departure, pending.attempts, pending.lastError).catch(() => {});
       return;
     }
     const ms = performance.now() - started;
