@@ -25,11 +25,15 @@ import { describeTarget, knexConfig, sqliteFilename } from "./dialect.js";
 import { acquireKnex } from "./knex-pool.js";
 import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
 import { PushWatches } from "./push-watches.js";
+import { RevisionProbe } from "./revision-probe.js";
 import { migrate, tableNames } from "./schema.js";
 import { PolledSqlConfig, PushedSqlConfig, type SqlConfig, type SqlConfigLink } from "./sql-config.js";
 import { SqlStore } from "./sql-store.js";
 import { SqliteChangeHints } from "./sqlite-hints.js";
 import { waitFor } from "./wait-for.js";
+
+/** How often MySQL/MariaDB watchers probe the namespace's revision while a feed listens (ms). */
+const PROBE_INTERVAL = 25;
 
 const CHARACTERISTICS: Record<Dialect, Characteristics> = {
   postgresql: {
@@ -102,6 +106,8 @@ export class SqlDriver implements Driver {
   private closing: Promise<void> | undefined;
   /** SQLite: a file notification for every write by any process on the host (see `changeHints`). */
   private readonly sqliteHints: SqliteChangeHints | undefined;
+  /** MySQL/MariaDB: a cheap probe of the namespace's revision (see `changeHints`). */
+  private readonly probe: RevisionProbe | undefined;
   /** SQLite's change hints: polled watches read the change log at once after a write. */
   readonly changeHints?: (listener: () => void) => () => void;
 
@@ -129,6 +135,19 @@ export class SqlDriver implements Driver {
       const hints = new SqliteChangeHints(() => sqliteFilename(config.url), config.logger);
       this.sqliteHints = hints;
       this.changeHints = (listener) => hints.subscribe(listener);
+    }
+    if (dialect === "mysql") {
+      const probe = new RevisionProbe(
+        async () => {
+          const store = this.store;
+          if (store === undefined) throw new RollcallError("NOT_CONNECTED", "not connected yet");
+          return store.headRevision();
+        },
+        PROBE_INTERVAL,
+        config.logger,
+      );
+      this.probe = probe;
+      this.changeHints = (listener) => probe.subscribe(listener);
     }
     const link: SqlConfigLink = {
       store: () => this.configStatements(),
@@ -532,6 +551,7 @@ export class SqlDriver implements Driver {
     this.stopSessionTimers();
     this.session = undefined;
     this.sqliteHints?.close();
+    this.probe?.close();
     await this.configStore.close();
     const watchesClosed = this.watches?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));

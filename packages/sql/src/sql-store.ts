@@ -751,6 +751,16 @@ export class SqlStore {
     };
   }
 
+  /** The namespace's revision counter: it moves with every change to any group or configuration. */
+  async headRevision(): Promise<bigint> {
+    const rows = await this.rows(
+      this.knex,
+      `SELECT n.revision AS head FROM ${this.q.namespaces} n WHERE n.id = ?`,
+      [this.nsId],
+    );
+    return big(rows[0]?.head ?? 0);
+  }
+
   /**
    * The group's members and the namespace revision, read in one statement (one snapshot), with
    * whether any of them is past its session deadline and still waiting to be reaped.
