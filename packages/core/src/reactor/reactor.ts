@@ -5,7 +5,7 @@ import { backoff } from "../internal/backoff.js";
 import { Listeners } from "../internal/listeners.js";
 import { errorText } from "../session.js";
 import type { Logger, Member, MembershipEvent, Metadata } from "../types.js";
-import { REACTOR_CONFIG, type ReactorRecord, ReactorStore } from "./reactor-store.js";
+import { REACTOR_CONFIG, type ReactorRecord, ReactorStore, type StoredPending } from "./reactor-store.js";
 import type {
   BrakeStatus,
   Departure,
@@ -233,12 +233,7 @@ export class CoordinatorReactor implements Reactor {
       const done = new Set(record.done);
       for (const stored of await this.store.pending()) {
         if (done.has(stored.departure.key)) await this.store.deletePending(stored.departure.key);
-        else
-          this.pendingNow.set(stored.departure.key, {
-            ...stored,
-            dueAt: performance.now(),
-            cancellableUntil: 0,
-          });
+        else this.pendingNow.set(stored.departure.key, this.resumed(stored));
       }
       for (const [id, known] of await this.store.known()) this.knownNow.set(id, known);
       await this.reconcile(view.members(), done);
@@ -277,6 +272,20 @@ export class CoordinatorReactor implements Reactor {
       await view.close();
       await stateView?.close();
     }
+  }
+
+  /**
+   * A departure the previous actor recorded: it keeps what is left of its grace and hold (counted from
+   * when it departed, by the wall clock the record carries), so a failover neither hurries nor re-arms them.
+   */
+  private resumed(stored: StoredPending): PendingDeparture {
+    const now = performance.now();
+    const since = Math.max(0, Date.now() - stored.departure.departedAt.getTime());
+    return {
+      ...stored,
+      dueAt: now + Math.max(0, this.hold() - since),
+      cancellableUntil: now + Math.max(0, this.options.grace - since),
+    };
   }
 
   /** Departures of members the stored membership knew and the group no longer has; members to remember. */
