@@ -13,6 +13,7 @@ export const SCENARIOS = [
   "partition",
   "serve",
   "config",
+  "reactor",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -36,6 +37,8 @@ const SCENARIO_ALIASES: Record<string, ScenarioName> = {
   netsplit: "partition",
   dashboard: "serve",
   configuration: "config",
+  react: "reactor",
+  reactors: "reactor",
 };
 
 /** What one invocation of the harness does. */

@@ -84,6 +84,11 @@ export function planJobs(
           jobs.push({ backend, kind: "etcd3", scenario });
         continue;
       }
+      if (scenario === "reactor") {
+        // Rollcall only: no peer has a reactor. Every backend (memory:// with in-process agents).
+        jobs.push({ backend, kind: "rollcall", scenario });
+        continue;
+      }
       if (scenario === "steady") {
         for (const shape of settings.steady.shapes)
           jobs.push({ backend, kind: "rollcall", scenario, variant: shape, shape });

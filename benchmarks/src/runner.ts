@@ -15,6 +15,7 @@ import { notify } from "./scenarios/notify.js";
 import { novaDetect } from "./scenarios/nova-detect.js";
 import { novaSteady } from "./scenarios/nova-steady.js";
 import { partitionLeader, partitionMember } from "./scenarios/partition.js";
+import { reactor } from "./scenarios/reactor.js";
 import { scale } from "./scenarios/scale.js";
 import { type ScenarioContext, SkippedError, UnsupportedError } from "./scenarios/scenario.js";
 import { Scope } from "./scenarios/scope.js";
@@ -300,5 +301,7 @@ function dispatch(job: Job, subject: Subject, running: RunningBackend, ctx: Scen
       return serve(subject, running, ctx);
     case "config":
       return config(subject, ctx);
+    case "reactor":
+      return reactor(subject, ctx);
   }
 }

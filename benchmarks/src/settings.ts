@@ -56,6 +56,24 @@ export interface BenchSettings {
     loadTimeoutMs: number;
     snapshotRepetitions: number;
   };
+  /**
+   * The reactor (`coord.reactor()`), with two reactor processes (one acting, one standing by) and a
+   * `ballast` of live members in one process that is never killed (so the kills stay below the
+   * mass-failure brake's fraction). *Kill*: `rounds` × `membersPerRound` member processes, each SIGKILLed at
+   * a random moment within one session timeout after `settleMs`, to the acting reactor's handler — under the
+   * default options and with `brake: false, grace: 0`, two reactors on the same group. *Failover*: `failovers`
+   * trials, each a member killed, then the acting reactor SIGKILLed while that departure is pending (it
+   * waits a grace of `graceRatio` × the session timeout; the kill falls at a random moment within one session
+   * timeout of the departure being stored, so `graceRatio` must be at least 2), to the standby's handler.
+   */
+  reactor: {
+    rounds: number;
+    membersPerRound: number;
+    ballast: number;
+    settleMs: number;
+    failovers: number;
+    graceRatio: number;
+  };
   nova: {
     defaults: NovaSettings;
     tuned: NovaSettings;
@@ -143,6 +161,7 @@ export const FULL: BenchSettings = {
     loadTimeoutMs: 150_000,
     snapshotRepetitions: 5,
   },
+  reactor: { rounds: 2, membersPerRound: 4, ballast: 8, settleMs: TIMEOUT / 2, failovers: 5, graceRatio: 2 },
   nova: {
     defaults: NOVA_DEFAULTS,
     tuned: novaTuned(TIMEOUT),
@@ -190,6 +209,7 @@ export const QUICK: BenchSettings = {
     loadTimeoutMs: 30_000,
     snapshotRepetitions: 2,
   },
+  reactor: { rounds: 1, membersPerRound: 2, ballast: 4, settleMs: 300, failovers: 2, graceRatio: 2 },
   nova: {
     defaults: NOVA_DEFAULTS,
     tuned: novaTuned(QUICK_TIMEOUT),

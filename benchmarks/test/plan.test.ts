@@ -75,6 +75,19 @@ describe("planJobs()", () => {
     ).toBe(false);
   });
 
+  it("runs the reactor for rollcall only, on every backend", () => {
+    const jobs = planJobs(parseArgs(["--scenario", "react"]), FULL);
+    expect(jobs.map((j) => `${j.kind}/${j.backend}/${j.scenario}`)).toEqual([
+      "rollcall/memory/reactor",
+      "rollcall/zookeeper/reactor",
+      "rollcall/etcd/reactor",
+      "rollcall/redis/reactor",
+      "rollcall/postgresql/reactor",
+      "rollcall/mysql/reactor",
+      "rollcall/sqlite/reactor",
+    ]);
+  });
+
   it("leaves the peers out with --peers none", () => {
     expect(planJobs(parseArgs(["--peers", "none"]), FULL).every((j) => j.kind === "rollcall")).toBe(true);
   });

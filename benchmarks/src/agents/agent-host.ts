@@ -11,6 +11,7 @@ import { ConfigCommands } from "./config-commands.js";
 import type { ConfigScaleRequest } from "./config-protocol.js";
 import { runConfigScale } from "./config-scale-run.js";
 import { mapLimit } from "./limit.js";
+import { ReactorCommands } from "./reactor-commands.js";
 import { runScale, type ScaleRequest } from "./scale-run.js";
 
 type Emit = (event: Record<string, unknown>) => void;
@@ -46,9 +47,12 @@ export class AgentHost {
   private crashed = false;
   /** The config scenario's commands, on this agent's coordinators. */
   private readonly config: ConfigCommands;
+  /** The reactor scenario's commands, on this agent's coordinators. */
+  private readonly reactors: ReactorCommands;
 
   constructor(private readonly emit: Emit) {
     this.config = new ConfigCommands((memberId) => this.coord(memberId), emit);
+    this.reactors = new ReactorCommands((memberId) => this.coord(memberId), emit);
   }
 
   /** Member ids of the coordinators this agent holds. */
@@ -126,6 +130,11 @@ export class AgentHost {
       case "configGet":
       case "configCas":
         return this.config.handle(cmd, args);
+      case "reactorStart":
+      case "reactorKnown":
+      case "reactorWaitPending":
+      case "reactorStatus":
+        return this.reactors.handle(cmd, args);
       case "stats": {
         const cpu = process.cpuUsage();
         return { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage().rss };
@@ -347,6 +356,7 @@ export class AgentHost {
       this.watches.clear();
       this.config.stop();
     }
+    await this.reactors.close([...set]);
     for (const [key, entry] of this.views) {
       if (set.has(key.split("\0")[0] ?? "")) {
         await entry.view.close().catch(() => {});

@@ -809,8 +809,8 @@ export function serveSection(results: BenchResults): Section | undefined {
   };
 }
 
-/** A part of the config scenario that failed on a result: its cell text, or undefined when it ran. */
-function partFailure(r: ScenarioResult, part: "notify" | "cas" | "snapshot"): string | undefined {
+/** A part of the config or reactor scenario that failed on a result: its cell text, or undefined when it ran. */
+function partFailure(r: ScenarioResult, part: string): string | undefined {
   const error = r.values[`${part}.error`];
   if (typeof error !== "string") return undefined;
   return `**failed**: ${error.length > 90 ? `${error.slice(0, 87)}…` : error}`;
@@ -966,6 +966,161 @@ export function configSection(results: BenchResults, links: PageLinks): Section 
   };
 }
 
+/** The reactor's runs per departure, for a table cell: `1`, or the spread, with what never ran in bold. */
+function reactorRuns(r: ScenarioResult, prefix: string, allowed: number): string {
+  const min = num(r, `${prefix}.minRuns`);
+  const max = num(r, `${prefix}.maxRuns`);
+  if (min === undefined || max === undefined) return "–";
+  const missing = num(r, `${prefix}.missing`) ?? 0;
+  const runs = min === max ? count(max) : `${count(min)} – ${count(max)}`;
+  const text = max > allowed ? `**${runs}**` : runs;
+  return missing > 0 ? `${text}, **${count(missing)} never run**` : text;
+}
+
+/** A count that must be zero: `0`, or the count in bold. */
+function mustBeZero(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return "–";
+  return value === 0 ? "0" : `**${count(value)}**`;
+}
+
+/** The reactor scenario: SIGKILL of a member → the acting reactor's handler; failover of the reactor. */
+export function reactorSection(results: BenchResults, links: PageLinks): Section | undefined {
+  const rows = resultsOf(results, "reactor");
+  if (rows.length === 0) return undefined;
+  const settings = results.settings as unknown as BenchSettings;
+  const r = settings.reactor;
+  const timeout = settings.sessionTimeoutMs;
+  const killRows = rows.map((row) => {
+    const bound = formatMs(num(row, "sessionTimeoutMs") ?? Number(row.settings.sessionTimeoutMs));
+    const status = statusText(row) ?? partFailure(row, "kill");
+    if (status) return [label(row), bound, status, "", "", "", "", "", "", "", ""];
+    const held = stat(row, "killDefaultMs");
+    const heldRatio = stat(row, "killDefaultRatio");
+    const direct = stat(row, "killDirectMs");
+    const directRatio = stat(row, "killDirectRatio");
+    const runsDefault = reactorRuns(row, "kill.default", 1);
+    const runsDirect = reactorRuns(row, "kill.direct", 1);
+    const braked = ["default", "direct"].filter((v) => row.values[`kill.${v}.braked`] === true);
+    return [
+      label(row),
+      bound,
+      cell(held, formatMs, (s) => s.median),
+      cell(heldRatio, formatRatio, (s) => s.median),
+      cell(heldRatio, formatRatio, (s) => s.max),
+      cell(direct, formatMs, (s) => s.median),
+      cell(directRatio, formatRatio, (s) => s.median),
+      cell(directRatio, formatRatio, (s) => s.max),
+      count(num(row, "kill.kills")),
+      (runsDefault === runsDirect ? runsDefault : `${runsDefault} / ${runsDirect}`) +
+        (braked.length > 0 ? ` (**braked**: ${braked.join(", ")})` : ""),
+      mustBeZero(
+        (num(row, "kill.default.pendingLeft") ?? Number.NaN) +
+          (num(row, "kill.direct.pendingLeft") ?? Number.NaN),
+      ),
+    ];
+  });
+  const failoverRows = rows.map((row) => {
+    const status = statusText(row) ?? partFailure(row, "failover");
+    if (status) return [label(row), status, "", "", "", "", "", "", ""];
+    const ms = stat(row, "failoverMs");
+    const ratio = stat(row, "failoverRatio");
+    return [
+      label(row),
+      formatMs(num(row, "failover.graceMs")),
+      cell(ms, formatMs, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.median),
+      cell(ratio, formatRatio, (s) => s.max),
+      count(num(row, "failover.trials")),
+      reactorRuns(row, "failover", 2),
+      mustBeZero(num(row, "failover.byKilled")),
+      mustBeZero(num(row, "failover.pendingLeft")),
+    ];
+  });
+  const killBars = rows.flatMap((row): Bar[] => {
+    const held = bar(row, stat(row, "killDefaultRatio"), (s) => formatRatio(s.median));
+    const direct = bar(row, stat(row, "killDirectRatio"), (s) => formatRatio(s.median));
+    held.label = `${label(row)}, default`;
+    direct.label = `${label(row)}, brake off, grace 0`;
+    if (direct.value !== undefined) direct.color = COLORS.muted;
+    return [held, direct];
+  });
+  const killChart = barChart(
+    killBars,
+    ratioChart("reactor: SIGKILL of a member → the acting reactor's handler, ÷ timeout (median, IQR)"),
+  );
+  const failoverChart = barChart(
+    rows.map((row) => bar(row, stat(row, "failoverRatio"), (s) => formatRatio(s.median))),
+    ratioChart(
+      "reactor: SIGKILL of the acting reactor, a departure pending → the standby's handler, ÷ timeout (median, IQR)",
+    ),
+  );
+  const ballast = count(
+    rows.map((row) => num(row, "kill.ballast")).find((n) => n !== undefined) ?? r?.ballast,
+  );
+  return {
+    markdown: [
+      "## reactor: from a crash to the corrective action, and across a failover of the actor",
+      "",
+      "`coord.reactor(group, handler)` runs the handler in one process — the one holding the reactor's election — once for every " +
+        "member incarnation that left the group. Here two reactor processes (one acting, one standing by) follow a group of member " +
+        `processes and ${ballast} live members in a process that is never killed (so no round of kills reaches the mass-failure brake's ` +
+        "fraction, ½). The handler only reports that it was entered; times run from a SIGKILL to that moment, in whichever reactor process " +
+        "ran it, and are divided by the session timeout. tooz, etcd and the Nova heartbeat have no reactor, so they have no row here.",
+      "",
+      `*Kill*: ${count((r?.rounds ?? 0) * (r?.membersPerRound ?? 0))} member processes, in rounds of ${count(r?.membersPerRound)}, ` +
+        "are each SIGKILLed at a random moment within one session timeout, as in detect. Two reactors follow the same group: with the *default* " +
+        `options a departure is held for half the brake's window — one session timeout (${formatMs(timeout)}) — so that a mass failure is seen whole ` +
+        "before the first action; with `brake: false, grace: 0` the handler starts as soon as the reactor's view reports the leave, so that column is " +
+        "detection plus dispatch. *Runs per departure* must be 1 (default / brake off where they differ); *left pending*: what `reactorStatus()` still " +
+        "lists once the last run was recorded.",
+      "",
+      chartRef(links, "reactor-kill.svg", "reactor kill chart"),
+      "",
+      table(
+        [
+          "subject",
+          "timeout",
+          "default: median",
+          "÷ timeout",
+          "max ÷ timeout",
+          "brake off, grace 0: median",
+          "÷ timeout",
+          "max ÷ timeout",
+          "kills",
+          "runs per departure",
+          "left pending",
+        ],
+        killRows,
+      ),
+      "",
+      `*Failover*: ${count(r?.failovers)} trials. A member is killed; once the acting reactor has stored its departure as pending (a grace of ` +
+        `${r?.graceRatio ?? "?"}× the timeout keeps it pending), the acting reactor's process is SIGKILLed at a random moment within one session ` +
+        "timeout (so at every phase of its keep-alive). Measured: that kill → the standby's handler " +
+        "entered for the departure. The standby leads once the killed reactor's session has expired (see failover), then runs the stored pending " +
+        "departures at once; a new standby is started for the next trial. A second run of a departure is allowed by the reactor's contract " +
+        "(side effects at-least-once) but counted; *run by the killed actor*: runs the killed reactor had started before its SIGKILL.",
+      "",
+      chartRef(links, "reactor-failover.svg", "reactor failover chart"),
+      "",
+      table(
+        [
+          "subject",
+          "grace",
+          "failover: median",
+          "÷ timeout",
+          "max ÷ timeout",
+          "trials",
+          "runs per departure",
+          "run by the killed actor",
+          "left pending",
+        ],
+        failoverRows,
+      ),
+    ].join("\n"),
+    charts: { "reactor-kill.svg": killChart, "reactor-failover.svg": failoverChart },
+  };
+}
+
 function setupSection(results: BenchResults): string {
   const settings = results.settings as unknown as BenchSettings;
   const machine = results.machine as Record<string, unknown>;
@@ -1058,6 +1213,7 @@ export function renderPage(
     partitionSection(results, links),
     serveSection(results),
     configSection(results, links),
+    reactorSection(results, links),
   ].filter((s): s is Section => s !== undefined);
   const charts: Record<string, string> = {};
   for (const s of sections) Object.assign(charts, s.charts);
@@ -1070,8 +1226,8 @@ export function renderPage(
     "Every rollcall backend side by side on the same machine, next to OpenStack tooz on the same servers and next to the Nova DB " +
       "heartbeat on the same PostgreSQL: how fast watchers hear of changes, how fast crashes are detected, how long elections go " +
       "leaderless, how many changes per second a group takes, what idle members cost the server, what a group of 10,000 members " +
-      "costs a reader, what a network partition does to a member and to a leader, what the dashboard (`rollcall serve`) costs, and how " +
-      "configuration stores (`coord.config()`) notify, race and snapshot.",
+      "costs a reader, what a network partition does to a member and to a leader, what the dashboard (`rollcall serve`) costs, how " +
+      "configuration stores (`coord.config()`) notify, race and snapshot, and how soon the reactor acts on a crash and after its own failover.",
     "",
     `Raw samples, machine and versions: [${links.resultsHref}](${links.resultsHref}). ` +
       "Run it yourself: `bash scripts/setup.sh && pnpm bench` (about 55 minutes), or `pnpm bench:quick` (a few minutes), " +

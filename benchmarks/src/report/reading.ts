@@ -382,6 +382,62 @@ function configReading(results: BenchResults): string[] {
   return out;
 }
 
+/** The reactor's correctness failures on a result: departures never run, run twice, or left pending. */
+function reactorFaults(r: ScenarioResult): string[] {
+  const faults: string[] = [];
+  for (const [prefix, what, allowed] of [
+    ["kill.default", "after a kill (default options)", 1],
+    ["kill.direct", "after a kill (brake off, grace 0)", 1],
+    ["failover", "across a failover", 2],
+  ] as const) {
+    const missing = value(r, `${prefix}.missing`) ?? 0;
+    const maxRuns = value(r, `${prefix}.maxRuns`) ?? 0;
+    const left = value(r, `${prefix}.pendingLeft`) ?? 0;
+    if (missing > 0) faults.push(`${missing} departures ${what} never handled`);
+    if (maxRuns > allowed) faults.push(`a departure ${what} run ${maxRuns} times`);
+    if (left > 0) faults.push(`${left} departures ${what} left pending`);
+    if (r.values[`${prefix}.braked`] === true) faults.push(`the brake engaged ${what}`);
+  }
+  return faults;
+}
+
+function reactorReading(results: BenchResults): string[] {
+  const rollcall = resultsOf(results, "reactor").filter((r) => r.kind === "rollcall");
+  const held = points(rollcall, "killDefaultRatio");
+  const direct = points(rollcall, "killDirectRatio");
+  const failover = points(rollcall, "failoverRatio");
+  if (held.length === 0 && direct.length === 0 && failover.length === 0) return [];
+  const parts: string[] = [];
+  if (held.length > 0 || direct.length > 0)
+    parts.push(
+      "after a member's SIGKILL the acting reactor's handler started " +
+        [
+          held.length > 0
+            ? `${range(held, formatRatio)} the session timeout with the default options (detection, then a hold of one timeout so a mass failure is seen whole)`
+            : undefined,
+          direct.length > 0 ? `${range(direct, formatRatio)} with \`brake: false, grace: 0\`` : undefined,
+        ]
+          .filter((x): x is string => x !== undefined)
+          .join(", and ") +
+        " at the median",
+    );
+  if (failover.length > 0)
+    parts.push(
+      `with a departure pending, a SIGKILL of the acting reactor was followed by the standby's handler after ${range(failover, formatRatio)} the timeout`,
+    );
+  const checked = rollcall.filter((r) => r.status === "ok");
+  const faulty = checked.filter((r) => reactorFaults(r).length > 0);
+  const sentence = parts.join("; ");
+  return [
+    `**Reactor.** ${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}` +
+      (checked.length === 0
+        ? "."
+        : faulty.length === 0
+          ? `; every departure was handled once and nothing was left pending, on ${checked.length === 1 ? "the one backend" : `all ${checked.length} backends`}.`
+          : ` — **not every departure was handled exactly once on ${faulty.map((r) => r.backend).join(", ")}**.`),
+  ];
+}
+
 function lossesReading(results: BenchResults, settings: BenchSettings): string[] {
   const out: string[] = [];
   const compare = (
@@ -485,6 +541,12 @@ function lossesReading(results: BenchResults, settings: BenchSettings): string[]
     if (parts.length > 0)
       out.push(`Configuration on ${r.backend}: ${parts.join(", ")} failed (see the table).`);
   }
+  for (const r of resultsOf(results, "reactor").filter((x) => x.kind === "rollcall" && x.status === "ok")) {
+    const faults = reactorFaults(r);
+    if (faults.length > 0) out.push(`Reactor on ${r.backend}: ${faults.join("; ")}.`);
+    const parts = ["kill", "failover"].filter((p) => typeof r.values[`${p}.error`] === "string");
+    if (parts.length > 0) out.push(`Reactor on ${r.backend}: ${parts.join(", ")} failed (see the table).`);
+  }
   const failed = results.results.filter((r) => r.kind === "rollcall" && r.status === "failed");
   if (failed.length > 0) {
     out.push(
@@ -507,6 +569,7 @@ export function reading(results: BenchResults): string {
     ...scaleReading(results),
     ...partitionReading(results),
     ...configReading(results),
+    ...reactorReading(results),
   ];
   const losses = lossesReading(results, settings);
   const lines = bullets.map((b) => `- ${b}`);
