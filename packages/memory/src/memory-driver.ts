@@ -1,5 +1,6 @@
 import {
   type Characteristics,
+  type ConfigDriver,
   type Driver,
   type DriverConfig,
   type DriverEvent,
@@ -50,7 +51,7 @@ export class MemoryDriver implements Driver {
   private closed = false;
   private readonly watches = new Set<() => void>();
   /** The configuration stores of the same `memory://name`, behind this driver's fault hooks. */
-  readonly configStore: MemoryConfigDriver;
+  readonly configStore: ConfigDriver;
 
   constructor(private readonly config: DriverConfig) {
     this.memberId = config.memberId;

@@ -3,6 +3,7 @@ import {
   backoff,
   bounded,
   type Characteristics,
+  type ConfigDriver,
   type Driver,
   type DriverConfig,
   driverOptions,
@@ -54,7 +55,7 @@ const QUIT_BOUND_MS = 500;
  * the session is a key with a TTL plus an entry in a deadline index, refreshed by a Lua script that
  * also reaps every session past its deadline. Membership, seq, the change log and the published
  * change are written by one script each, so they are atomic and ordered. The configuration store
- * ({@link RedisConfigStore}) shares the connection, the revision counter and the watch mechanism, and
+ * (`RedisConfigStore`) shares the connection, the revision counter and the watch mechanism, and
  * nothing else: its entries belong to no session.
  */
 export class RedisDriver implements Driver {
@@ -74,7 +75,7 @@ export class RedisDriver implements Driver {
    * The configuration store. `volatile`: whether entries survive a restart depends on the server's
    * persistence settings (`appendonly`, RDB `save`), which the driver cannot rely on — see the README.
    */
-  readonly configStore: RedisConfigStore;
+  readonly configStore: ConfigDriver;
   /** Groups this driver created or joined: restored after Redis lost its data (a new epoch). */
   private readonly knownGroups = new Set<string>();
 

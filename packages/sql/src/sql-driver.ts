@@ -4,6 +4,7 @@ import {
   bounded,
   type ChangeBatch,
   type Characteristics,
+  type ConfigDriver,
   type Driver,
   type DriverConfig,
   type GroupSnapshot,
@@ -100,7 +101,9 @@ export class SqlDriver implements Driver {
    * versioned by the namespace's change-log revision; PostgreSQL pushes their changes, MySQL and SQLite
    * are polled through `changes()`. Needs the database, not a live session.
    */
-  readonly configStore: SqlConfig;
+  readonly configStore: ConfigDriver;
+  /** The configuration store as this driver closes it. */
+  private readonly configs: SqlConfig;
   private configSql: SqlConfigStore | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -153,7 +156,7 @@ export class SqlDriver implements Driver {
       store: () => this.configStatements(),
       error: (error) => this.connectionError(error),
     };
-    this.configStore =
+    this.configs =
       this.watches === undefined
         ? new PolledSqlConfig(link)
         : new PushedSqlConfig(link, this.watches, {
@@ -161,6 +164,7 @@ export class SqlDriver implements Driver {
             refresh: Math.max(1000, this.options.changeRetention / 4),
             logger: config.logger,
           });
+    this.configStore = this.configs;
   }
 
   /** The configuration statements, once the database is prepared; no session needed. */
@@ -552,7 +556,7 @@ export class SqlDriver implements Driver {
     this.session = undefined;
     this.sqliteHints?.close();
     this.probe?.close();
-    await this.configStore.close();
+    await this.configs.close();
     const watchesClosed = this.watches?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
     const store = this.store;

@@ -1,5 +1,6 @@
 import {
   type Characteristics,
+  type ConfigDriver,
   type Driver,
   type DriverConfig,
   delay,
@@ -91,7 +92,9 @@ export class ZooKeeperDriver implements Driver {
   /** Configuration operations waiting for the coordinator to open its next session. */
   private readonly sessionWaiters = new Set<() => void>();
   /** The configuration stores (`coord.config(name)`): persistent znodes under `/<ns>/.config`. */
-  readonly configStore: ZooKeeperConfigStore;
+  readonly configStore: ConfigDriver;
+  /** The configuration store as this driver drives it (reconnects, session end, close). */
+  private readonly configs: ZooKeeperConfigStore;
 
   constructor(private readonly config: DriverConfig) {
     const { url } = config;
@@ -122,7 +125,7 @@ export class ZooKeeperDriver implements Driver {
       ),
       this.logger,
     );
-    this.configStore = new ZooKeeperConfigStore({
+    this.configs = new ZooKeeperConfigStore({
       layout: this.layout,
       owned: this.owned,
       servers: this.servers,
@@ -132,6 +135,7 @@ export class ZooKeeperDriver implements Driver {
       session: (action, deadline) => this.configSession(action, deadline),
       ensureNamespace: (session) => this.ensureNamespace(session),
     });
+    this.configStore = this.configs;
   }
 
   get sessionTimeout(): number {
@@ -194,7 +198,7 @@ export class ZooKeeperDriver implements Driver {
     } else if (state === "connected") {
       this.listener?.state("connected");
       void this.ping(session);
-      this.configStore.reconnected();
+      this.configs.reconnected();
       if (session.handleGeneration !== this.handleGeneration) {
         // Re-attached on a new handle: the znode watches set on the old one are gone.
         this.handleGeneration = session.handleGeneration;
@@ -230,7 +234,7 @@ export class ZooKeeperDriver implements Driver {
     this.held.clear();
     this.snapshots.clear();
     this.journal.reset();
-    if (session) this.configStore.sessionEnded();
+    if (session) this.configs.sessionEnded();
     return session;
   }
 
@@ -240,7 +244,7 @@ export class ZooKeeperDriver implements Driver {
   }
 
   private async doClose(): Promise<void> {
-    this.configStore.close();
+    this.configs.close();
     for (const wake of [...this.sessionWaiters]) wake();
     const held = [...this.held.entries()];
     const session = this.endSession(new RollcallError("NOT_CONNECTED", "the coordinator is closed"));

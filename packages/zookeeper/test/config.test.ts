@@ -9,6 +9,7 @@ import {
 } from "@rollcall/core";
 import type { ZooKeeperDriver } from "@rollcall/zookeeper";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ZooKeeperConfigStore } from "../src/zookeeper-config.js";
 import { eventually, fresh, rawClient, standaloneServer, ZNONODE } from "./helpers.js";
 
 // This file restarts and kills its own server.
@@ -26,6 +27,11 @@ async function coordinator(namespace: string, params = "sessionTimeout=2000"): P
 
 function driverOf(coord: Coordinator): ZooKeeperDriver {
   return (coord as unknown as { driver: ZooKeeperDriver }).driver;
+}
+
+/** The driver's configuration store with its test counters (a private field of the driver). */
+function configsOf(coord: Coordinator): ZooKeeperConfigStore {
+  return (driverOf(coord) as unknown as { configs: ZooKeeperConfigStore }).configs;
 }
 
 async function rejection(attempt: () => Promise<unknown>): Promise<RollcallError> {
@@ -231,7 +237,7 @@ describe("configuration store", () => {
       stop = true;
       await writing;
     }
-    const { listings: total, unsettled } = driverOf(reader).configStore.stats;
+    const { listings: total, unsettled } = configsOf(reader).stats;
     console.log(`[config listing] ${total} listings under writes, ${unsettled} without a snapshot`);
   }, 60_000);
 
@@ -275,14 +281,14 @@ describe("configuration store", () => {
       e.type === "put" ? [e.entry.version] : e.type === "delete" ? [e.revision] : [],
     );
     expect(revisions.every((r, i) => i === 0 || r > (revisions[i - 1] as bigint))).toBe(true);
-    expect(driverOf(watcher).configStore.watchStats.restamped).toBe(0);
+    expect(configsOf(watcher).watchStats.restamped).toBe(0);
     expect(recorder.events.filter((e) => e.type === "snapshot")).toHaveLength(1);
   }, 60_000);
 
   it("a watch from an older revision than the last listing's delivers every change after it, in order", async () => {
     const namespace = fresh("c");
     const coord = await coordinator(namespace);
-    const store = driverOf(coord).configStore;
+    const store = configsOf(coord);
     const cfg = coord.config("nova");
     await cfg.set("x", 1);
     await cfg.set("y", 1);
@@ -423,7 +429,7 @@ describe("configuration store", () => {
     const path = `/${namespace}/.config/nova/old%2Fkey`;
     try {
       expect((await raw.call("a_exists", path, false)).rc).toBe(0);
-      const sweeper = driverOf(coord).configStore.sweeper;
+      const sweeper = configsOf(coord).sweeper;
       // Listings offer to sweep (at most once per quarter of the retention).
       await eventually(
         async () => {

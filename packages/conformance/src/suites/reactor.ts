@@ -19,7 +19,7 @@ import { temporaryFile } from "../temporary-file.js";
 /** The environment variable that sets how many failover trials the `reactor` suite runs of each kind. */
 export const REACTOR_TRIALS_ENV = "ROLLCALL_REACTOR_TRIALS";
 
-/** Options of {@link reactorSuite}. */
+/** Options of the kit's `reactor` suite (registered by `runConformance`). */
 export interface ReactorSuiteOptions {
   /**
    * Failover trials of each kind (the acting reactor killed mid-handler, with a departure pending, and
