@@ -34,7 +34,9 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-async function status(url: string): Promise<{ brake: { engaged: boolean } | null; pending: { key: string }[] }> {
+async function status(
+  url: string,
+): Promise<{ brake: { engaged: boolean } | null; pending: { key: string }[] }> {
   const { code, stdout, stderr } = await rollcall(["react", "compute", "--status", "--json", "--url", url]);
   expect(stderr).toBe("");
   expect(code).toBe(0);
@@ -59,7 +61,18 @@ describe("rollcall react", () => {
     );
     for (const m of members) await m.waitFor(/joined/);
     const reactors = [1, 2].map((i) =>
-      start(["react", "compute", "--id", `reactor-${i}`, "--brake", "off", "--url", url, "--", ...recorder(file)]),
+      start([
+        "react",
+        "compute",
+        "--id",
+        `reactor-${i}`,
+        "--brake",
+        "off",
+        "--url",
+        url,
+        "--",
+        ...recorder(file),
+      ]),
     );
     for (const r of reactors) await r.waitFor(/standing by/);
     members[1]?.kill("SIGKILL");
@@ -100,7 +113,10 @@ describe("rollcall react", () => {
     await reactor.waitFor(/acting/);
     expect(await scrape("rollcall_reactor_state", { state: "acting" })).toBe(1);
     member.kill("SIGKILL");
-    await until(async () => (await scrape("rollcall_reactor_handled_total")) === 1, "handled_total 1 on /metrics");
+    await until(
+      async () => (await scrape("rollcall_reactor_handled_total")) === 1,
+      "handled_total 1 on /metrics",
+    );
     expect(await scrape("rollcall_reactor_failures_total")).toBe(1);
     expect(await scrape("rollcall_reactor_braked")).toBe(0);
   });
@@ -109,7 +125,9 @@ describe("rollcall react", () => {
     const url = `sqlite://${dir}/react.db?namespace=r${++n}&sessionTimeout=${TIMEOUT}`;
     const file = join(dir, `runs-${n}.log`);
     const marker = join(dir, `marker-${n}`);
-    const members = ["n1", "n2", "n3", "n4"].map((id) => start(["join", "compute", "--id", id, "--url", url]));
+    const members = ["n1", "n2", "n3", "n4"].map((id) =>
+      start(["join", "compute", "--id", id, "--url", url]),
+    );
     for (const m of members) await m.waitFor(/joined/);
     const reactor = start([
       "react",
@@ -135,7 +153,9 @@ describe("rollcall react", () => {
     expect(braked.brake?.engaged).toBe(true);
     expect(braked.pending.map((p) => p.key.split("@")[0]).sort()).toEqual(["n2", "n3", "n4"]);
     const text = await rollcall(["react", "compute", "--status", "--url", url]);
-    expect(text.stdout).toMatch(/BRAKED since .* \(\d of \d left\) — release with: rollcall react compute --release/);
+    expect(text.stdout).toMatch(
+      /BRAKED since .* \(\d of \d left\) — release with: rollcall react compute --release/,
+    );
     expect(lines(file)).toHaveLength(1);
     const released = await rollcall(["react", "compute", "--release", "--url", url]);
     expect(released.stdout).toMatch(/released the brake of reactor compute/);
