@@ -7,6 +7,7 @@ import {
   RollcallError,
   versionMismatch,
 } from "@rollcall/core/driver";
+import { revisionWentBack } from "./revision-went-back.js";
 import { big, bigOrNull, ms, type Row } from "./rows.js";
 import { CHANGES_BATCH, type SqlStore, type WriteTx } from "./sql-store.js";
 
@@ -257,6 +258,8 @@ export class SqlConfigStore {
     if (since < pruned) {
       return { resync: `the change log was pruned past revision ${since} (kept from ${pruned + 1n})` };
     }
+    const wentBack = revisionWentBack(since, big(first.head));
+    if (wentBack !== undefined) return { resync: wentBack };
     const changes: ConfigChange[] = [];
     for (const row of rows) {
       if (row.revision === null || row.revision === undefined) continue;

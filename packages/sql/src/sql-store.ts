@@ -14,6 +14,7 @@ import {
 import type { Knex } from "knex";
 import { type DialectSql, dialectSql } from "./dialect.js";
 import type { Dialect } from "./options.js";
+import { revisionWentBack } from "./revision-went-back.js";
 import { affectedOf, big, bigOrNull, memberOf, ms, type Row, rowsOf } from "./rows.js";
 import type { Tables } from "./schema.js";
 import { type BusyOptions, retryRead, type WriteQueue, writeQueue } from "./sqlite-busy.js";
@@ -826,6 +827,8 @@ export class SqlStore {
         stale,
       };
     }
+    const wentBack = revisionWentBack(since, big(first.head));
+    if (wentBack !== undefined) return { resync: wentBack, stale };
     const events: DriverEvent[] = [];
     for (const row of rows) {
       if (row.revision === null || row.revision === undefined) continue;
