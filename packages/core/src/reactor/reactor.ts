@@ -1,6 +1,6 @@
 import type { Configuration, ConfigView, Election, GroupView, Leadership } from "../api.js";
 import { RollcallError } from "../errors/rollcall-error.js";
-import { delay } from "../internal/abort.js";
+import { bounded, delay } from "../internal/abort.js";
 import { backoff } from "../internal/backoff.js";
 import { Listeners } from "../internal/listeners.js";
 import { errorText } from "../session.js";
@@ -119,7 +119,18 @@ export class CoordinatorReactor implements Reactor {
     if (this.current === "closed") return;
     this.closing.abort(new RollcallError("NOT_CONNECTED", "the reactor was closed"));
     this.poke();
-    await this.running?.catch(() => {});
+    // Bounded: a handler still running was told (its signal aborts with the leadership) and is not
+    // awaited past a session timeout; the election is withdrawn when the coordinator closes.
+    await bounded(
+      this.running ?? Promise.resolve(),
+      Math.max(1000, this.host.sessionTimeout),
+      "closing the reactor",
+    ).catch((error: unknown) =>
+      this.host.logger.warn("the reactor did not stop in time; closing anyway", {
+        reactor: this.name,
+        error: errorText(error),
+      }),
+    );
     this.setState("closed");
   }
 
