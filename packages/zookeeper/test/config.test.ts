@@ -333,14 +333,15 @@ describe("configuration store", () => {
     await cfg.set("a/b", 1);
     await cfg.set("c", [1, 2]);
     const before = lines((await cfg.entries()).entries);
+    // Deadlines for a loaded 2-core machine: an expiry, a re-opened session and a resync in a row.
     const recorder = recordWatch(cfg);
-    await eventually(() => recorder.events.length > 0, 10_000, "the snapshot");
+    await eventually(() => recorder.events.length > 0, 30_000, "the snapshot");
     const states: string[] = [];
     coord.on("session", (state) => states.push(state));
     await expireSession(driverOf(coord));
     await eventually(
       () => states.includes("expired"),
-      10_000,
+      30_000,
       () => `expired (${states})`,
     );
     // The coordinator has no session now; configuration calls wait for the next one.
@@ -355,11 +356,11 @@ describe("configuration store", () => {
     const after = await other.config("nova").set("a/b", 2);
     await eventually(
       () => recorder.state.get("a/b")?.version === after && recorder.state.has("during/expiry"),
-      10_000,
+      30_000,
       "the watch after the expiry",
     );
     await recorder.stop();
-  }, 60_000);
+  }, 120_000);
 
   it("a watch resynchronises after a reconnect and misses nothing written while it was away", async () => {
     const namespace = fresh("c");
