@@ -1,22 +1,16 @@
 import type { ConfigView } from "./api.js";
 import type { ConfigFeed } from "./config-feed.js";
-import { Listeners } from "./internal/listeners.js";
+import { FeedView } from "./feed-view.js";
 import type { ConfigEntry, ConfigEvent, Json, Logger } from "./types.js";
 
 /** A {@link ConfigView} over a coordinator's shared {@link ConfigFeed}. */
-export class FeedConfigView implements ConfigView {
-  private readonly changes = new Listeners<[ConfigEvent]>();
-  private readonly unsubscribe: () => void;
-  private closed = false;
-
+export class FeedConfigView extends FeedView<ConfigEvent> implements ConfigView {
   constructor(
     private readonly feed: ConfigFeed,
-    private readonly release: () => void,
-    private readonly logger: Logger,
+    release: () => void,
+    logger: Logger,
   ) {
-    this.unsubscribe = feed.subscribe((event) =>
-      this.changes.emit(this.logger, "configuration view change", event),
-    );
+    super(feed, release, logger);
   }
 
   get name(): string {
@@ -52,36 +46,7 @@ export class FeedConfigView implements ConfigView {
     return this.closed ? [] : this.feed.entries();
   }
 
-  on(event: "change", listener: (event: ConfigEvent) => void): this {
-    if (event === "change") this.changes.add(listener);
-    return this;
-  }
-
-  off(event: "change", listener: (event: ConfigEvent) => void): this {
-    if (event === "change") this.changes.remove(listener);
-    return this;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe();
-    this.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   toString(): string {
     return `ConfigView(${this.name}${this.prefix ? ` ${this.prefix}*` : ""}, ${this.size} entries)`;
-  }
-
-  toJSON(): string {
-    return this.toString();
-  }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
   }
 }

@@ -1,20 +1,16 @@
 import type { GroupView } from "./api.js";
+import { FeedView } from "./feed-view.js";
 import type { GroupFeed } from "./group-feed.js";
-import { Listeners } from "./internal/listeners.js";
 import type { Logger, Member, MembershipEvent } from "./types.js";
 
 /** A {@link GroupView} over a coordinator's shared {@link GroupFeed}. */
-export class FeedGroupView implements GroupView {
-  private readonly changes = new Listeners<[MembershipEvent]>();
-  private readonly unsubscribe: () => void;
-  private closed = false;
-
+export class FeedGroupView extends FeedView<MembershipEvent> implements GroupView {
   constructor(
     private readonly feed: GroupFeed,
-    private readonly release: () => void,
-    private readonly logger: Logger,
+    release: () => void,
+    logger: Logger,
   ) {
-    this.unsubscribe = feed.subscribe((event) => this.changes.emit(this.logger, "view change", event));
+    super(feed, release, logger);
   }
 
   get group(): string {
@@ -41,36 +37,7 @@ export class FeedGroupView implements GroupView {
     return this.closed ? undefined : this.feed.get(memberId);
   }
 
-  on(event: "change", listener: (event: MembershipEvent) => void): this {
-    if (event === "change") this.changes.add(listener);
-    return this;
-  }
-
-  off(event: "change", listener: (event: MembershipEvent) => void): this {
-    if (event === "change") this.changes.remove(listener);
-    return this;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe();
-    this.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   toString(): string {
     return `GroupView(${this.group}, ${this.size} members)`;
-  }
-
-  toJSON(): string {
-    return this.toString();
-  }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
   }
 }

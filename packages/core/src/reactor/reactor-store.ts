@@ -28,7 +28,8 @@ export function staleToken(name: string, mine: bigint, recorded: bigint): Rollca
   );
 }
 
-function decodeRecord(value: Json | undefined): ReactorRecord {
+/** A stored state record as the reactor reads it (a missing one is the empty state). */
+export function decodeRecord(value: Json | undefined): ReactorRecord {
   const v = (typeof value === "object" && value !== null && !Array.isArray(value) ? value : {}) as Record<
     string,
     Json

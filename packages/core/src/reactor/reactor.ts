@@ -5,7 +5,13 @@ import { backoff } from "../internal/backoff.js";
 import { Listeners } from "../internal/listeners.js";
 import { errorText } from "../session.js";
 import type { Logger, Member, MembershipEvent, Metadata } from "../types.js";
-import { REACTOR_CONFIG, type ReactorRecord, ReactorStore, type StoredPending } from "./reactor-store.js";
+import {
+  decodeRecord,
+  REACTOR_CONFIG,
+  type ReactorRecord,
+  ReactorStore,
+  type StoredPending,
+} from "./reactor-store.js";
 import type {
   BrakeStatus,
   Departure,
@@ -252,10 +258,10 @@ export class CoordinatorReactor implements Reactor {
       let stateVersion = stateView.get(`${this.name}/state`)?.version ?? 0n;
       while (!signal.aborted && !this.closing.signal.aborted) {
         for (const event of events.splice(0)) await this.onEvent(event, token, done);
-        const seen = stateView.get(`${this.name}/state`)?.version ?? 0n;
-        if (seen !== stateVersion) {
-          stateVersion = seen;
-          await this.onStateChanged(token);
+        const state = stateView.get(`${this.name}/state`);
+        if ((state?.version ?? 0n) !== stateVersion) {
+          stateVersion = state?.version ?? 0n;
+          this.onStateChanged(token, decodeRecord(state?.value));
         }
         if (this.brakeStatus?.engaged) await this.checkRecovery(token, view);
         if (!this.brakeStatus?.engaged) {
@@ -409,9 +415,11 @@ export class CoordinatorReactor implements Reactor {
     this.listeners.braked.emit(this.host.logger, "reactor braked", status);
   }
 
-  /** The stored state changed (another process wrote it): an operator's release, or a newer actor. */
-  private async onStateChanged(token: bigint): Promise<void> {
-    const { record } = await this.store.read();
+  /**
+   * The stored state changed (as the state view holds it: no read): an operator's release, or a newer
+   * actor. Our own writes come through here too and change nothing.
+   */
+  private onStateChanged(token: bigint, record: ReactorRecord): void {
     if (record.token > token)
       throw new RollcallError("NOT_LEADER", `reactor ${this.name}: a newer actor took over`);
     if (this.brakeStatus?.engaged && !record.brake?.engaged) {
