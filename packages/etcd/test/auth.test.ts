@@ -1,10 +1,9 @@
 import { eventually } from "@rollcall/conformance";
 import { connect, RollcallError } from "@rollcall/core";
-import { type EtcdServer, startEtcd } from "@rollcall/servers";
+import { type EtcdServer, startEtcd, TcpProxy } from "@rollcall/servers";
 import { type Etcd3, Range } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Coordinators, freshNamespace, rawClient } from "./support/etcd.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 // etcd with authentication on; auth tokens expire after 2 s unused, so the tests also see the
 // driver through a token renewal. The user "app" may only touch keys under its namespace.

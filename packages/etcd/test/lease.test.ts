@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { eventually } from "@rollcall/conformance";
 import type { MembershipEvent, SessionState } from "@rollcall/core";
 import { EtcdDriver } from "@rollcall/etcd";
-import { type EtcdServer, startEtcd } from "@rollcall/servers";
+import { type EtcdServer, startEtcd, TcpProxy } from "@rollcall/servers";
 import type { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -13,7 +13,6 @@ import {
   rawClient,
   urlFor,
 } from "./support/etcd.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 let server: EtcdServer;
 let raw: Etcd3;

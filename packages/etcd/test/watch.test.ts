@@ -1,11 +1,10 @@
 import { eventually } from "@rollcall/conformance";
 import type { Coordinator, GroupView, MembershipEvent } from "@rollcall/core";
 import { EtcdDriver } from "@rollcall/etcd";
-import { type EtcdServer, startEtcd } from "@rollcall/servers";
+import { type EtcdServer, startEtcd, TcpProxy } from "@rollcall/servers";
 import type { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Coordinators, driverConfig, freshNamespace, rawClient, urlFor } from "./support/etcd.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 let server: EtcdServer;
 let raw: Etcd3;

@@ -56,6 +56,7 @@ export {
   startServer,
   urlEnvName,
 } from "./start-server.js";
+export { TcpProxy } from "./tcp-proxy.js";
 export type { CommonServerOptions, Server, ServerKind, ServerNode, ServerStats } from "./types.js";
 export {
   type SecureZooKeeperOptions,

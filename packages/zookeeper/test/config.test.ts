@@ -7,6 +7,7 @@ import {
   type Json,
   RollcallError,
 } from "@rollcall/core";
+import { TcpProxy } from "@rollcall/servers";
 import type { ZooKeeperDriver } from "@rollcall/zookeeper";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ZooKeeperConfigStore } from "../src/zookeeper-config.js";
@@ -82,7 +83,11 @@ function lines(entries: { key: string; version: bigint; value: Json }[]): string
   return entries.map((e) => `${e.key}@${e.version}=${JSON.stringify(e.value)}`).sort();
 }
 
-/** Closes the driver's ZooKeeper session from another handle, as the server's expiry of it would. */
+/**
+ * Closes the driver's ZooKeeper session from another handle attached to it, as the server's expiry of
+ * it would. The driver must be cut off first: otherwise it re-attaches to its session between the other
+ * handle's attach and close, and the close does not end the session (it has moved back).
+ */
 async function expireSession(driver: ZooKeeperDriver): Promise<void> {
   const handle = (
     driver as unknown as { session: { handle: { client_id: string; client_password: string } } }
@@ -328,7 +333,12 @@ describe("configuration store", () => {
 
   it("entries survive the coordinator's session expiry; calls made while it is re-opened work", async () => {
     const namespace = fresh("c");
-    const coord = await coordinator(namespace);
+    // The coordinator reaches the server through a relay the test cuts while it ends the session.
+    const proxy = await TcpProxy.start(Number(zk.server.connectionString.split(":").at(-1)));
+    const coord = await connect(`zookeeper://127.0.0.1:${proxy.port}/${namespace}?sessionTimeout=2000`, {
+      memberId: fresh("m"),
+    });
+    coordinators.push(coord);
     const cfg = coord.config("nova");
     await cfg.set("a/b", 1);
     await cfg.set("c", [1, 2]);
@@ -338,7 +348,14 @@ describe("configuration store", () => {
     await eventually(() => recorder.events.length > 0, 30_000, "the snapshot");
     const states: string[] = [];
     coord.on("session", (state) => states.push(state));
+    proxy.cut();
+    await eventually(
+      () => states.includes("suspended"),
+      30_000,
+      () => `suspended (${states})`,
+    );
     await expireSession(driverOf(coord));
+    proxy.restore();
     await eventually(
       () => states.includes("expired"),
       30_000,
@@ -360,6 +377,8 @@ describe("configuration store", () => {
       "the watch after the expiry",
     );
     await recorder.stop();
+    await coord.close();
+    await proxy.close();
   }, 120_000);
 
   it("a watch resynchronises after a reconnect and misses nothing written while it was away", async () => {

@@ -1,9 +1,9 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
- * A TCP relay in front of one etcd endpoint, so a test can cut one client off the server (a network
- * partition of that client only) while everybody else keeps writing. Not a mock: bytes go to the
- * real server untouched.
+ * A TCP relay on 127.0.0.1 in front of one server port, so a test can cut one client off the server (a
+ * network partition of that client only, without root or a network lab) while everybody else keeps
+ * writing. Not a mock: bytes go to the real server untouched.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
@@ -14,6 +14,7 @@ export class TcpProxy {
     readonly port: number,
   ) {}
 
+  /** Listens on a free port of 127.0.0.1 and relays every connection to `targetPort` there. */
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;
     const server = createServer((client) => {
@@ -56,6 +57,7 @@ export class TcpProxy {
     this.cutOff = false;
   }
 
+  /** Drops every connection and stops listening. */
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
