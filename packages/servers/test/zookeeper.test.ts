@@ -89,7 +89,12 @@ describe("startZooKeeper", () => {
       // The client may have been on the dead node: it reconnects to a live one.
       await zkRetry(() => client.create("/after", "2", ZOO_PERSISTENT));
       expect(await zkGetText(client, "/before")).toBe("1");
-      // the dead node is skipped; the client's one connection is on a live node; znodes from the new leader
+      // The dead node is skipped; the client's one connection is on a live node; znodes from the new leader
+      // (which may apply the commit a moment after the follower that answered the client).
+      await waitUntil(
+        "the new leader counts /after",
+        async () => (await server.stats()).objects === znodes + 1,
+      );
       expect(await server.stats()).toMatchObject({
         connections: 1,
         objects: znodes + 1,
