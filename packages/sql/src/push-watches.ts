@@ -1,6 +1,6 @@
 import type { ChangeBatch, Logger, WatchHandle, WatchListener } from "@rollcall/core/driver";
 import type pg from "pg";
-import { PgListener } from "./pg-listener.js";
+import { type PgListenerSubscription, subscribePg } from "./pg-listener.js";
 
 /** One push watch of a group: NOTIFY wakes it, the change log feeds it from its cursor. */
 interface PushWatch {
@@ -17,14 +17,15 @@ interface PushWatch {
 export type ReadChanges = (group: string, since: bigint) => Promise<ChangeBatch & { more?: boolean }>;
 
 /**
- * The PostgreSQL push watches of one driver: one LISTEN connection on the namespace's channel, and per
- * watch a cursor into the change log. A NOTIFY for a group (or the LISTEN connection coming back after a
- * loss) makes its watches read the change log from their cursors, so nothing committed is ever missed;
- * wake-ups that arrive during a read are coalesced into one more read.
+ * The PostgreSQL push watches of one driver: a subscription to the namespace's channel on the process's
+ * LISTEN connection (see `pg-listener.ts`), and per watch a cursor into the change log. A NOTIFY for a
+ * group (or the LISTEN connection coming back after a loss) makes its watches read the change log from
+ * their cursors, so nothing committed is ever missed; wake-ups that arrive during a read are coalesced
+ * into one more read.
  */
 export class PushWatches {
   private readonly watches = new Set<PushWatch>();
-  private listener: Promise<PgListener> | undefined;
+  private listener: Promise<PgListenerSubscription> | undefined;
   /** Callbacks waiting for the next NOTIFY of a group (see {@link nextNotification}). */
   private readonly wakers = new Map<string, Set<() => void>>();
   private closed = false;
@@ -105,11 +106,11 @@ export class PushWatches {
     this.watches.delete(watch);
   }
 
-  private listen(): Promise<PgListener> {
-    // After close() no new LISTEN connection is made: nobody would close it.
+  private listen(): Promise<PgListenerSubscription> {
+    // After close() no new subscription is made: nobody would close it.
     if (this.closed) return Promise.reject(new Error("the watches are closed"));
     if (this.listener === undefined) {
-      const pgListener = new PgListener(
+      this.listener = subscribePg(
         this.connection(),
         this.channel,
         {
@@ -124,7 +125,6 @@ export class PushWatches {
         },
         this.logger,
       );
-      this.listener = pgListener.start().then(() => pgListener);
       this.listener.catch(() => {
         this.listener = undefined;
       });

@@ -1,16 +1,37 @@
 import type { Logger } from "@rollcall/core/driver";
+import type { SqlStore } from "./sql-store.js";
+
+/** The probes of this process, by pool (one database) and namespace. */
+const probes = new WeakMap<object, Map<string, RevisionProbe>>();
 
 /**
- * Change hints for MySQL/MariaDB (`Driver.changeHints`), which has no NOTIFY: while a feed listens, one
- * primary-key read of the namespace's revision counter every `interval` ms per driver, and a hint when it
- * moved. That is the whole cost of a watching process on the server (`interval` 25 ms: 40 point reads a
- * second), against a change-log read per feed every `pollInterval`, which stays as the fallback.
+ * Change hints for MySQL/MariaDB (`Driver.changeHints`), which has no NOTIFY: while some feed of the
+ * process listens, one primary-key read of the namespace's revision counter every `interval` ms — per
+ * process and namespace, shared by its coordinators — and a hint when it moved. That is the whole cost of a
+ * watching process on the server (`interval` 25 ms: 40 point reads a second), against a change-log read
+ * per feed every `pollInterval`, which stays as the fallback.
  */
 export class RevisionProbe {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
   private last: bigint | undefined;
   private reading = false;
+
+  /** The probe of `store`'s pool and namespace (`store` reads for every coordinator of it). */
+  static of(store: SqlStore, interval: number, logger: Logger): RevisionProbe {
+    let byNamespace = probes.get(store.knex);
+    if (byNamespace === undefined) {
+      byNamespace = new Map();
+      probes.set(store.knex, byNamespace);
+    }
+    const key = `${store.tables.namespaces}\0${store.nsId}\0${interval}`;
+    let probe = byNamespace.get(key);
+    if (probe === undefined) {
+      probe = new RevisionProbe(() => store.headRevision(), interval, logger);
+      byNamespace.set(key, probe);
+    }
+    return probe;
+  }
 
   constructor(
     /** Reads the revision counter; rejects while the database is away (the probe then waits for the next tick). */

@@ -23,6 +23,7 @@ import type { Knex } from "knex";
 import type pg from "pg";
 import { SqlConfigStore } from "./config-store.js";
 import { describeTarget, knexConfig, sqliteFilename } from "./dialect.js";
+import { HeartbeatBatch } from "./heartbeat-batch.js";
 import { acquireKnex } from "./knex-pool.js";
 import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
 import { PushWatches } from "./push-watches.js";
@@ -109,8 +110,11 @@ export class SqlDriver implements Driver {
   private closing: Promise<void> | undefined;
   /** SQLite: a file notification for every write by any process on the host (see `changeHints`). */
   private readonly sqliteHints: SqliteChangeHints | undefined;
-  /** MySQL/MariaDB: a cheap probe of the namespace's revision (see `changeHints`). */
-  private readonly probe: RevisionProbe | undefined;
+  /**
+   * MySQL/MariaDB: this driver's subscriptions to the process's probe of the namespace's revision (see
+   * `changeHints`), ended on close.
+   */
+  private readonly probes = new Set<() => void>();
   /** SQLite's change hints: polled watches read the change log at once after a write. */
   readonly changeHints?: (listener: () => void) => () => void;
 
@@ -140,17 +144,16 @@ export class SqlDriver implements Driver {
       this.changeHints = (listener) => hints.subscribe(listener);
     }
     if (dialect === "mysql") {
-      const probe = new RevisionProbe(
-        async () => {
-          const store = this.store;
-          if (store === undefined) throw new RollcallError("NOT_CONNECTED", "not connected yet");
-          return store.headRevision();
-        },
-        PROBE_INTERVAL,
-        config.logger,
-      );
-      this.probe = probe;
-      this.changeHints = (listener) => probe.subscribe(listener);
+      this.changeHints = (listener) => {
+        // Feeds listen once the session is open, so the store is there; before, polling alone serves.
+        const store = this.store;
+        if (store === undefined || this.closed) return () => {};
+        const unsubscribe = RevisionProbe.of(store, PROBE_INTERVAL, config.logger).subscribe(listener);
+        this.probes.add(unsubscribe);
+        return () => {
+          if (this.probes.delete(unsubscribe)) unsubscribe();
+        };
+      };
     }
     const link: SqlConfigLink = {
       store: () => this.configStatements(),
@@ -318,29 +321,26 @@ export class SqlDriver implements Driver {
   }
 
   /**
-   * One heartbeat, the session's renewal: one statement moving its deadline on along the database clock.
-   * SQLite tries again while another process holds the write lock (without blocking the event loop) until
-   * the session timeout or the keeper stops; only the try that committed renewed the session, so its
-   * send time is the renewal's.
+   * One heartbeat, the session's renewal: its part of the process's next heartbeat statement on this
+   * database (see `heartbeat-batch.ts`), which moves its deadline on along the database clock. SQLite
+   * tries again while another process holds the write lock (without blocking the event loop) until the
+   * session timeout or the keeper stops; only the try that committed renewed the session, so its send
+   * time is the renewal's.
    */
   private async beat(store: SqlStore, id: string, signal: AbortSignal): Promise<Renewal> {
-    let sentAt = performance.now();
+    const timeout = this.options.sessionTimeout;
     try {
-      const result = await store.heartbeat(id, this.options.sessionTimeout, {
-        deadline: sentAt + this.options.sessionTimeout,
-        signal,
-        urgent: true,
-        onAttempt: () => {
-          sentAt = performance.now();
-        },
-      });
+      const batch = HeartbeatBatch.of(store, timeout, this.options.heartbeatInterval);
+      // A watching driver wants the namespace's next deadline (one more statement per batch on MySQL).
+      const result = await batch.beat(id, store, performance.now() + timeout, signal, this.watching);
       if (!result.alive)
         return { alive: false, reason: "the session's deadline passed on the database clock" };
       const { now, nextDeadline } = result;
       if (now !== undefined && nextDeadline != null && !signal.aborted)
         this.noteNextDeadline(now, nextDeadline);
-      return { alive: true, sentAt };
+      return { alive: true, sentAt: result.sentAt };
     } catch (error) {
+      if (signal.aborted && error === signal.reason) throw error;
       throw new RollcallError("CONNECTION", this.scrub(error), { cause: error });
     }
   }
@@ -388,13 +388,18 @@ export class SqlDriver implements Driver {
 
   // ---- reaping -----------------------------------------------------------------------------------
 
-  /** Someone's deadline is known: with push watches open, reap right when it passes. */
+  /** Whether some feed of this driver follows a change log (push watches, or hinted polls). */
+  private get watching(): boolean {
+    return (this.watches?.size ?? 0) > 0 || this.sqliteHints?.watching === true || this.probes.size > 0;
+  }
+
+  /** Someone's deadline is known: with watches open, reap right when it passes. */
   private noteNextDeadline(dbNow: number, nextDeadline: number): void {
     if (nextDeadline <= dbNow) {
       void this.reapNow();
       return;
     }
-    if (this.watches === undefined || this.watches.size === 0) return;
+    if (!this.watching) return;
     clearTimeout(this.reapTimer);
     this.reapTimer = setTimeout(() => void this.reapNow(), nextDeadline - dbNow + 20);
     this.reapTimer.unref?.();
@@ -555,7 +560,8 @@ export class SqlDriver implements Driver {
     this.stopSessionTimers();
     this.session = undefined;
     this.sqliteHints?.close();
-    this.probe?.close();
+    for (const unsubscribe of [...this.probes]) unsubscribe();
+    this.probes.clear();
     await this.configs.close();
     const watchesClosed = this.watches?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));

@@ -37,8 +37,8 @@ export interface WriteTx {
 
 /** The result of a heartbeat statement. */
 export interface HeartbeatResult {
-  /** Whether the session was still alive and its deadline moved on. */
-  alive: boolean;
+  /** The sessions that were still alive: their deadlines moved on. */
+  alive: ReadonlySet<string>;
   /** The database clock, when the dialect returned it. */
   now?: number;
   /** The earliest deadline of another session of the namespace, when the dialect returned it. */
@@ -359,32 +359,66 @@ export class SqlStore {
   }
 
   /**
-   * The one statement a session costs per heartbeat: moves the deadline to `timeout` ms past the
-   * database clock, only while it has not passed. PostgreSQL and SQLite also return the earliest
-   * deadline of the other sessions, so the caller knows when someone is due for reaping.
+   * One heartbeat statement for several sessions of this namespace (a process's coordinators on one
+   * database, see `heartbeat-batch.ts`): moves each deadline to `timeout` ms past the database clock, only
+   * while it has not passed, and says which sessions were still alive. PostgreSQL and SQLite also return
+   * the earliest deadline of the namespace's other sessions, so the caller knows when someone is due for
+   * reaping; MySQL (no `RETURNING`) reads the survivors back only when some session was not renewed, and
+   * the earliest deadline with a second statement only when `nextDeadline` asks for it.
    *
    * `busy` (SQLite): how long to keep trying while another process holds the write lock; its
    * `onAttempt` runs right before the statement is sent (each time, on SQLite), so the caller knows
    * when the statement that committed left.
    */
-  async heartbeat(id: string, timeout: number, busy?: BusyOptions): Promise<HeartbeatResult> {
+  async heartbeat(
+    ids: readonly string[],
+    timeout: number,
+    busy?: BusyOptions,
+    nextDeadline = false,
+  ): Promise<HeartbeatResult> {
     const { q, sql } = this;
-    const update = `UPDATE ${q.sessions} SET deadline = ${sql.nowMs} + ? WHERE id = ? AND deadline > ${sql.nowMs}`;
-    if (!sql.returning)
-      return { alive: (await this.writing(() => this.affected(this.knex, update, [timeout, id]), busy)) > 0 };
+    const list = ids.map(() => "?").join(", ");
+    const update = `UPDATE ${q.sessions} SET deadline = ${sql.nowMs} + ? WHERE id IN (${list}) AND deadline > ${sql.nowMs}`;
+    if (!sql.returning) {
+      const renewed = await this.writing(() => this.affected(this.knex, update, [timeout, ...ids]), busy);
+      const result: HeartbeatResult = { alive: new Set(ids) };
+      if (renewed < ids.length) {
+        const rows = await this.rows(
+          this.knex,
+          `SELECT id FROM ${q.sessions} WHERE id IN (${list}) AND deadline > ${sql.nowMs}`,
+          ids,
+        );
+        result.alive = new Set(rows.map((row) => String(row.id)));
+      }
+      if (nextDeadline) {
+        const rows = await this.rows(
+          this.knex,
+          `SELECT ${sql.nowMs} AS now_ms, MIN(deadline) AS next_deadline FROM ${q.sessions} WHERE ns_id = ? AND id NOT IN (${list})`,
+          [this.nsId, ...ids],
+        );
+        const next = bigOrNull(rows[0]?.next_deadline);
+        result.now = ms(rows[0]?.now_ms);
+        result.nextDeadline = next === null ? null : Number(next);
+      }
+      return result;
+    }
     const rows = await this.writing(
       () =>
         this.rows(
           this.knex,
-          `${update} RETURNING ${sql.nowMs} AS now_ms, (SELECT MIN(o.deadline) FROM ${q.sessions} o WHERE o.ns_id = ? AND o.id <> ?) AS next_deadline`,
-          [timeout, id, this.nsId, id],
+          `${update} RETURNING id, ${sql.nowMs} AS now_ms, (SELECT MIN(o.deadline) FROM ${q.sessions} o WHERE o.ns_id = ? AND o.id NOT IN (${list})) AS next_deadline`,
+          [timeout, ...ids, this.nsId, ...ids],
         ),
       busy,
     );
     const row = rows[0];
-    if (row === undefined) return { alive: false };
+    if (row === undefined) return { alive: new Set() };
     const next = bigOrNull(row.next_deadline);
-    return { alive: true, now: ms(row.now_ms), nextDeadline: next === null ? null : Number(next) };
+    return {
+      alive: new Set(rows.map((r) => String(r.id))),
+      now: ms(row.now_ms),
+      nextDeadline: next === null ? null : Number(next),
+    };
   }
 
   /** Ends a session gracefully: its members leave (`left`) and its row goes, in one transaction. */

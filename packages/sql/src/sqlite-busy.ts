@@ -49,6 +49,9 @@ export interface BusyOptions {
   urgent?: boolean;
 }
 
+/** How long a busy write queue runs back to back before it lets the event loop turn (timers, I/O), in ms. */
+export const YIELD_EVERY = 20;
+
 /** A write waiting for its turn. */
 interface Waiter {
   wake(): void;
@@ -67,6 +70,8 @@ export class WriteQueue {
   /** Whether the last try found the database locked. */
   private locked = false;
   private pause = FIRST_PAUSE;
+  /** When the queue last let the event loop turn (see {@link handOn}). */
+  private lastYield = performance.now();
 
   /**
    * Runs `attempt` (a whole statement or transaction) once it is this write's turn, and again after a
@@ -163,8 +168,25 @@ export class WriteQueue {
     });
   }
 
-  /** The write whose turn it was is done: the next one (heartbeats first) runs. */
+  /**
+   * The write whose turn it was is done: the next one (heartbeats first) runs — after a turn of the event
+   * loop once the queue has run back to back for {@link YIELD_EVERY} ms. better-sqlite3 answers
+   * synchronously, so a queue that never empties would otherwise hand on from promise to promise forever
+   * and no timer would fire: 50 coordinators churning in one process starved their own heartbeats until
+   * their sessions expired.
+   */
   private handOn(): void {
+    if (performance.now() - this.lastYield < YIELD_EVERY) {
+      this.wakeNext();
+      return;
+    }
+    setImmediate(() => {
+      this.lastYield = performance.now();
+      this.wakeNext();
+    });
+  }
+
+  private wakeNext(): void {
     const next = this.urgent[0] ?? this.queued[0];
     if (next === undefined) this.running = false;
     else next.wake();

@@ -21,6 +21,11 @@ export class SqliteChangeHints {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether some feed listens (the driver then reaps overdue sessions on time, see `noteNextDeadline`). */
+  get watching(): boolean {
+    return this.listeners.size > 0;
+  }
+
   /** Calls `listener` on every write to the database or its WAL, until the returned function is called. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);

@@ -1,4 +1,6 @@
+import { eventually } from "@rollcall/conformance";
 import { parseUrl } from "@rollcall/core";
+import type { WatchHandle } from "@rollcall/core/driver";
 import knexFactory, { type Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexConfig, sqliteFilename } from "../src/dialect.js";
@@ -130,6 +132,26 @@ describe.each(DIALECTS)("%s driver", (dialect) => {
     // 2-core machine a timer fires late by hundreds of ms, which is no property of the driver.)
   });
 
+  it("the coordinators of a process share one pool and their heartbeats share statements", async () => {
+    const namespace = randomId("pool");
+    const opened: Awaited<ReturnType<typeof openDriver>>[] = [];
+    // poolSize 3: a pool of its own, apart from the other tests' drivers.
+    for (let i = 0; i < 20; i++)
+      opened.push(await openDriver(dialect, `m${i}`, namespace, { poolSize: 3 }, 900));
+    const pools = new Set(opened.map(({ driver }) => (driver as unknown as { knex: Knex }).knex));
+    expect(pools.size).toBe(1);
+    const statements = () => opened.reduce((sum, { driver }) => sum + driver.statements, 0);
+    const renewals = () => opened.reduce((sum, { log }) => sum + log.renewals.length, 0);
+    const [s0, r0] = [statements(), renewals()];
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const [sent, renewed] = [statements() - s0, renewals() - r0];
+    expect(renewed).toBeGreaterThanOrEqual(40);
+    // A statement per slot (a quarter of the 300 ms interval) at most, whatever the number of sessions.
+    expect(sent).toBeLessThanOrEqual(renewed / 3);
+    for (const { log } of opened) expect(log.states).not.toContain("expired");
+    await Promise.all(opened.map(({ driver }) => driver.close()));
+  });
+
   it("a failure in the middle of a join leaves nothing half-written", async () => {
     const prefix = `t${randomId("f").replace(/-/g, "_")}_`;
     const { driver } = await openDriver(dialect, "ok", "ns", { tablePrefix: prefix });
@@ -201,5 +223,45 @@ describe.each(DIALECTS)("%s driver", (dialect) => {
       .count({ n: "*" });
     // Only this namespace has a member called victim.
     expect(Number(logged[0]?.n)).toBe(2);
+  });
+});
+
+describe("postgresql: one LISTEN connection per process", () => {
+  it("the watches of a process's coordinators share it, across namespaces; the last one to close ends it", async () => {
+    const db = admin("postgresql");
+    const listening = async () =>
+      Number(
+        (
+          await db.raw(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'rollcall' AND query LIKE 'LISTEN rollcall_%' AND state = 'idle'",
+          )
+        ).rows[0].n,
+      );
+    const before = await listening();
+    const namespaces = [randomId("ls"), randomId("ls")];
+    const opened: Awaited<ReturnType<typeof openDriver>>[] = [];
+    for (let i = 0; i < 8; i++)
+      opened.push(await openDriver("postgresql", `w${i}`, namespaces[i % 2] ?? "", {}, 5000));
+    const events: string[] = [];
+    const handles: WatchHandle[] = [];
+    for (const { driver } of opened) {
+      await driver.createGroup("g").catch(() => {});
+      const { revision } = await driver.members("g");
+      handles.push(
+        await driver.watch("g", revision, {
+          event: (event) => events.push(event.type === "join" ? event.member.id : event.type),
+          resync: () => {},
+        }),
+      );
+    }
+    expect(await listening()).toBe(before + 1);
+    // Every watch is still woken through it.
+    await opened[0]?.driver.join("g", "w0", {});
+    await opened[1]?.driver.join("g", "w1", {});
+    await eventually(() => events.length === 8, 10_000, "8 joins seen");
+    expect(events.sort()).toEqual(["w0", "w0", "w0", "w0", "w1", "w1", "w1", "w1"]);
+    await Promise.all(handles.map((h) => h.close()));
+    await Promise.all(opened.map(({ driver }) => driver.close()));
+    await eventually(async () => (await listening()) === before, 10_000, "the LISTEN connection closed");
   });
 });

@@ -188,6 +188,25 @@ describe("WriteQueue", () => {
     expect(most).toBe(1);
   });
 
+  it("a queue that never empties still lets timers fire (synchronous writes handed on promise to promise)", async () => {
+    const queue = new WriteQueue();
+    // Writes answered at once, as better-sqlite3 answers: each writer queues its next write right away.
+    const until = performance.now() + 1000;
+    let writes = 0;
+    const writer = async () => {
+      while (performance.now() < until) await queue.run(async () => void writes++);
+    };
+    let firedAt = Number.POSITIVE_INFINITY;
+    const started = performance.now();
+    setTimeout(() => {
+      firedAt = performance.now();
+    }, 10);
+    await Promise.all(Array.from({ length: 5 }, writer));
+    expect(writes).toBeGreaterThan(100);
+    // The timer fired while the writers ran, not once they had stopped a second later.
+    expect(firedAt - started).toBeLessThan(until - started);
+  });
+
   it("an error other than busy is not retried; a writer's deadline ends its wait", async () => {
     const queue = new WriteQueue();
     await expect(
