@@ -20,6 +20,9 @@ export interface Job {
 /** The backends the etcd3 npm client is run on beside rollcall, in the config scenario: etcd. */
 export const ETCD3_BACKENDS: readonly BackendName[] = ["etcd"];
 
+/** The backends the Nova DB heartbeat is run on beside rollcall, in detect and steady: PostgreSQL and MySQL. */
+export const NOVA_BACKENDS: readonly BackendName[] = ["postgresql", "mysql"];
+
 /** The subject id of a job, as results and the page name it. */
 export function subjectId(job: Pick<Job, "kind" | "backend">): string {
   return job.kind === "nova" ? `nova-db/${job.backend}` : `${job.kind}/${job.backend}`;
@@ -61,7 +64,7 @@ export function planJobs(
       args.peers.includes("tooz") &&
       toozDriverName(backend) !== undefined &&
       (settings.tooz.backends as readonly string[]).includes(backend);
-    const nova = args.peers.includes("nova") && backend === "postgresql";
+    const nova = args.peers.includes("nova") && NOVA_BACKENDS.includes(backend);
     for (const scenario of args.scenarios) {
       if (scenario === "partition") {
         // Rollcall only: the peers' agents have no session states to report; not applicable without a network.

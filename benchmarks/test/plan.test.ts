@@ -16,15 +16,18 @@ describe("planJobs()", () => {
     expect(jobs.filter((j) => j.backend === "sqlite").every((j) => j.kind === "rollcall")).toBe(true);
   });
 
-  it("runs the Nova heartbeat on PostgreSQL for detect and steady, at both settings", () => {
-    const nova = planJobs(parseArgs(["--backend", "pg"]), FULL).filter((j) => j.kind === "nova");
-    expect(nova.map((j) => `${j.scenario}/${j.variant}`)).toEqual([
+  it("runs the Nova heartbeat on PostgreSQL and MySQL for detect and steady, at both settings", () => {
+    const nova = planJobs(parseArgs(["--backend", "pg,mysql,sqlite"]), FULL).filter((j) => j.kind === "nova");
+    const runs = [
       "detect/Nova defaults",
       "detect/tuned to 4 s",
       "steady/Nova defaults",
       "steady/tuned to 4 s",
+    ];
+    expect(nova.map((j) => `${subjectId(j)} ${j.scenario}/${j.variant}`)).toEqual([
+      ...runs.map((run) => `nova-db/postgresql ${run}`),
+      ...runs.map((run) => `nova-db/mysql ${run}`),
     ]);
-    expect(subjectId(nova[0] as (typeof nova)[0])).toBe("nova-db/postgresql");
   });
 
   it("keeps a quick run small: one steady shape, tooz only on ZooKeeper, no Nova steady at defaults", () => {

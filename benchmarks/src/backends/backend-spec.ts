@@ -14,7 +14,10 @@ export interface RunningBackend {
   toozUrl?(namespace: string, timeoutSeconds: number): string;
   /** The etcd client endpoint, `http://host:port` (etcd only: the etcd3 npm client peer). */
   readonly etcdEndpoint?: string;
-  /** The `pg` connection string (PostgreSQL only: the Nova peer). */
+  /**
+   * The SQL server's connection string, for the Nova peer: `postgresql://…` (`pg`'s) on PostgreSQL,
+   * `mysql://…` (`mysql2`'s `uri`) on MySQL/MariaDB; absent elsewhere.
+   */
   readonly connectionString?: string;
   /** Pids of the server's processes (each with its descendants counted). Empty without a server. */
   serverPids(): number[];

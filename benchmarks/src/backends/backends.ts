@@ -153,6 +153,7 @@ const mysql: BackendSpec = {
       server: `MariaDB ${version.split("-")[0]}`,
       url: (ns, timeout, extra = {}) =>
         `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), poolSize: "2", ...extra })}`,
+      connectionString: server.connectionString,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
       close: async () => {

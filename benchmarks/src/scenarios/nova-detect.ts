@@ -1,7 +1,7 @@
 import type { RunningBackend } from "../backends/backend-spec.js";
 import { sleep } from "../clock.js";
 import type { NovaSettings } from "../settings.js";
-import { createServicesTable, startNovaAgent } from "./nova-table.js";
+import { createServicesTable, novaDatabase, startNovaAgent } from "./nova-table.js";
 import { addSample, type ScenarioContext } from "./scenario.js";
 
 /**
@@ -18,7 +18,7 @@ export async function novaDetect(
   ctx: ScenarioContext,
 ): Promise<void> {
   const { scope, result } = ctx;
-  const connectionString = backend.connectionString as string;
+  const database = novaDatabase(backend);
   result.settings = { ...result.settings, ...nova, services };
   result.values.boundLowMs = nova.serviceDownTimeMs - nova.reportIntervalMs;
   result.values.boundHighMs = nova.serviceDownTimeMs + nova.pollMs;
@@ -27,10 +27,10 @@ export async function novaDetect(
     result.notes.push("detection not measured in this run: the bound is computed");
     return;
   }
-  const { table, ids, hosts } = await createServicesTable(connectionString, services);
+  const { table, ids, hosts } = await createServicesTable(database, services);
   const consumer = await startNovaAgent(scope, "consumer");
   await consumer.request("consumer", {
-    connectionString,
+    ...database,
     table,
     serviceDownTimeMs: nova.serviceDownTimeMs,
     pollMs: nova.pollMs,
@@ -39,7 +39,7 @@ export async function novaDetect(
     ids.map(async (id) => {
       const agent = await startNovaAgent(scope, `service-${id}`);
       await agent.request("services", {
-        connectionString,
+        ...database,
         table,
         ids: [id],
         reportIntervalMs: nova.reportIntervalMs,

@@ -3,7 +3,7 @@ import type { RunningBackend } from "../backends/backend-spec.js";
 import { sleep } from "../clock.js";
 import type { NovaSettings } from "../settings.js";
 import { measureCostWindow } from "./cost-window.js";
-import { createServicesTable, startNovaAgent } from "./nova-table.js";
+import { createServicesTable, novaDatabase, startNovaAgent } from "./nova-table.js";
 import type { ScenarioContext } from "./scenario.js";
 
 /**
@@ -17,17 +17,17 @@ export async function novaSteady(
   ctx: ScenarioContext,
 ): Promise<void> {
   const { settings, scope, result } = ctx;
-  const connectionString = backend.connectionString as string;
+  const database = novaDatabase(backend);
   const members = settings.steady.members;
   const processes = settings.nova.processes;
   const poolSize = 5;
   result.settings = { ...result.settings, ...nova, members, processes, poolSize };
-  const { table, ids } = await createServicesTable(connectionString, members);
+  const { table, ids } = await createServicesTable(database, members);
   const chunks = Array.from({ length: processes }, (_, p) => ids.filter((_, i) => i % processes === p));
   const agents = await mapLimit(chunks, 4, async (chunk, p) => {
     const agent = await startNovaAgent(scope, `services-${p + 1}`);
     await agent.request("services", {
-      connectionString,
+      ...database,
       table,
       ids: chunk,
       reportIntervalMs: nova.reportIntervalMs,
@@ -37,7 +37,7 @@ export async function novaSteady(
   });
   const consumer = await startNovaAgent(scope, "consumer");
   const seen = await consumer.request<{ services: number; up: number }>("consumer", {
-    connectionString,
+    ...database,
     table,
     serviceDownTimeMs: nova.serviceDownTimeMs,
     pollMs: nova.pollMs,
