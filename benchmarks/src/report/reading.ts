@@ -1,3 +1,4 @@
+import { BACKENDS, type BackendName } from "../args.js";
 import type { BenchResults, ScenarioResult } from "../results.js";
 import type { BenchSettings } from "../settings.js";
 import { formatBytes, formatMs, formatNumber, formatRatio } from "./format.js";
@@ -172,14 +173,224 @@ function churnReading(results: BenchResults): string[] {
   ];
 }
 
+/** The name of the server a Nova-capable backend runs, in a sentence: the mysql backend is a MariaDB server. */
+const NOVA_SERVER_NAMES: Partial<Record<BackendName, string>> = {
+  postgresql: "PostgreSQL",
+  mysql: "MariaDB",
+};
+
+/** One server the Nova DB heartbeat ran on in the results, with its rows and rollcall's on the same server. */
+interface NovaServer {
+  /** The backend, as results name it: `postgresql`, `mysql`. */
+  backend: BackendName;
+  /** The server, as a sentence names it: `PostgreSQL`, `MariaDB`. */
+  server: string;
+  /** The heartbeat's steady cost at Nova's defaults and tuned to the bound. */
+  defaults: ScenarioResult | undefined;
+  tuned: ScenarioResult | undefined;
+  /** The heartbeat's crash detection at Nova's defaults and tuned to the bound. */
+  defaultsDetect: ScenarioResult | undefined;
+  tunedDetect: ScenarioResult | undefined;
+  /** rollcall's steady cost on the same server, one session per member, and its crash detection there. */
+  rollcall: ScenarioResult | undefined;
+  rollcallDetect: ScenarioResult | undefined;
+}
+
+/** The backends with Nova DB heartbeat rows in the results, in page order. */
+function novaBackends(results: BenchResults): BackendName[] {
+  return BACKENDS.filter((b) => results.results.some((r) => r.kind === "nova" && r.backend === b));
+}
+
+/** The servers the Nova DB heartbeat ran on in these results (`PostgreSQL`, `MariaDB`), in page order. */
+export function novaServerNames(results: BenchResults): string[] {
+  return novaBackends(results).map((b) => NOVA_SERVER_NAMES[b] ?? b);
+}
+
+/** Every server with Nova DB heartbeat rows in the results, with its rows and rollcall's on the same server. */
+function novaServers(results: BenchResults, settings: BenchSettings): NovaServer[] {
+  const defaults = settings.nova?.defaults.label;
+  const tuned = settings.nova?.tuned.label;
+  return novaBackends(results).map((backend) => {
+    const nova = `nova-db/${backend}`;
+    return {
+      backend,
+      server: NOVA_SERVER_NAMES[backend] ?? backend,
+      defaults: findResult(results, nova, "steady", defaults),
+      tuned: findResult(results, nova, "steady", tuned),
+      defaultsDetect: findResult(results, nova, "detect", defaults),
+      tunedDetect: findResult(results, nova, "detect", tuned),
+      rollcall: findResult(results, `rollcall/${backend}`, "steady", "per-member"),
+      rollcallDetect: findResult(results, `rollcall/${backend}`, "detect"),
+    };
+  });
+}
+
+/** Server CPU seconds per minute of a steady result (median), if it ran and has a server. */
+function serverCpu(r: ScenarioResult | undefined): number | undefined {
+  return stat(r, "serverCpuPerMinute")?.median;
+}
+
+/** What a steady result's server counted per second, per its counter: `transactions` (PostgreSQL), `statements` (MariaDB). */
+function counted(r: ScenarioResult | undefined): string {
+  return typeof r?.values.counter === "string" ? (r.values.counter.split(" ")[0] ?? "requests") : "requests";
+}
+
+/** A steady result's server request rate with its unit, `751 transactions/s`. */
+function requestRate(r: ScenarioResult | undefined): string {
+  return `${formatNumber(stat(r, "requestsPerSecond")?.median)} ${counted(r)}/s`;
+}
+
+/**
+ * The Nova heartbeat's crash detection on a detect result: the measured median or, where no kill was
+ * measured, the middle of its computed bound (`computed`).
+ */
+function novaDetection(r: ScenarioResult | undefined): { ms: number; computed: boolean } | undefined {
+  const measured = stat(r, "detectMs")?.median;
+  if (measured !== undefined) return { ms: measured, computed: false };
+  if (r?.values.boundLowMs === undefined || r.values.boundHighMs === undefined) return undefined;
+  return { ms: (Number(r.values.boundLowMs) + Number(r.values.boundHighMs)) / 2, computed: true };
+}
+
+/** The sentence on the heartbeat at Nova's defaults on one server, against ZooKeeper's cost and detection. */
+function novaDefaultsSentence(
+  results: BenchResults,
+  settings: BenchSettings,
+  s: NovaServer,
+): string | undefined {
+  const zkCpu = serverCpu(findResult(results, "rollcall/zookeeper", "steady", "per-member"));
+  const cost = serverCpu(s.defaults);
+  if (zkCpu === undefined || cost === undefined) return undefined;
+  const zkDetect = stat(findResult(results, "rollcall/zookeeper", "detect"), "detectMs")?.median;
+  const detection = novaDetection(s.defaultsDetect);
+  const r = cost / zkCpu;
+  const order = r > 0.33 && r < 3 ? "the same order as" : r >= 3 ? "well above" : "well below";
+  return (
+    `At Nova's defaults (report every 10 s, down after 60 s) the DB heartbeat cost ${s.server} ${formatNumber(cost)} CPU-s/min ` +
+    `(${requestRate(s.defaults)}): ${order} ZooKeeper's ${formatNumber(zkCpu)} CPU-s/min ` +
+    `(${formatRatio(r)}) for ${formatNumber(settings.steady?.members)} sessions at a ${formatMs(settings.sessionTimeoutMs)} bound` +
+    (detection !== undefined && zkDetect !== undefined
+      ? ` — but it detects a crash after ${formatMs(detection.ms)}${detection.computed ? " (middle of the computed bound)" : ""} ` +
+        `instead of ${formatMs(zkDetect)}, ${formatRatio(detection.ms / zkDetect)} later.`
+      : ".")
+  );
+}
+
+/** The sentence on the heartbeat tuned to the bound on one server, against every rollcall backend's server CPU. */
+function novaTunedSentence(
+  results: BenchResults,
+  settings: BenchSettings,
+  s: NovaServer,
+): string | undefined {
+  const tuned = serverCpu(s.tuned);
+  if (tuned === undefined) return undefined;
+  const against = (variant: string) =>
+    resultsOf(results, "steady", variant)
+      .filter((r) => r.kind === "rollcall")
+      .map((r) => ({ backend: r.backend, ratio: tuned / (serverCpu(r) ?? Number.NaN) }))
+      .filter((p) => Number.isFinite(p.ratio));
+  const ratios = against("per-member");
+  const cheaper = ratios.filter((p) => p.ratio < 1).map((p) => p.backend);
+  const dearer = ratios.filter((p) => p.ratio >= 1).sort((a, b) => a.ratio - b.ratio);
+  const lowestShared = against("shared").sort((a, b) => a.ratio - b.ratio)[0];
+  return (
+    `Tuned to the same ${formatMs(settings.sessionTimeoutMs)} bound (report every ${formatMs(settings.nova?.tuned.reportIntervalMs)}), ` +
+    `the DB heartbeat cost ${s.server} ${formatNumber(tuned)} CPU-s/min and ${requestRate(s.tuned)} for ` +
+    `${formatNumber(settings.steady?.members)} services: ` +
+    ratios.map((p) => `${formatRatio(p.ratio)} ${p.backend}'s`).join(", ") +
+    " server CPU with one rollcall session per member. " +
+    (dearer.length > 0
+      ? `So it pays more than ${dearer.map((p) => p.backend).join(", ")} — from ${formatRatio(dearer[0]?.ratio)} to ` +
+        `${formatRatio(dearer[dearer.length - 1]?.ratio)}` +
+        ((dearer[0]?.ratio ?? 0) >= 3
+          ? ": several times each of them. "
+          : (dearer[dearer.length - 1]?.ratio ?? 0) >= 3
+            ? `: several times only against ${dearer
+                .filter((p) => p.ratio >= 3)
+                .map((p) => p.backend)
+                .join(", ")}. `
+            : ": less than three times any of them. ")
+      : "") +
+    (cheaper.length > 0
+      ? `It is cheaper than rollcall's ${cheaper.join(", ")} backend at the same bound: there rollcall's heartbeats are row updates too. `
+      : "") +
+    (lowestShared
+      ? `With members sharing sessions (below) the session-based backends cost ${formatRatio(1 / lowestShared.ratio)} or less of it, while the DB pattern pays per service.`
+      : "")
+  ).trimEnd();
+}
+
+/** A count as the page prints it: `45`, `1,009`. */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** A steady result's server processes and their memory (PSS), or undefined if not measured. */
+function serverSize(r: ScenarioResult | undefined): { processes: number; memory: string } | undefined {
+  if (r?.values.serverProcesses === undefined) return undefined;
+  return {
+    processes: Number(r.values.serverProcesses),
+    memory: r.values.serverMemoryBytes !== undefined ? formatBytes(Number(r.values.serverMemoryBytes)) : "?",
+  };
+}
+
+/**
+ * The sentence comparing rollcall with the heartbeat tuned to the same bound on one server: server CPU
+ * (rollcall's as a multiple of the heartbeat's), server processes and memory, and crash detection.
+ */
+function sameServerSentence(settings: BenchSettings, s: NovaServer): string | undefined {
+  const parts: string[] = [];
+  const mine = serverCpu(s.rollcall);
+  const tuned = serverCpu(s.tuned);
+  if (mine !== undefined && tuned !== undefined && tuned > 0) {
+    const a = serverSize(s.rollcall);
+    const b = serverSize(s.tuned);
+    parts.push(
+      `rollcall's ${s.backend} backend (one session per member) used ${formatNumber(mine)} CPU-s/min, ` +
+        `${formatRatio(mine / tuned)} the tuned heartbeat's ${formatNumber(tuned)}` +
+        (a === undefined || b === undefined
+          ? ""
+          : a.processes !== b.processes
+            ? `, with ${count(a.processes)} server processes (${a.memory} PSS) against ${count(b.processes)} (${b.memory})`
+            : `, with ${a.memory} of server memory (PSS) against ${b.memory}, ` +
+              `${a.processes === 1 ? "one server process" : `${count(a.processes)} server processes`} either way`),
+    );
+  }
+  const bound = settings.sessionTimeoutMs;
+  const caught = stat(s.rollcallDetect, "detectMs")?.median;
+  const detection = novaDetection(s.tunedDetect);
+  if (caught !== undefined && detection !== undefined && bound > 0) {
+    parts.push(
+      `rollcall's watchers saw a SIGKILLed member leave after ${formatMs(caught)} (${formatRatio(caught / bound)} the timeout), ` +
+        `the tuned heartbeat's consumer after ${formatMs(detection.ms)} (${formatRatio(detection.ms / bound)}` +
+        `${detection.computed ? ", middle of the computed bound" : ""})`,
+    );
+  }
+  return parts.length === 0 ? undefined : `On the same ${s.server}, ${parts.join("; ")}.`;
+}
+
+/** The bullets of the losses list where rollcall pays more than the tuned heartbeat on the same server. */
+function novaLosses(settings: BenchSettings, s: NovaServer): string[] {
+  const out: string[] = [];
+  const mine = serverCpu(s.rollcall);
+  const tuned = serverCpu(s.tuned);
+  if (mine !== undefined && tuned !== undefined && mine > tuned) {
+    out.push(
+      `rollcall's ${s.server} backend cost the server more than the tuned Nova heartbeat (${formatNumber(mine)} vs ${formatNumber(tuned)} CPU-s/min).`,
+    );
+  }
+  const a = serverSize(s.rollcall);
+  const b = serverSize(s.tuned);
+  if (a !== undefined && b !== undefined && a.processes > 2 * b.processes) {
+    out.push(
+      `rollcall's ${s.server} backend kept a connection per coordinator: ${formatNumber(settings.steady?.members)} members meant ` +
+        `${count(a.processes)} ${s.server} processes (${a.memory} PSS) against ${count(b.processes)} for the pooled Nova heartbeat.`,
+    );
+  }
+  return out;
+}
+
 function steadyReading(results: BenchResults, settings: BenchSettings): string[] {
   const out: string[] = [];
-  const per = (subject: string, variant?: string) => findResult(results, subject, "steady", variant);
-  const cpu = (r: ScenarioResult | undefined) => stat(r, "serverCpuPerMinute")?.median;
-  const req = (r: ScenarioResult | undefined) => stat(r, "requestsPerSecond")?.median;
-  const zk = per("rollcall/zookeeper", "per-member");
-  const novaDefaults = per("nova-db/postgresql", settings.nova?.defaults.label);
-  const novaTuned = per("nova-db/postgresql", settings.nova?.tuned.label);
   const rollcallRows = resultsOf(results, "steady", "per-member").filter((r) => r.kind === "rollcall");
   const cpus = points(rollcallRows, "serverCpuPerMinute");
   const members = formatNumber(settings.steady?.members);
@@ -190,71 +401,21 @@ function steadyReading(results: BenchResults, settings: BenchSettings): string[]
         `used ${range(cpus, (v) => `${formatNumber(v)} CPU-s/min`)}.`,
     );
   }
-  const zkCpu = cpu(zk);
-  const zkDetect = stat(findResult(results, "rollcall/zookeeper", "detect"), "detectMs")?.median;
-  const defaultsDetect = findResult(results, "nova-db/postgresql", "detect", settings.nova?.defaults.label);
-  const measured = stat(defaultsDetect, "detectMs")?.median;
-  const defaultsDetectMs =
-    measured ??
-    (defaultsDetect?.values.boundLowMs !== undefined
-      ? (Number(defaultsDetect.values.boundLowMs) + Number(defaultsDetect.values.boundHighMs)) / 2
-      : undefined);
-  const detectHow = measured !== undefined ? "" : " (middle of the computed bound)";
-  if (zkCpu !== undefined && cpu(novaDefaults) !== undefined) {
-    const r = (cpu(novaDefaults) as number) / zkCpu;
-    const order = r > 0.33 && r < 3 ? "the same order as" : r >= 3 ? "well above" : "well below";
+  for (const s of novaServers(results, settings)) {
     out.push(
-      `At Nova's defaults (report every 10 s, down after 60 s) the DB heartbeat cost PostgreSQL ${formatNumber(cpu(novaDefaults))} CPU-s/min ` +
-        `(${formatNumber(req(novaDefaults))} transactions/s): ${order} ZooKeeper's ${formatNumber(zkCpu)} CPU-s/min ` +
-        `(${formatRatio(r)}) for ${members} sessions at a ${bound} bound` +
-        (defaultsDetectMs !== undefined && zkDetect !== undefined
-          ? ` — but it detects a crash after ${formatMs(defaultsDetectMs)}${detectHow} instead of ${formatMs(zkDetect)}, ${formatRatio(defaultsDetectMs / zkDetect)} later.`
-          : "."),
-    );
-  }
-  if (cpu(novaTuned) !== undefined) {
-    const tuned = cpu(novaTuned) as number;
-    const ratios = rollcallRows
-      .map((r) => ({ backend: r.backend, ratio: tuned / (cpu(r) ?? Number.NaN) }))
-      .filter((p) => Number.isFinite(p.ratio));
-    const cheaper = ratios.filter((p) => p.ratio < 1).map((p) => p.backend);
-    const dearer = ratios.filter((p) => p.ratio >= 1).sort((a, b) => a.ratio - b.ratio);
-    const sharedCpu = resultsOf(results, "steady", "shared")
-      .filter((r) => r.kind === "rollcall")
-      .map((r) => ({ backend: r.backend, ratio: tuned / (cpu(r) ?? Number.NaN) }))
-      .filter((p) => Number.isFinite(p.ratio));
-    const lowestShared = sharedCpu.sort((a, b) => a.ratio - b.ratio)[0];
-    out.push(
-      `Tuned to the same ${bound} bound (report every ${formatMs(settings.nova?.tuned.reportIntervalMs)}), the DB heartbeat cost ` +
-        `${formatNumber(tuned)} CPU-s/min and ${formatNumber(req(novaTuned))} transactions/s for ${members} services: ` +
-        ratios.map((p) => `${formatRatio(p.ratio)} ${p.backend}'s`).join(", ") +
-        " server CPU with one rollcall session per member. " +
-        (dearer.length > 0
-          ? `So it pays more than ${dearer.map((p) => p.backend).join(", ")} — from ${formatRatio(dearer[0]?.ratio)} to ` +
-            `${formatRatio(dearer[dearer.length - 1]?.ratio)}` +
-            ((dearer[0]?.ratio ?? 0) >= 3
-              ? ": several times each of them. "
-              : (dearer[dearer.length - 1]?.ratio ?? 0) >= 3
-                ? `: several times only against ${dearer
-                    .filter((p) => p.ratio >= 3)
-                    .map((p) => p.backend)
-                    .join(", ")}. `
-                : ": less than three times any of them. ")
-          : "") +
-        (cheaper.length > 0
-          ? `It is cheaper than rollcall's ${cheaper.join(", ")} backend at the same bound: there rollcall's heartbeats are row updates too, one connection per member. `
-          : "") +
-        (lowestShared
-          ? `With members sharing sessions (below) the session-based backends cost ${formatRatio(1 / lowestShared.ratio)} or less of it, while the DB pattern pays per service.`
-          : ""),
+      ...[
+        novaDefaultsSentence(results, settings, s),
+        novaTunedSentence(results, settings, s),
+        sameServerSentence(settings, s),
+      ].filter((x): x is string => x !== undefined),
     );
   }
   const shared = resultsOf(results, "steady", "shared").filter((r) => r.kind === "rollcall");
   const drops = shared
     .map((s) => {
       const p = findResult(results, s.subject, "steady", "per-member");
-      const a = cpu(p);
-      const b = cpu(s);
+      const a = serverCpu(p);
+      const b = serverCpu(s);
       return a !== undefined && b !== undefined && b > 0 ? `${s.backend} ${formatRatio(a / b)}` : undefined;
     })
     .filter((x): x is string => x !== undefined);
@@ -471,25 +632,7 @@ function lossesReading(results: BenchResults, settings: BenchSettings): string[]
   compare("failover", "resignMs", false, "Resign failover");
   compare("failover", "killRatio", false, "Failover after a crash");
   compare("churn", "opsPerSecond", true, "Churn throughput");
-  const pg = findResult(results, "rollcall/postgresql", "steady", "per-member");
-  const tuned = findResult(results, "nova-db/postgresql", "steady", settings.nova?.tuned.label);
-  const pgCpu = stat(pg, "serverCpuPerMinute")?.median;
-  const tunedCpu = stat(tuned, "serverCpuPerMinute")?.median;
-  if (pgCpu !== undefined && tunedCpu !== undefined && pgCpu > tunedCpu) {
-    out.push(
-      `rollcall's PostgreSQL backend cost the server more than the tuned Nova heartbeat (${formatNumber(pgCpu)} vs ${formatNumber(tunedCpu)} CPU-s/min).`,
-    );
-  }
-  if (pg?.values.serverProcesses !== undefined && tuned?.values.serverProcesses !== undefined) {
-    const a = Number(pg.values.serverProcesses);
-    const b = Number(tuned.values.serverProcesses);
-    if (a > 2 * b) {
-      out.push(
-        `rollcall's SQL backend keeps a connection per coordinator: ${formatNumber(settings.steady?.members)} members meant ${a} PostgreSQL ` +
-          `processes (${formatBytes(Number(pg.values.serverMemoryBytes))} PSS) against ${b} for the pooled Nova heartbeat.`,
-      );
-    }
-  }
+  for (const s of novaServers(results, settings)) out.push(...novaLosses(settings, s));
   for (const r of resultsOf(results, "churn").filter((x) => x.kind === "rollcall" && x.status === "ok")) {
     const errors = Number(r.values.errors ?? 0);
     if (errors === 0 && r.values.converged !== false) continue;
