@@ -393,16 +393,57 @@ export class SqlDriver implements Driver {
     return (this.watches?.size ?? 0) > 0 || this.sqliteHints?.watching === true || this.probes.size > 0;
   }
 
-  /** Someone's deadline is known: with watches open, reap right when it passes. */
+  /**
+   * Someone's deadline is known (from a heartbeat): past, reap now; ahead and this driver watches, reap
+   * right when it passes.
+   */
   private noteNextDeadline(dbNow: number, nextDeadline: number): void {
     if (nextDeadline <= dbNow) {
-      void this.reapNow();
+      void this.reapNow().then(() => this.followDeadlines());
       return;
     }
-    if (!this.watching) return;
+    if (this.watching) this.armReap(nextDeadline - dbNow + 20);
+  }
+
+  private armReap(delay: number): void {
     clearTimeout(this.reapTimer);
-    this.reapTimer = setTimeout(() => void this.reapNow(), nextDeadline - dbNow + 20);
+    this.reapTimer = setTimeout(() => void this.followDeadlines(), delay);
     this.reapTimer.unref?.();
+  }
+
+  /**
+   * While this driver watches: reads the earliest deadline of another session; reaps if it has passed,
+   * and arms the reap for the next one. Several sessions dying a moment apart are then each reaped when
+   * their own deadline passes, not the later ones at this driver's next heartbeat (a heartbeat interval
+   * late). While everyone renews, each heartbeat moves the timer on before it fires: no extra statement.
+   */
+  private async followDeadlines(): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      const store = this.store;
+      const own = this.session?.id;
+      if (store === undefined || this.closed || !this.watching) return;
+      let next: { now: number; nextDeadline: number | null };
+      try {
+        next = await store.nextDeadline(own === undefined ? [] : [own]);
+      } catch (error) {
+        this.config.logger.debug("reading the next deadline failed", {
+          error: String((error as Error)?.message ?? error),
+        });
+        return;
+      }
+      const { now, nextDeadline } = next;
+      if (nextDeadline === null || this.closed || !this.watching) return;
+      if (nextDeadline > now) {
+        this.armReap(nextDeadline - now + 20);
+        return;
+      }
+      // Still past right after a reap (another one raced it): look again shortly rather than spin.
+      if (round > 0) {
+        this.armReap(50);
+        return;
+      }
+      await this.reapNow();
+    }
   }
 
   /** Reaps expired sessions (coalesced: one reap at a time per driver). */

@@ -390,16 +390,7 @@ export class SqlStore {
         );
         result.alive = new Set(rows.map((row) => String(row.id)));
       }
-      if (nextDeadline) {
-        const rows = await this.rows(
-          this.knex,
-          `SELECT ${sql.nowMs} AS now_ms, MIN(deadline) AS next_deadline FROM ${q.sessions} WHERE ns_id = ? AND id NOT IN (${list})`,
-          [this.nsId, ...ids],
-        );
-        const next = bigOrNull(rows[0]?.next_deadline);
-        result.now = ms(rows[0]?.now_ms);
-        result.nextDeadline = next === null ? null : Number(next);
-      }
+      if (nextDeadline) Object.assign(result, await this.nextDeadline(ids));
       return result;
     }
     const rows = await this.writing(
@@ -419,6 +410,24 @@ export class SqlStore {
       now: ms(row.now_ms),
       nextDeadline: next === null ? null : Number(next),
     };
+  }
+
+  /**
+   * The database clock and the earliest deadline of the namespace's sessions other than `exclude` (null
+   * when there is none): one read of the `(ns_id, deadline)` index.
+   */
+  async nextDeadline(exclude: readonly string[]): Promise<{ now: number; nextDeadline: number | null }> {
+    const { q, sql } = this;
+    const others = exclude.length === 0 ? "" : ` AND id NOT IN (${exclude.map(() => "?").join(", ")})`;
+    const rows = await this.reading(() =>
+      this.rows(
+        this.knex,
+        `SELECT ${sql.nowMs} AS now_ms, MIN(deadline) AS next_deadline FROM ${q.sessions} WHERE ns_id = ?${others}`,
+        [this.nsId, ...exclude],
+      ),
+    );
+    const next = bigOrNull(rows[0]?.next_deadline);
+    return { now: ms(rows[0]?.now_ms), nextDeadline: next === null ? null : Number(next) };
   }
 
   /** Ends a session gracefully: its members leave (`left`) and its row goes, in one transaction. */

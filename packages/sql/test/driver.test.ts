@@ -224,6 +224,47 @@ describe.each(DIALECTS)("%s driver", (dialect) => {
     // Only this namespace has a member called victim.
     expect(Number(logged[0]?.n)).toBe(2);
   });
+
+  it("a watching driver reaps sessions that die a moment apart each at its own deadline, not at its next heartbeat", async () => {
+    const namespace = randomId("follow");
+    // The watcher renews every 10 s: between two of its heartbeats only its reap timer can act.
+    const { driver: watcher, log } = await openDriver(dialect, "watcher", namespace, {}, 30_000);
+    await watcher.createGroup("g");
+    const victims = [];
+    for (const id of ["v1", "v2", "v3"]) {
+      const { driver } = await openDriver(dialect, id, namespace, {}, 1500);
+      await driver.join("g", id, {});
+      victims.push(driver);
+    }
+    const { revision } = await watcher.members("g");
+    // Watching: a push watch (PostgreSQL), or a feed's change hints (MySQL, SQLite).
+    const handle =
+      dialect === "postgresql"
+        ? await watcher.watch("g", revision, { event: () => {}, resync: () => {} })
+        : { close: watcher.changeHints?.(() => {}) ?? (() => {}) };
+    // Right after one of the watcher's heartbeats (it learns the victims' deadlines), the victims die
+    // 300 ms apart, so no victim is left to reap another and the watcher's next heartbeat is 10 s away.
+    const renewals = log.renewals.length;
+    await eventually(() => log.renewals.length > renewals, 15_000, "a heartbeat of the watcher");
+    const diedAt = performance.now();
+    for (const victim of victims) {
+      (victim as unknown as { stopSessionTimers(): void }).stopSessionTimers();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const db = admin(dialect);
+    await eventually(
+      async () =>
+        Number((await db("rollcall_members").where({ member_id: "v3" }).count({ n: "*" }))[0]?.n) === 0,
+      8000,
+      "the last victim reaped",
+    );
+    // Each at its deadline (≤ 1.5 s after it died): well before the watcher's next heartbeat.
+    expect(performance.now() - diedAt).toBeLessThan(6000);
+    expect(
+      Number((await db("rollcall_members").whereIn("member_id", ["v1", "v2"]).count({ n: "*" }))[0]?.n),
+    ).toBe(0);
+    await handle.close();
+  });
 });
 
 describe("postgresql: one LISTEN connection per process", () => {
