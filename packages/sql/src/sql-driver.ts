@@ -388,10 +388,21 @@ export class SqlDriver implements Driver {
 
   // ---- reaping -----------------------------------------------------------------------------------
 
-  /** Whether some feed of this driver follows a change log (push watches, or hinted polls). */
+  /**
+   * Whether this driver waits for others' changes: a feed follows a change log (push watches, or hinted
+   * polls), or a candidate awaits its predecessor's departure.
+   */
   private get watching(): boolean {
-    return (this.watches?.size ?? 0) > 0 || this.sqliteHints?.watching === true || this.probes.size > 0;
+    return (
+      (this.watches?.size ?? 0) > 0 ||
+      this.sqliteHints?.watching === true ||
+      this.probes.size > 0 ||
+      this.awaiting > 0
+    );
   }
+
+  /** `awaitGone` calls under way. */
+  private awaiting = 0;
 
   /**
    * Someone's deadline is known (from a heartbeat): past, reap now; ahead and this driver watches, reap
@@ -559,6 +570,23 @@ export class SqlDriver implements Driver {
   ): Promise<void> {
     const watches = this.watches;
     if (watches === undefined) throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no awaitGone`);
+    // A waiting candidate reaps its predecessor's session right at its deadline, as a watcher does.
+    this.awaiting++;
+    void this.followDeadlines();
+    try {
+      await this.awaitGoneLoop(watches, group, memberId, signal, seq);
+    } finally {
+      this.awaiting--;
+    }
+  }
+
+  private async awaitGoneLoop(
+    watches: PushWatches,
+    group: string,
+    memberId: string,
+    signal: AbortSignal,
+    seq: bigint | undefined,
+  ): Promise<void> {
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
       if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");

@@ -267,6 +267,25 @@ describe.each(DIALECTS)("%s driver", (dialect) => {
   });
 });
 
+describe("postgresql: awaitGone", () => {
+  it("a candidate waiting on a crashed predecessor reaps it at its deadline, not at its own next heartbeat", async () => {
+    const namespace = randomId("await");
+    // The candidate renews every 10 s and re-checks every 30 s: only its reap timer can be on time.
+    const { driver: candidate, log } = await openDriver("postgresql", "candidate", namespace, {}, 30_000);
+    await candidate.createGroup("election");
+    const { driver: leader } = await openDriver("postgresql", "leader", namespace, {}, 1500);
+    await leader.join("election", "leader", {});
+    const renewals = log.renewals.length;
+    await eventually(() => log.renewals.length > renewals, 15_000, "a heartbeat of the candidate");
+    const gone = candidate.awaitGone?.("election", "leader", AbortSignal.timeout(20_000));
+    const diedAt = performance.now();
+    (leader as unknown as { stopSessionTimers(): void }).stopSessionTimers();
+    await gone;
+    // Its deadline is at most 1.5 s after it died: well before the candidate's next heartbeat (10 s).
+    expect(performance.now() - diedAt).toBeLessThan(6000);
+  });
+});
+
 describe("postgresql: one LISTEN connection per process", () => {
   it("the watches of a process's coordinators share it, across namespaces; the last one to close ends it", async () => {
     const db = admin("postgresql");
