@@ -127,7 +127,7 @@ const postgresql: BackendSpec = {
       inProcess: false,
       server: `PostgreSQL ${version.split(" ")[0]} (fsync off)`,
       url: (ns, timeout, extra = {}) =>
-        `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), poolSize: "2", ...extra })}`,
+        `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), ...extra })}`,
       connectionString: server.connectionString,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
@@ -152,7 +152,7 @@ const mysql: BackendSpec = {
       inProcess: false,
       server: `MariaDB ${version.split("-")[0]}`,
       url: (ns, timeout, extra = {}) =>
-        `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), poolSize: "2", ...extra })}`,
+        `${server.url}?${query({ namespace: ns, sessionTimeout: String(timeout), ...extra })}`,
       connectionString: server.connectionString,
       serverPids: () => server.nodes.filter((n) => n.running).map((n) => n.pid),
       counter,
