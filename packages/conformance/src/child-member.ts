@@ -9,7 +9,10 @@ import { type ChildMessage, MessageLog, type Participant } from "./message-log.j
 export interface ChildMemberConfig extends MemberScript {
   url: string;
   memberId: string;
-  /** Modules the child imports before connecting (e.g. a backend package), resolved from the cwd. */
+  /**
+   * Modules the child imports before connecting (e.g. a backend package): bare names resolve from the
+   * kit's folder, anything else is a file URL.
+   */
   modules?: string[];
   /** A network-lab host to run the process in (its link can then be cut: a real partition). */
   host?: LabHost;

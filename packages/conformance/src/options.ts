@@ -132,7 +132,11 @@ export interface ConformanceOptions {
   setup?(options?: SetupOptions): Promise<ConformanceTarget>;
   /** Timing of the backend. */
   timing?: ConformanceTiming;
-  /** Modules a member child process imports before connecting (default: resolved from the URL scheme). */
+  /**
+   * Modules a member child process imports before connecting (default: core's own package for the URL
+   * scheme). A bare package name is resolved from the kit's folder, so a backend outside this repository
+   * gives a file URL (`new URL("../src/index.ts", import.meta.url).href`).
+   */
   modules?: string[];
   /** Session controls for `scope: "process"` backends. */
   sessionControl?: SessionControl;

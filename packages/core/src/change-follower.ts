@@ -138,10 +138,19 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
     if (!changes) return;
     // A hint ends the wait at once; one that comes while a read is under way makes one more read.
     let hinted = false;
-    const unhint = this.source.hints?.(() => {
-      hinted = true;
-      this.wakePoll?.();
-    });
+    // Hints are an optimisation: a driver whose subscription throws is polled without them.
+    let unhint: (() => void) | undefined;
+    try {
+      unhint = this.source.hints?.(() => {
+        hinted = true;
+        this.wakePoll?.();
+      });
+    } catch (error) {
+      this.options.logger.debug("subscribing to change hints failed; polling only", {
+        ...this.subject,
+        error: errorText(error),
+      });
+    }
     let more = false;
     try {
       while (epoch === this.epoch && !this.stopped) {

@@ -90,4 +90,36 @@ describe("change hints", () => {
     expect(hints.size).toBe(0);
     session.markClosed();
   });
+
+  it("a driver whose hint subscription throws is polled without hints", async () => {
+    const { driver, log } = polledDriver();
+    driver.changeHints = () => {
+      throw new Error("no inotify here");
+    };
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
+    await session.open();
+    const feed = new GroupFeed("g", driver, session, { pollInterval: 50, retryInterval: 50, logger: silent });
+    try {
+      await feed.ready;
+      let arrived: () => void = () => {};
+      const join = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      feed.subscribe((event) => {
+        if (event.type === "join") arrived();
+      });
+      log.push({ type: "join", member: member("a", 1n), revision: 1n });
+      const deadline = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("no event within 5 s: the poll stopped")), 5000),
+      );
+      await Promise.race([join, deadline]);
+      expect(rejections).toEqual([]);
+    } finally {
+      feed.stop();
+      process.off("unhandledRejection", onRejection);
+    }
+  });
 });

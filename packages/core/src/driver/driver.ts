@@ -122,7 +122,9 @@ export interface WatchHandle {
 
 /**
  * What {@link Driver.changes} returns: the ordered changes after a revision (with `more` when the batch
- * was cut short and core should ask again at once), or a request to re-list.
+ * was cut short and core should ask again at once), or a request to re-list. `revision` is where the
+ * next read starts: the log's head when the batch is complete, the last event's revision when it was
+ * cut short (never a revision past an event not returned).
  */
 export type ChangeBatch = { events: DriverEvent[]; revision: bigint; more?: boolean } | { resync: string };
 
@@ -152,7 +154,9 @@ export interface Driver {
    * `refused` or `configuration` (permanent: `connect()` fails at once). Its message says what the
    * attempt saw (e.g. `connect ECONNREFUSED 127.0.0.1:2379`); core adds where it was connecting to and,
    * when time runs out, reports the last attempt's failure rather than the bare abort. Any other error
-   * counts as transient.
+   * counts as transient. An attempt that `signal` cut short rejects with `signal.reason` itself (not
+   * wrapped), so core can tell it from a failure of its own. Core does not scrub the driver's message or
+   * `cause`: keep passwords out of both (core adds the redacted URL).
    */
   open(listener: SessionListener, signal: AbortSignal): Promise<void>;
   /**
@@ -207,7 +211,9 @@ export interface Driver {
    * Optional, for a driver whose watches poll a change log: calls `listener` when something in the
    * namespace may have changed (a NOTIFY, a pub/sub message, a file notification), so core reads the log
    * at once instead of at the next `pollInterval`. A hint only: spurious calls cost one read, lost ones
-   * are caught by the next poll; core coalesces them. Returns the unsubscription.
+   * are caught by the next poll; core coalesces them. Returns the unsubscription. Core subscribes when a
+   * polled feed starts (the session is open by then); a subscription that throws is logged and the feed
+   * polls without hints.
    */
   changeHints?(listener: () => void): () => void;
   /**
