@@ -135,7 +135,7 @@ export interface ConformanceOptions {
   /**
    * Modules a member child process imports before connecting (default: core's own package for the URL
    * scheme). A bare package name is resolved from the kit's folder, so a backend outside this repository
-   * gives a file URL (`new URL("../src/index.ts", import.meta.url).href`).
+   * gives a file URL (`new URL("../dist/index.js", import.meta.url).href`).
    */
   modules?: string[];
   /** Session controls for `scope: "process"` backends. */
