@@ -4,6 +4,7 @@ import { novaPeerClause, renderPage } from "../src/report/page.js";
 import { reading } from "../src/report/reading.js";
 import type { BenchResults, ScenarioResult } from "../src/results.js";
 import { FULL } from "../src/settings.js";
+import { fullRunResults } from "./support/bench-results.js";
 
 const MiB = 1024 * 1024;
 const DEFAULTS = FULL.nova.defaults.label;
@@ -69,19 +70,7 @@ function detect(
 }
 
 function results(list: ScenarioResult[]): BenchResults {
-  return {
-    schema: 1,
-    mode: "full",
-    startedAt: "",
-    endedAt: "",
-    durationMs: 0,
-    command: "pnpm bench --scenario detect,steady --backend zookeeper,postgresql,mysql",
-    machine: {},
-    versions: {},
-    settings: FULL as unknown as Record<string, unknown>,
-    backendFailures: [],
-    results: list,
-  };
+  return fullRunResults(list, "pnpm bench --scenario detect,steady --backend zookeeper,postgresql,mysql");
 }
 
 /** rollcall on ZooKeeper, PostgreSQL and MariaDB: steady cost (one session per member) and detection. */

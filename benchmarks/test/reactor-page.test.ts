@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { reactorSection, renderPage } from "../src/report/page.js";
 import type { BenchResults, ScenarioResult } from "../src/results.js";
-import { FULL } from "../src/settings.js";
+import { fullRunResults } from "./support/bench-results.js";
 
 function result(
   backend: "redis" | "sqlite" | "zookeeper",
@@ -33,19 +33,7 @@ function result(
 }
 
 function results(list: ScenarioResult[]): BenchResults {
-  return {
-    schema: 1,
-    mode: "full",
-    startedAt: "",
-    endedAt: "",
-    durationMs: 0,
-    command: "pnpm bench --scenario reactor",
-    machine: {},
-    versions: {},
-    settings: FULL as unknown as Record<string, unknown>,
-    backendFailures: [],
-    results: list,
-  };
+  return fullRunResults(list, "pnpm bench --scenario reactor");
 }
 
 const clean = {
