@@ -64,7 +64,8 @@ export interface BenchSettings {
    * default options and with `brake: false, grace: 0`, two reactors on the same group. *Failover*: `failovers`
    * trials, each a member killed, then the acting reactor SIGKILLed while that departure is pending (it
    * waits a grace of `graceRatio` × the session timeout; the kill falls at a random moment within one session
-   * timeout of the departure being stored, so `graceRatio` must be at least 2), to the standby's handler.
+   * timeout of the departure being stored, so `graceRatio` must be at least 2), to the standby taking over
+   * (and, beside it, to the standby's handler, which waits out the rest of the grace).
    */
   reactor: {
     rounds: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type HandlerStart, matchReactions } from "../src/scenarios/reactor-checks.js";
+import { type HandlerStart, matchReactions, matchTakeovers } from "../src/scenarios/reactor-checks.js";
 
 function start(reactor: string, memberId: string, at: number, seq = 1): HandlerStart {
   return { reactor, memberId, key: `${memberId}@${seq}`, at };
@@ -60,5 +60,37 @@ describe("matchReactions()", () => {
       [start("r-1", "m-1", 10, 1), start("r-1", "m-1", 20, 2)],
     );
     expect(twoKeys.keys).toBe(1);
+  });
+});
+
+describe("matchTakeovers()", () => {
+  it("times each kill of the acting reactor to the first takeover after it by another reactor process", () => {
+    const match = matchTakeovers(
+      [
+        { memberId: "m-1", at: 10_000, killedReactor: "r-1" },
+        { memberId: "m-2", at: 30_000, killedReactor: "r-2" },
+      ],
+      [
+        { reactor: "r-1", at: 1_000 },
+        { reactor: "r-2", at: 14_500 },
+        { reactor: "r-2", at: 16_000 },
+        { reactor: "r-3", at: 34_000 },
+      ],
+    );
+    expect(match).toEqual({ delays: [4_500, 4_000], missing: 0 });
+  });
+
+  it("takes neither a takeover from before the kill nor the killed reactor's own, and skips kills of members", () => {
+    const match = matchTakeovers(
+      [
+        { memberId: "m-0", at: 500 },
+        { memberId: "m-1", at: 10_000, killedReactor: "r-1" },
+      ],
+      [
+        { reactor: "r-2", at: 9_999 },
+        { reactor: "r-1", at: 12_000 },
+      ],
+    );
+    expect(match).toEqual({ delays: [undefined], missing: 1 });
   });
 });

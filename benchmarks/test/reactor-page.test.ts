@@ -23,8 +23,10 @@ function result(
       killDefaultRatio: [1.75, 2, 2.25],
       killDirectMs: [3000, 4000, 5000],
       killDirectRatio: [0.75, 1, 1.25],
-      failoverMs: [3600, 4000],
-      failoverRatio: [0.9, 1],
+      takeoverMs: [1600, 2000],
+      takeoverRatio: [0.4, 0.5],
+      failoverHandlerMs: [7600, 8000],
+      failoverHandlerRatio: [1.9, 2],
     },
     values,
     startedAt: "2026-12-03T00:00:00.000Z",
@@ -52,6 +54,8 @@ const clean = {
   "kill.direct.braked": false,
   "failover.trials": 2,
   "failover.graceMs": 8000,
+  "failover.noTakeover": 0,
+  "failover.beforeGrace": 0,
   "failover.missing": 0,
   "failover.minRuns": 1,
   "failover.maxRuns": 1,
@@ -62,17 +66,25 @@ const clean = {
 const links = { chartHref: "c", resultsHref: "r.json" };
 
 describe("reactorSection()", () => {
-  it("shows the default and the no-hold kill, and the failover, as multiples of the timeout", () => {
+  it("shows the default and the no-hold kill, and the failover's takeover beside its handler, as multiples of the timeout", () => {
     const section = reactorSection(results([result("redis", clean)]), links);
     const rows =
       section?.markdown.split("\n").filter((line) => line.startsWith("| rollcall · redis |")) ?? [];
     expect(rows).toEqual([
       "| rollcall · redis | 4.00 s | 8.00 s | 2.00× | 2.25× | 4.00 s | 1.00× | 1.25× | 3 | 1 | 0 |",
-      "| rollcall · redis | 8.00 s | 3.80 s | 0.95× | 1.00× | 2 | 1 | 0 | 0 |",
+      "| rollcall · redis | 8.00 s | 1.80 s | 0.45× | 0.50× | 7.80 s | 1.95× | 2 | 1 | 0 | 0 |",
     ]);
+    expect(section?.markdown).toContain(
+      "| subject | grace | takeover: median | ÷ timeout | max ÷ timeout | kill → handler: median | ÷ timeout | trials |",
+    );
+    expect(section?.markdown).toContain("so this is mostly the rest of the grace, not the failover");
     expect(section?.markdown).toContain("8 live members in a process that is never killed");
     expect(Object.keys(section?.charts ?? {})).toEqual(["reactor-kill.svg", "reactor-failover.svg"]);
     expect(section?.charts["reactor-kill.svg"]).toContain("rollcall · redis, brake off, grace 0");
+    expect(section?.charts["reactor-failover.svg"]).toContain("rollcall · redis, takeover");
+    expect(section?.charts["reactor-failover.svg"]).toContain(
+      "rollcall · redis, handler (rest of the grace)",
+    );
   });
 
   it("marks a repeated or missing run, a departure left pending, the brake, a failed part and a skipped backend", () => {
@@ -86,6 +98,7 @@ describe("reactorSection()", () => {
           "kill.default.pendingLeft": 1,
           "failover.maxRuns": 3,
           "failover.byKilled": 1,
+          "failover.noTakeover": 1,
         }),
         result("sqlite", { ...clean, "failover.error": "no reactor process reports acting for failover-x" }),
         result("zookeeper", {}, "skipped", "the zookeeper backend has no configuration store"),
@@ -94,7 +107,9 @@ describe("reactorSection()", () => {
     );
     const markdown = section?.markdown ?? "";
     expect(markdown).toContain("| 3 | 1 / **1 – 2**, **1 never run** (**braked**: default) | **1** |");
-    expect(markdown).toContain("| 2 | **1 – 3** | **1** | 0 |");
+    expect(markdown).toContain(
+      "| 0.50×, **1 never taken over** | 7.80 s | 1.95× | 2 | **1 – 3** | **1** | 0 |",
+    );
     expect(markdown).toContain(
       "| rollcall · sqlite | **failed**: no reactor process reports acting for failover-x |",
     );

@@ -6,7 +6,9 @@
  * - `start`: the handler was entered (`key`, `memberId`, `attempt`, `token`, `reason`): the moment measured;
  * - `handled`: the departure was recorded as handled (`key`);
  * - `failed`: the handler threw (`key`, `attempt`, `message`) — the benchmark's handler never does;
- * - `state`: the reactor changed state (`state`: acting, braked, standby, closed);
+ * - `state`: the reactor changed state (`state`: acting, braked, standby, closed); `acting` (or `braked`) is
+ *   reported once the reactor won its election and fenced its stored record with its token, before it
+ *   resumes the pending departures: after a failover, the moment the new actor took over;
  * - `braked` / `released`: the mass-failure brake engaged (`departures`, `size`) or was released (`by`).
  */
 

@@ -983,7 +983,10 @@ function mustBeZero(value: number | undefined): string {
   return value === 0 ? "0" : `**${count(value)}**`;
 }
 
-/** The reactor scenario: SIGKILL of a member → the acting reactor's handler; failover of the reactor. */
+/**
+ * The reactor scenario: SIGKILL of a member → the acting reactor's handler; SIGKILL of the acting reactor →
+ * the standby taking over (and → its handler, after the rest of a pending departure's grace).
+ */
 export function reactorSection(results: BenchResults, links: PageLinks): Section | undefined {
   const rows = resultsOf(results, "reactor");
   if (rows.length === 0) return undefined;
@@ -1021,15 +1024,21 @@ export function reactorSection(results: BenchResults, links: PageLinks): Section
   });
   const failoverRows = rows.map((row) => {
     const status = statusText(row) ?? partFailure(row, "failover");
-    if (status) return [label(row), status, "", "", "", "", "", "", ""];
-    const ms = stat(row, "failoverMs");
-    const ratio = stat(row, "failoverRatio");
+    if (status) return [label(row), status, "", "", "", "", "", "", "", "", ""];
+    const takeover = stat(row, "takeoverMs");
+    const takeoverRatio = stat(row, "takeoverRatio");
+    const handler = stat(row, "failoverHandlerMs");
+    const handlerRatio = stat(row, "failoverHandlerRatio");
+    const noTakeover = num(row, "failover.noTakeover") ?? 0;
     return [
       label(row),
       formatMs(num(row, "failover.graceMs")),
-      cell(ms, formatMs, (s) => s.median),
-      cell(ratio, formatRatio, (s) => s.median),
-      cell(ratio, formatRatio, (s) => s.max),
+      cell(takeover, formatMs, (s) => s.median),
+      cell(takeoverRatio, formatRatio, (s) => s.median),
+      cell(takeoverRatio, formatRatio, (s) => s.max) +
+        (noTakeover > 0 ? `, **${count(noTakeover)} never taken over**` : ""),
+      cell(handler, formatMs, (s) => s.median),
+      cell(handlerRatio, formatRatio, (s) => s.median),
       count(num(row, "failover.trials")),
       reactorRuns(row, "failover", 2),
       mustBeZero(num(row, "failover.byKilled")),
@@ -1048,10 +1057,18 @@ export function reactorSection(results: BenchResults, links: PageLinks): Section
     killBars,
     ratioChart("reactor: SIGKILL of a member → the acting reactor's handler, ÷ timeout (median, IQR)"),
   );
+  const failoverBars = rows.flatMap((row): Bar[] => {
+    const takeover = bar(row, stat(row, "takeoverRatio"), (s) => formatRatio(s.median));
+    const handler = bar(row, stat(row, "failoverHandlerRatio"), (s) => formatRatio(s.median));
+    takeover.label = `${label(row)}, takeover`;
+    handler.label = `${label(row)}, handler (rest of the grace)`;
+    if (handler.value !== undefined) handler.color = COLORS.muted;
+    return [takeover, handler];
+  });
   const failoverChart = barChart(
-    rows.map((row) => bar(row, stat(row, "failoverRatio"), (s) => formatRatio(s.median))),
+    failoverBars,
     ratioChart(
-      "reactor: SIGKILL of the acting reactor, a departure pending → the standby's handler, ÷ timeout (median, IQR)",
+      "reactor: SIGKILL of the acting reactor → the standby acting, and → its handler, ÷ timeout (median, IQR)",
     ),
   );
   const ballast = count(
@@ -1095,10 +1112,12 @@ export function reactorSection(results: BenchResults, links: PageLinks): Section
       "",
       `*Failover*: ${count(r?.failovers)} trials. A member is killed; once the acting reactor has stored its departure as pending (a grace of ` +
         `${r?.graceRatio ?? "?"}× the timeout keeps it pending), the acting reactor's process is SIGKILLed at a random moment within one session ` +
-        "timeout (so at every phase of its keep-alive). Measured: that kill → the standby's handler " +
-        "entered for the departure. The standby leads once the killed reactor's session has expired (see failover), then runs the stored pending " +
-        "departures at once; a new standby is started for the next trial. A second run of a departure is allowed by the reactor's contract " +
-        "(side effects at-least-once) but counted; *run by the killed actor*: runs the killed reactor had started before its SIGKILL.",
+        "timeout (so at every phase of its keep-alive). *Takeover*, the failover itself: that kill → the standby reports it acts (it won the " +
+        "reactor's election, which it can once the killed reactor's session has expired — see failover — and fenced the stored record with its " +
+        "token). *Kill → handler*: that kill → the new actor's handler entered for the departure. The new actor keeps what is left of a pending " +
+        "departure's grace (counted from when the member departed, neither restarted nor cut short by the failover), so this is mostly the rest " +
+        "of the grace, not the failover. A new standby is started for the next trial. A second run of a departure is allowed by the reactor's " +
+        "contract (side effects at-least-once) but counted; *run by the killed actor*: runs the killed reactor had started before its SIGKILL.",
       "",
       chartRef(links, "reactor-failover.svg", "reactor failover chart"),
       "",
@@ -1106,9 +1125,11 @@ export function reactorSection(results: BenchResults, links: PageLinks): Section
         [
           "subject",
           "grace",
-          "failover: median",
+          "takeover: median",
           "÷ timeout",
           "max ÷ timeout",
+          "kill → handler: median",
+          "÷ timeout",
           "trials",
           "runs per departure",
           "run by the killed actor",

@@ -566,7 +566,7 @@ function reactorReading(results: BenchResults): string[] {
   const rollcall = resultsOf(results, "reactor").filter((r) => r.kind === "rollcall");
   const held = points(rollcall, "killDefaultRatio");
   const direct = points(rollcall, "killDirectRatio");
-  const failover = points(rollcall, "failoverRatio");
+  const failover = points(rollcall, "takeoverRatio");
   if (held.length === 0 && direct.length === 0 && failover.length === 0) return [];
   const parts: string[] = [];
   if (held.length > 0 || direct.length > 0)
@@ -584,7 +584,7 @@ function reactorReading(results: BenchResults): string[] {
     );
   if (failover.length > 0)
     parts.push(
-      `with a departure pending, a SIGKILL of the acting reactor was followed by the standby's handler after ${range(failover, formatRatio)} the timeout`,
+      `with a departure pending, a SIGKILL of the acting reactor was followed by the standby taking over after ${range(failover, formatRatio)} the timeout (its handler then waits out the rest of the departure's grace)`,
     );
   const checked = rollcall.filter((r) => r.status === "ok");
   const faulty = checked.filter((r) => reactorFaults(r).length > 0);

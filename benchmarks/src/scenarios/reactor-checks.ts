@@ -1,6 +1,7 @@
 /**
  * The reactor scenario's pure part: matching what was done (a member SIGKILLed, an acting reactor
- * SIGKILLed) to the handler runs the reactor processes reported, and counting runs per departure.
+ * SIGKILLed) to the handler runs the reactor processes reported, and counting runs per departure; and
+ * matching each acting reactor's SIGKILL to the moment another reactor process took over.
  */
 
 /** A handler run a reactor process reported (its `start` event). */
@@ -80,4 +81,42 @@ export function matchReactions(triggers: readonly Trigger[], starts: readonly Ha
   }
   const stray = starts.filter((s) => !named.has(s.memberId)).length;
   return { delays, missing, runs, repeated, byKilled, keys, stray };
+}
+
+/** A reactor process reporting that it took over: its `state` event, `acting` (or `braked`). */
+export interface Takeover {
+  /** The reactor process (agent label) that now acts. */
+  reactor: string;
+  /** When it reported it (host clock, ms). */
+  at: number;
+}
+
+/** The takeovers matched to the acting reactors' SIGKILLs. */
+export interface TakeoverMatch {
+  /**
+   * Per trigger, in order: the first takeover at or after `at` by a reactor process other than the killed
+   * one, minus `at` (ms); undefined when there was none.
+   */
+  delays: (number | undefined)[];
+  /** Triggers no other reactor process took over after. */
+  missing: number;
+}
+
+/**
+ * Matches each SIGKILL of an acting reactor (a trigger with `killedReactor`) to the first takeover that
+ * followed it by another reactor process: the failover itself, apart from what the new actor then waits
+ * for (the rest of a pending departure's grace). Triggers without `killedReactor` are not failovers and
+ * are skipped (no entry in `delays`).
+ */
+export function matchTakeovers(triggers: readonly Trigger[], takeovers: readonly Takeover[]): TakeoverMatch {
+  const sorted = [...takeovers].sort((a, b) => a.at - b.at);
+  const delays: (number | undefined)[] = [];
+  let missing = 0;
+  for (const trigger of triggers) {
+    if (trigger.killedReactor === undefined) continue;
+    const first = sorted.find((t) => t.at >= trigger.at && t.reactor !== trigger.killedReactor);
+    delays.push(first === undefined ? undefined : first.at - trigger.at);
+    if (first === undefined) missing++;
+  }
+  return { delays, missing };
 }

@@ -9,7 +9,13 @@ import type {
 import { randomId, sleep } from "../clock.js";
 import type { Subject } from "../subjects.js";
 import { startMember } from "./participants.js";
-import { type HandlerStart, matchReactions, type Trigger } from "./reactor-checks.js";
+import {
+  type HandlerStart,
+  matchReactions,
+  matchTakeovers,
+  type Takeover,
+  type Trigger,
+} from "./reactor-checks.js";
 import { addSample, type ScenarioContext, SkippedError } from "./scenario.js";
 import { firstEvent, marks } from "./wait-any.js";
 
@@ -65,7 +71,9 @@ function waitMs(crew: Crew, holdMs: number): number {
  *   only). Measured: the kill → the acting reactor's handler entered, and the handler runs per departure.
  * - failover: a member is killed, and once its departure is stored as pending (a grace keeps it pending),
  *   the acting reactor's process is SIGKILLed at a random moment within one session timeout. Measured: that
- *   kill → the standby's handler entered for it.
+ *   kill → the standby reports it acts (the takeover: the failover itself), and that kill → its handler
+ *   entered for the departure (the new actor first waits out what is left of the departure's grace, so
+ *   this is mostly the rest of the grace).
  *
  * Live members in a process never killed (the ballast) keep every round's kills below the brake's fraction.
  */
@@ -161,6 +169,15 @@ function startsOf(crew: Crew, name: string): HandlerStart[] {
       key: String(e.key),
       at: e.at,
     })),
+  );
+}
+
+/** Every time one of the crew's reactor processes (killed ones included) reported it took over `name`. */
+function takeoversOf(crew: Crew, name: string): Takeover[] {
+  return [...crew.reactors, ...crew.dead].flatMap((agent) =>
+    agent.events
+      .filter((e) => isReactorEvent("state", name)(e) && (e.state === "acting" || e.state === "braked"))
+      .map((e) => ({ reactor: agent.label, at: e.at })),
   );
 }
 
@@ -305,6 +322,8 @@ async function failoverPart(subject: Subject, url: string, ctx: ScenarioContext)
     ctx.step("failover: starting the reactor processes (one acting, one standing by)");
     await startReactors(subject, url, crew, ctx);
     const triggers: Trigger[] = [];
+    /** Per trial: when its member was SIGKILLed (its departure cannot be due before that + the grace). */
+    const memberKills: number[] = [];
     for (let trial = 0; trial < r.failovers; trial++) {
       ctx.step(`failover ${trial + 1}/${r.failovers}`);
       const memberId = `f-member-${trial + 1}`;
@@ -316,6 +335,7 @@ async function failoverPart(subject: Subject, url: string, ctx: ScenarioContext)
       );
       await sleep(r.settleMs + Math.random() * crew.applied);
       const memberKilledAt = await member.kill();
+      memberKills.push(memberKilledAt);
       const pending = await crew.observer.request<ReactorWaitPendingResult>(
         "reactorWaitPending",
         { memberId: crew.observerId, name, target: memberId, timeoutMs: waitMs(crew, 0), intervalMs: 25 },
@@ -343,16 +363,32 @@ async function failoverPart(subject: Subject, url: string, ctx: ScenarioContext)
       // Two reactor processes again: the new actor, and a new standby.
       if (trial < r.failovers - 1) await startReactor(subject, url, crew, ctx);
     }
+    const takeover = matchTakeovers(triggers, takeoversOf(crew, name));
+    for (const ms of takeover.delays) {
+      if (ms === undefined) continue;
+      addSample(result, "takeoverMs", ms);
+      addSample(result, "takeoverRatio", ms / crew.applied);
+    }
     const starts = startsOf(crew, name);
     const match = matchReactions(triggers, starts);
+    // The kill → the new actor's handler: the takeover, then what was left of the departure's grace.
     for (const ms of match.delays) {
       if (ms === undefined) continue;
-      addSample(result, "failoverMs", ms);
-      addSample(result, "failoverRatio", ms / crew.applied);
+      addSample(result, "failoverHandlerMs", ms);
+      addSample(result, "failoverHandlerRatio", ms / crew.applied);
     }
+    // A run sooner than the grace after its member's kill did not wait the grace out (it departed later still).
+    const beforeGrace = match.delays.filter((ms, i) => {
+      const trigger = triggers[i];
+      const memberKilledAt = memberKills[i];
+      if (ms === undefined || trigger === undefined || memberKilledAt === undefined) return false;
+      return trigger.at + ms - memberKilledAt < grace;
+    }).length;
     Object.assign(result.values, {
       "failover.trials": triggers.length,
       "failover.graceMs": grace,
+      "failover.noTakeover": takeover.missing,
+      "failover.beforeGrace": beforeGrace,
       "failover.missing": match.missing,
       "failover.minRuns": Math.min(...match.runs),
       "failover.maxRuns": Math.max(...match.runs),
@@ -363,6 +399,14 @@ async function failoverPart(subject: Subject, url: string, ctx: ScenarioContext)
       "failover.braked": countOf(crew, "braked", name) > 0,
       "failover.pendingLeft": await pendingLeft(crew, name, starts),
     });
+    if (takeover.missing > 0)
+      result.notes.push(
+        `failover: no reactor process reported it took over after ${takeover.missing} of ${triggers.length} kills of the acting one`,
+      );
+    if (beforeGrace > 0)
+      result.notes.push(
+        `failover: **${beforeGrace} of ${triggers.length} departures were run before their grace was over** (a failover must not hurry a pending departure)`,
+      );
     if (match.missing > 0)
       result.notes.push(
         `failover: the standby never ran ${match.missing} of ${triggers.length} pending departures`,
