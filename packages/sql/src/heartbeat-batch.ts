@@ -1,3 +1,4 @@
+import { perPool } from "./knex-pool.js";
 import type { HeartbeatResult, SqlStore } from "./sql-store.js";
 import type { BusyOptions } from "./sqlite-busy.js";
 
@@ -23,9 +24,6 @@ interface Request {
   reject(error: unknown): void;
 }
 
-/** Batches by pool (a process's connections to one database), then by namespace, tables and timeout. */
-const batches = new WeakMap<object, Map<string, HeartbeatBatch>>();
-
 /**
  * The heartbeats of a process's sessions on one database, namespace and session timeout, sent as one
  * statement per slot instead of one per session: the 100 coordinators of a process cost the server a
@@ -45,18 +43,11 @@ export class HeartbeatBatch {
 
   /** The batch of `store`'s pool for its namespace and `timeout`, heartbeats every `interval` ms. */
   static of(store: SqlStore, timeout: number, interval: number): HeartbeatBatch {
-    let byKey = batches.get(store.knex);
-    if (byKey === undefined) {
-      byKey = new Map();
-      batches.set(store.knex, byKey);
-    }
-    const key = `${store.tables.sessions}\0${store.nsId}\0${timeout}\0${interval}`;
-    let batch = byKey.get(key);
-    if (batch === undefined) {
-      batch = new HeartbeatBatch(timeout, Math.max(1, Math.floor(interval / 4)));
-      byKey.set(key, batch);
-    }
-    return batch;
+    return perPool(
+      store.knex,
+      `heartbeat\0${store.tables.sessions}\0${store.nsId}\0${timeout}\0${interval}`,
+      () => new HeartbeatBatch(timeout, Math.max(1, Math.floor(interval / 4))),
+    );
   }
 
   /**

@@ -9,6 +9,24 @@ interface Shared {
 /** The pools of this process, by database and connection settings. */
 const pools = new Map<string, Shared>();
 
+/** What the drivers sharing a pool share besides it, by key (see {@link perPool}). */
+const sharedByPool = new WeakMap<Knex, Map<string, unknown>>();
+
+/**
+ * The one `T` of `knex`'s pool under `key`, made by `create` on first use: what the drivers of a process on
+ * one database share besides the pool (heartbeat batches, revision probes). It goes with the pool. Keys
+ * start with the kind of thing they name, so kinds do not collide.
+ */
+export function perPool<T>(knex: Knex, key: string, create: () => T): T {
+  let byKey = sharedByPool.get(knex);
+  if (byKey === undefined) {
+    byKey = new Map();
+    sharedByPool.set(knex, byKey);
+  }
+  if (!byKey.has(key)) byKey.set(key, create());
+  return byKey.get(key) as T;
+}
+
 /**
  * A knex instance (its connection pool) for a driver, shared by every driver of the process that connects
  * to the same database with the same settings: a process's 100 coordinators cost the server the pool's

@@ -1,8 +1,6 @@
 import type { Logger } from "@rollcall/core/driver";
+import { perPool } from "./knex-pool.js";
 import type { SqlStore } from "./sql-store.js";
-
-/** The probes of this process, by pool (one database) and namespace. */
-const probes = new WeakMap<object, Map<string, RevisionProbe>>();
 
 /**
  * Change hints for MySQL/MariaDB (`Driver.changeHints`), which has no NOTIFY: while some feed of the
@@ -19,18 +17,11 @@ export class RevisionProbe {
 
   /** The probe of `store`'s pool and namespace (`store` reads for every coordinator of it). */
   static of(store: SqlStore, interval: number, logger: Logger): RevisionProbe {
-    let byNamespace = probes.get(store.knex);
-    if (byNamespace === undefined) {
-      byNamespace = new Map();
-      probes.set(store.knex, byNamespace);
-    }
-    const key = `${store.tables.namespaces}\0${store.nsId}\0${interval}`;
-    let probe = byNamespace.get(key);
-    if (probe === undefined) {
-      probe = new RevisionProbe(() => store.headRevision(), interval, logger);
-      byNamespace.set(key, probe);
-    }
-    return probe;
+    return perPool(
+      store.knex,
+      `probe\0${store.tables.namespaces}\0${store.nsId}\0${interval}`,
+      () => new RevisionProbe(() => store.headRevision(), interval, logger),
+    );
   }
 
   constructor(

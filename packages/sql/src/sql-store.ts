@@ -439,18 +439,6 @@ export class SqlStore {
     }, busy);
   }
 
-  /** Whether any session of the namespace is past its deadline (a cheap, lock-free check). */
-  async anyExpired(): Promise<boolean> {
-    const rows = await this.reading(() =>
-      this.rows(
-        this.knex,
-        `SELECT COUNT(*) AS n FROM ${this.q.sessions} WHERE ns_id = ? AND deadline <= ${this.sql.nowMs}`,
-        [this.nsId],
-      ),
-    );
-    return Number(rows[0]?.n ?? 0) > 0;
-  }
-
   /**
    * Whether incarnation `seq` (any, without it) of `memberId` is still in `group`: `present`, `gone`
    * (no row, or another incarnation), or `expired` (its session is past its deadline and waits to be
