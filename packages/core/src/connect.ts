@@ -2,6 +2,7 @@ import type { ConnectOptions, Coordinator } from "./api.js";
 import { unmetCharacteristics } from "./characteristics.js";
 import { SessionCoordinator } from "./coordinator.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { scrubSecrets } from "./errors/scrub-secrets.js";
 import { silentLogger } from "./internal/silent-logger.js";
 import { createDriver } from "./registry.js";
 import { validateMemberId, validateOptions, validateSignal } from "./validation.js";
@@ -39,6 +40,7 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     backend,
     url: parsed,
     options: common,
+    secrets,
   } = await createDriver(url, {
     memberId: options.memberId,
     logger,
@@ -65,11 +67,13 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     driver,
     options: common,
     logger,
+    secrets,
   });
   try {
     await coordinator.open(signal);
-  } catch (error) {
+  } catch (failure) {
     await driver.close().catch(() => {});
+    const error = scrubSecrets(failure, secrets);
     // The caller abandoned connecting (a deadline becomes a CONNECTION naming the last attempt instead).
     if (signal?.aborted && error === signal.reason) throw error;
     if (RollcallError.isInstance(error)) {

@@ -53,6 +53,8 @@ export interface CoordinatorInit {
   driver: Driver;
   options: CommonOptions;
   logger: Logger;
+  /** What no connection failure may show (see {@link SessionOptions.secrets}). */
+  secrets?: readonly string[];
 }
 
 const ELECTION_PREFIX = "_election.";
@@ -116,6 +118,7 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
       retryInterval: init.options.retryInterval,
       connectTimeout: init.options.connectTimeout,
       logger: init.logger,
+      ...(init.secrets === undefined ? {} : { secrets: init.secrets }),
     });
     this.session.stateChanged.add((state, previous) =>
       this.sessionListeners.emit(this.logger, "session", state, previous),

@@ -139,6 +139,11 @@ export interface CreatedDriver {
   url: ConnectionUrl;
   /** The common URL options with the backend's defaults applied (namespace, timeouts, poll interval…). */
   options: CommonOptions;
+  /**
+   * The URL's secrets (its password and the values of the backend's secret keys, as written and decoded):
+   * what `connect()` scrubs from every failure to open a session. Never print them.
+   */
+  secrets: readonly string[];
 }
 
 /**
@@ -163,7 +168,7 @@ export async function createDriver(url: string | URL, options: CreateDriverOptio
   const parsed = parseUrl(url);
   const backend = await resolveBackend(parsed.scheme);
   const logger = options.logger ?? silentLogger;
-  const { common, options: backendOptions, given } = readUrlOptions(parsed, backend, logger);
+  const { common, options: backendOptions, given, secrets } = readUrlOptions(parsed, backend, logger);
   const driver = backend.create({
     url: parsed,
     options: backendOptions,
@@ -174,5 +179,5 @@ export async function createDriver(url: string | URL, options: CreateDriverOptio
     logger,
     maxMetadataBytes: common.maxMetadataBytes,
   });
-  return { driver, backend, url: parsed, options: common };
+  return { driver, backend, url: parsed, options: common, secrets };
 }

@@ -1,6 +1,7 @@
 import type { Driver, SessionListener } from "./driver/driver.js";
 import { isPermanentFailure } from "./driver/open-failure.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { scrubSecrets } from "./errors/scrub-secrets.js";
 import { delay, linkedSignal } from "./internal/abort.js";
 import { backoff } from "./internal/backoff.js";
 import { Listeners } from "./internal/listeners.js";
@@ -29,6 +30,8 @@ export interface SessionOptions {
   retryInterval: number;
   connectTimeout: number;
   logger: Logger;
+  /** What no failure of `open()` may show (the URL's password, secret keys' values): scrubbed here, once. */
+  secrets?: readonly string[];
 }
 
 /**
@@ -105,7 +108,8 @@ export class Session {
         try {
           await this.attemptOpen(deadline.signal);
           return;
-        } catch (error) {
+        } catch (failure) {
+          const error = scrubSecrets(failure, this.options.secrets ?? []);
           if (deadline.signal.aborted) {
             // The attempt the deadline cut short tells why only if it failed for a reason of its own.
             const own = error === deadline.signal.reason ? undefined : asConnectionError(error);

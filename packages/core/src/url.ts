@@ -8,8 +8,10 @@ import {
   type ParamValues,
   parseParams,
   redactSecretParams,
+  secretParamNames,
 } from "./driver/url-params.js";
 import { RollcallError } from "./errors/rollcall-error.js";
+import { urlSecrets } from "./errors/scrub-secrets.js";
 import type { Logger } from "./types.js";
 import { MAX_METADATA_BYTES } from "./validation.js";
 
@@ -169,6 +171,8 @@ export interface UrlOptions {
   options: ParamValues<ParamSchema>;
   /** Which common keys the URL itself gave. */
   given: ReadonlySet<CommonKey>;
+  /** The URL's secrets (its password, the values of the schema's secret keys), for core to scrub. */
+  secrets: readonly string[];
 }
 
 /**
@@ -181,6 +185,7 @@ export interface UrlOptions {
 export function readUrlOptions(url: ConnectionUrl, backend: BackendDefinition, logger?: Logger): UrlOptions {
   const schema = backendSchema(backend);
   url.redacted = redactSecretParams(url.redacted, schema);
+  const secrets = urlSecrets(url, secretParamNames(schema));
   const accepted = new Set<string>([...COMMON_PARAMS, ...acceptedParamNames(schema)]);
   for (const key of new Set(url.params.keys())) {
     if (url.params.getAll(key).length > 1) {
@@ -221,6 +226,7 @@ export function readUrlOptions(url: ConnectionUrl, backend: BackendDefinition, l
     common: { sessionTimeout, retryInterval, namespace, connectTimeout, pollInterval, maxMetadataBytes },
     options,
     given,
+    secrets,
   };
 }
 

@@ -11,7 +11,7 @@ import { registerBackend } from "../src/registry.js";
 import { TestDriver, TestServer } from "./support/test-driver.js";
 
 /** What each attempt of `open()` does, in order; the last entry repeats. */
-type Step = "ok" | "refused" | "credentials" | "configuration" | "hang" | "plain";
+type Step = "ok" | "refused" | "credentials" | "configuration" | "hang" | "plain" | "leaky" | "leakyRefused";
 
 const scripts = new Map<string, Step[]>();
 const attempts = new Map<string, number>();
@@ -36,6 +36,19 @@ class ScriptedDriver extends TestDriver {
         throw openFailure("refused", "the server refused the password of user app");
       case "configuration":
         throw openFailure("configuration", "the directory /nonexistent does not exist");
+      case "leaky":
+      case "leakyRefused": {
+        // A client library that echoes what it was given: the password and the token, in the message,
+        // the stack and the cause.
+        const { password = "" } = this.config.url;
+        const token = String(this.config.options.token);
+        const cause = new Error(`auth failed for app:${password} with token ${token}`);
+        throw openFailure(
+          step === "leaky" ? "unreachable" : "refused",
+          `handshake with password=${password}&token=${token} failed`,
+          cause,
+        );
+      }
       case "plain":
         throw new Error(`socket hang up (attempt ${n + 1})`);
       case "hang":
@@ -54,6 +67,7 @@ registerBackend({
   name: "scripted",
   schemes: ["scripted"],
   defaultSessionTimeout: 1000,
+  params: { token: { type: "string", secret: true } },
   create: (config: DriverConfig): Driver => new ScriptedDriver(server, config),
 });
 
@@ -151,5 +165,51 @@ describe("connection boundary", () => {
       connect("scripted://x?connectTimeout=10000", { memberId: id, signal: controller.signal }),
     );
     expect(error).toBe(reason);
+  });
+
+  describe("secrets never leave through a failure to connect", () => {
+    const password = "s3cr3t-pw/x";
+    const token = "tok-9f8e7d";
+    const url = (timeout: number) =>
+      `scripted://app:${encodeURIComponent(password)}@x?connectTimeout=${timeout}&token=${token}`;
+
+    /** Every text a failure carries: message and stack of the error and of each cause. */
+    function texts(error: unknown): string[] {
+      const out: string[] = [];
+      for (let e: unknown = error; e instanceof Error; e = e.cause) out.push(e.message, e.stack ?? "");
+      return out;
+    }
+
+    it("a permanent failure: scrubbed from the message, the stack and the cause", async () => {
+      const id = member(["leakyRefused"]);
+      const { error } = await failure(connect(url(10_000), { memberId: id }));
+      expect(RollcallError.hasCode(error, "CONNECTION")).toBe(true);
+      expect((error as Error).message).toContain("handshake with password=***&token=*** failed");
+      expect(texts(error).length).toBeGreaterThanOrEqual(4);
+      for (const text of texts(error)) {
+        expect(text).not.toContain(password);
+        expect(text).not.toContain(encodeURIComponent(password));
+        expect(text).not.toContain(token);
+      }
+    });
+
+    it("transient failures until connectTimeout: the error names the last attempt, scrubbed; so do the logs", async () => {
+      const id = member(["leaky"]);
+      const logged: string[] = [];
+      const record = (message: string, fields?: Record<string, unknown>) =>
+        logged.push(`${message} ${JSON.stringify(fields ?? {})}`);
+      const logger = { debug: record, info: record, warn: record, error: record };
+      const { error } = await failure(connect(url(500), { memberId: id, logger }));
+      expect(RollcallError.hasCode(error, "CONNECTION")).toBe(true);
+      expect((error as Error).message).toContain(
+        "the last attempt: handshake with password=***&token=*** failed",
+      );
+      expect(attempts.get(id)).toBeGreaterThanOrEqual(2);
+      expect(logged.some((line) => line.includes("retrying"))).toBe(true);
+      for (const text of [...texts(error), ...logged]) {
+        expect(text).not.toContain(password);
+        expect(text).not.toContain(token);
+      }
+    });
   });
 });

@@ -270,16 +270,19 @@ export function acceptedParamNames(schema: ParamSchema): string[] {
   return Object.entries(schema).flatMap(([key, spec]) => [key, ...(spec.aliases ?? [])]);
 }
 
+/** The names (and old spellings) of `schema`'s secret keys. */
+export function secretParamNames(schema: ParamSchema): string[] {
+  return Object.entries(schema)
+    .filter(([, spec]) => spec.secret === true)
+    .flatMap(([key, spec]) => [key, ...(spec.aliases ?? [])]);
+}
+
 /**
  * `url.redacted` with the values of `schema`'s secret keys replaced by `***` (the user info is already
  * hidden by {@link parseUrl}).
  */
 export function redactSecretParams(redacted: string, schema: ParamSchema): string {
-  const secret = new Set(
-    Object.entries(schema)
-      .filter(([, spec]) => spec.secret === true)
-      .flatMap(([key, spec]) => [key, ...(spec.aliases ?? [])]),
-  );
+  const secret = new Set(secretParamNames(schema));
   const q = redacted.indexOf("?");
   if (secret.size === 0 || q === -1) return redacted;
   const hash = redacted.indexOf("#", q);
