@@ -8,6 +8,7 @@ import {
   type Driver,
   type DriverConfig,
   type DriverEvent,
+  driverClosed,
   type GroupSnapshot,
   groupExists,
   groupNotEmpty,
@@ -17,10 +18,12 @@ import {
   type Metadata,
   memberExists,
   memberNotJoined,
+  noSession,
   openFailure,
   RollcallError,
   raceAbort,
   type SessionListener,
+  sessionExpired,
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
@@ -89,7 +92,7 @@ export class EtcdDriver implements Driver {
     this.configStore = new EtcdConfigStore({
       keys: this.keys,
       withRetry: async (op) => {
-        if (this.closing !== undefined) throw new RollcallError("NOT_CONNECTED", "the etcd driver is closed");
+        if (this.closing !== undefined) throw driverClosed("etcd");
         return this.withRetry(op);
       },
       txn: (client, request) => this.txn(client, request),
@@ -103,7 +106,7 @@ export class EtcdDriver implements Driver {
   }
 
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
-    if (this.closing !== undefined) throw new RollcallError("NOT_CONNECTED", "the etcd driver is closed");
+    if (this.closing !== undefined) throw driverClosed("etcd");
     const client = await this.ensureClient();
     await this.revokeStaleLeases(client);
     const sentAt = performance.now();
@@ -119,7 +122,7 @@ export class EtcdDriver implements Driver {
     }
     if (this.closing !== undefined) {
       await revokeLease(client, granted.ID, CLOSE_REQUEST_TIMEOUT).catch(() => undefined);
-      throw new RollcallError("NOT_CONNECTED", "the etcd driver was closed while opening a session");
+      throw driverClosed("etcd", "open a session");
     }
     this.startSession(client, granted.ID, Number(granted.TTL) * 1000, sentAt, listener);
   }
@@ -147,19 +150,16 @@ export class EtcdDriver implements Driver {
     const session: LeaseSession = new LeaseSession(
       client,
       this.keepAliveClients ?? [client],
-      { leaseId, ttlMs, sentAt, graceMs: 3 * this.options.electionTimeout },
+      { leaseId, ttlMs, graceMs: 3 * this.options.electionTimeout },
       {
         state: (state) => {
-          if (state === "expired") {
-            const end = session.end;
-            if (end?.kind === "expired" && end.maybeAlive) this.staleLeases.add(leaseId);
-          }
+          if (state === "expired" && session.maybeAlive) this.staleLeases.add(leaseId);
           listener.state(state);
         },
         renewed: (at) => listener.renewed(at),
-        stalled: () => {
-          for (const watch of this.watches) watch.recycle();
-        },
+      },
+      () => {
+        for (const watch of this.watches) watch.recycle();
       },
       this.logger,
     );
@@ -545,7 +545,7 @@ export class EtcdDriver implements Driver {
   private requireSession(): LeaseSession {
     const session = this.session;
     if (session === undefined || !session.active || this.closing !== undefined) {
-      throw new RollcallError("NOT_CONNECTED", "no etcd session (closed, or expired and not yet re-opened)");
+      throw noSession("etcd");
     }
     return session;
   }
@@ -588,8 +588,8 @@ export class EtcdDriver implements Driver {
       } catch (error) {
         if (RollcallError.isInstance(error)) throw error;
         if (error instanceof EtcdLeaseInvalidError && session !== undefined) {
-          session.expire("etcd reports the lease expired or revoked", false);
-          throw new RollcallError("SESSION_EXPIRED", "the etcd session (lease) has expired", {
+          session.expire("etcd reports the lease expired or revoked");
+          throw sessionExpired("etcd", undefined, {
             cause: error,
           });
         }

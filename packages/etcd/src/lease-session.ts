@@ -1,39 +1,38 @@
 import { performance } from "node:perf_hooks";
-import type { Logger } from "@rollcall/core/driver";
+import {
+  type Logger,
+  noSession,
+  type Renewal,
+  type SessionListener,
+  TtlSession,
+} from "@rollcall/core/driver";
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from "etcd3";
 import { discardStream, isInvalidAuthToken } from "./errors.js";
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
 
-/** What a {@link LeaseSession} reports. */
-export interface LeaseSessionHooks {
-  /** `suspended` / `connected` as the keep-alive stream fails and recovers; `expired` once, at the end. */
-  state(state: "connected" | "suspended" | "expired", reason: string): void;
-  /** etcd acknowledged a keep-alive sent at `sentAt` (`performance.now()`) with the lease still alive. */
-  renewed(sentAt: number): void;
-  /** A keep-alive went unanswered: the stream's node may be frozen, so other streams should move too. */
-  stalled(): void;
+/** The keep-alive written on the stream and not answered yet (core's keeper has one renewal in flight). */
+interface Waiting {
+  sentAt: number;
+  settle(outcome: Renewal | Error): void;
 }
 
-/** How the session ended. */
-export type LeaseEnd =
-  | { kind: "closed" }
-  | { kind: "expired"; reason: string; maybeAlive: boolean /* the server may still hold the lease */ };
-
 /**
- * One etcd lease and the keep-alive loop that keeps it alive: our own loop over etcd3's
- * `LeaseKeepAlive` stream rather than etcd3's `Lease`, which declares a lease lost only after twice
- * its TTL, does not say when a keep-alive was sent, and keeps running after `Etcd3.close()`.
+ * One etcd lease. Core's {@link TtlSession} keeps it: it renews every TTL/4 (so each acknowledgement is
+ * reported well within the `sessionTimeout / 3` core asks for, with room for one lost keep-alive), says
+ * `suspended` when a keep-alive fails or is unanswered after TTL/4 and `expired` when etcd answers TTL 0
+ * (lease not found) or when nothing was acknowledged for TTL + grace. The grace (three etcd election
+ * timeouts) is there because leases do not expire while a cluster has no leader, and a new leader extends
+ * every lease to TTL + election timeout when it takes over: a client that cannot get a keep-alive through
+ * during a leader change (one to two election timeouts, more after a split vote) has not lost its lease,
+ * and declaring it lost would make it leave and re-join for nothing. Leaderships do not wait for the grace:
+ * core stops trusting them at 0.75 × TTL after the last acknowledged keep-alive was sent.
  *
- * A keep-alive goes out every TTL/4 (so each acknowledgement is reported well within the
- * `sessionTimeout / 3` core asks for, with room for one lost keep-alive). The lease counts as gone
- * when etcd answers TTL 0 (lease not found), or when no keep-alive sent in the last TTL + grace was
- * acknowledged. The grace (three etcd election timeouts) is there because leases do not expire
- * while a cluster has no leader, and a new leader extends every lease to TTL + election timeout
- * when it takes over: a client that cannot get a keep-alive through during a leader change (which
- * takes one to two election timeouts, more after a split vote) has not lost its lease, and declaring
- * it lost would make it leave and re-join for nothing. Leaderships do not wait for the grace: core
- * stops trusting them at 0.75 × TTL after the last acknowledged keep-alive was sent.
+ * What is etcd's own is the renewal: a keep-alive on our own `LeaseKeepAlive` stream rather than etcd3's
+ * `Lease` (which declares a lease lost only after twice its TTL, does not say when a keep-alive was sent,
+ * and keeps running after `Etcd3.close()`). A keep-alive unanswered after TTL/4 means the stream's node may
+ * be frozen or cut off from its cluster: the stream is dropped, the next one goes through the next cluster
+ * member, and `stalled()` tells the driver so its watches move too.
  */
 export class LeaseSession {
   /** The lease id, as etcd3 passes int64s (a decimal string). */
@@ -42,21 +41,15 @@ export class LeaseSession {
   readonly ttlMs: number;
   /** The members this session holds (their keys are on its lease), by key. */
   readonly members = new Map<string, { group: string; memberId: string; joinedAt: number }>();
-  /** How long past the TTL a silent lease is still given (leader changes extend leases). */
-  private readonly graceMs: number;
-  private lastAckSentAt: number;
+  private readonly keeper: TtlSession;
   private stream: KeepAliveStream | undefined;
-  private connecting = false;
-  /** Send times of the keep-alives written on {@link stream} and not answered yet (answers come in order). */
-  private pending: number[] = [];
-  private suspended = false;
-  private ended: LeaseEnd | undefined;
-  private readonly tick: NodeJS.Timeout;
-  /** Checks for an overdue answer between ticks, so a stall is reported within a third of the TTL. */
-  private readonly overdueCheck: NodeJS.Timeout;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-
+  private opening: Promise<KeepAliveStream> | undefined;
+  private waiting: Waiting | undefined;
+  /** The last stream failed on an expired auth token: a unary call renews it before the next stream. */
+  private renewToken = false;
+  /** etcd said the lease is gone (rather than the keeper giving up on it). */
+  private gone = false;
+  private closed = false;
   /** Which of {@link streamClients} the next keep-alive stream goes through. */
   private streamIndex: number;
 
@@ -65,49 +58,55 @@ export class LeaseSession {
    * @param streamClients clients the keep-alive stream may use, one per cluster member when there are
    *   several: a stream that stalls (its member cut off from the cluster, or frozen) moves to the next
    *   member, rather than to one picked at random that may be the same
+   * @param stalled a keep-alive went unanswered: other streams (watches) should move too
    */
   constructor(
     private readonly client: Etcd3,
     private readonly streamClients: readonly Etcd3[],
-    grant: { leaseId: string; ttlMs: number; sentAt: number; graceMs: number },
-    private readonly hooks: LeaseSessionHooks,
+    grant: { leaseId: string; ttlMs: number; graceMs: number },
+    listener: SessionListener,
+    private readonly stalled: () => void,
     private readonly logger: Logger,
   ) {
     this.leaseId = grant.leaseId;
     this.ttlMs = grant.ttlMs;
-    this.graceMs = grant.graceMs;
-    this.lastAckSentAt = grant.sentAt;
     this.streamIndex = Math.floor(Math.random() * Math.max(1, streamClients.length));
-    this.armExpiry();
-    this.tick = setInterval(() => this.onTick(), Math.max(100, Math.floor(this.ttlMs / 4)));
-    this.overdueCheck = setInterval(() => this.checkOverdue(), Math.max(50, Math.floor(this.ttlMs / 12)));
-    void this.openStream();
+    this.keeper = new TtlSession({
+      listener,
+      ttl: grant.ttlMs,
+      interval: grant.ttlMs / 4,
+      expireAfter: grant.ttlMs + grant.graceMs,
+      renew: (signal) => this.keepAlive(signal),
+      logger,
+      openedAt: performance.now(),
+      onState: (state, reason) => this.onState(state, reason),
+    });
+    void this.openStream().catch(() => undefined);
   }
 
   /** Whether the lease may still be in use (not expired, not closed). */
   get active(): boolean {
-    return this.ended === undefined;
+    return !this.closed && this.keeper.live;
   }
 
-  /** How it ended, once it has. */
-  get end(): LeaseEnd | undefined {
-    return this.ended;
+  /** Whether the session expired while etcd may still hold the lease (the keeper gave up on it). */
+  get maybeAlive(): boolean {
+    return !this.closed && !this.keeper.live && !this.gone;
   }
 
-  /** Ends the session as expired (idempotent): `maybeAlive` if etcd might still hold the lease. */
-  expire(reason: string, maybeAlive: boolean): void {
-    if (this.ended !== undefined) return;
-    this.ended = { kind: "expired", reason, maybeAlive };
-    this.stop();
-    this.logger.warn("etcd session expired", { leaseId: this.leaseId, reason });
-    this.hooks.state("expired", reason);
+  /** etcd reports the lease expired or revoked: ends the session as expired (idempotent). */
+  expire(reason: string): void {
+    if (!this.keeper.live) return;
+    this.gone = true;
+    this.keeper.expire(reason);
   }
 
-  /** Stops the keep-alive loop without touching the lease (revoke it first for a graceful end). */
+  /** Stops the keep-alives without touching the lease (revoke it first for a graceful end). */
   close(): void {
-    if (this.ended !== undefined) return;
-    this.ended = { kind: "closed" };
-    this.stop();
+    if (this.closed) return;
+    this.closed = true;
+    this.keeper.stop();
+    this.dropStream("the session was closed");
   }
 
   /** Revokes the lease: every key attached to it is deleted. "Not found" counts as done. */
@@ -115,151 +114,119 @@ export class LeaseSession {
     await revokeLease(this.client, this.leaseId, timeoutMs);
   }
 
-  private stop(): void {
-    clearInterval(this.tick);
-    clearInterval(this.overdueCheck);
-    clearTimeout(this.expiryTimer);
-    clearTimeout(this.reconnectTimer);
-    this.dropStream();
-  }
-
-  private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const left = this.lastAckSentAt + this.ttlMs + this.graceMs - performance.now();
-    this.expiryTimer = setTimeout(() => this.checkExpiry(), Math.max(0, left));
-  }
-
-  private checkExpiry(): boolean {
-    if (this.ended !== undefined) return true;
-    const silent = performance.now() - this.lastAckSentAt;
-    if (silent < this.ttlMs + this.graceMs) {
-      this.armExpiry();
-      return false;
+  private onState(state: "connected" | "suspended" | "expired", reason: string): void {
+    const fields = { leaseId: this.leaseId, reason };
+    if (state === "connected") this.logger.info("etcd session reconnected", fields);
+    else if (state === "suspended") this.logger.warn("etcd session suspended", fields);
+    else {
+      this.logger.warn("etcd session expired", fields);
+      this.dropStream("the session expired");
     }
-    this.expire(`no keep-alive acknowledged for ${Math.round(silent)} ms (TTL ${this.ttlMs} ms)`, true);
-    return true;
   }
 
-  private onTick(): void {
-    if (this.checkExpiry()) return;
-    const stream = this.stream;
-    if (stream === undefined) {
-      if (!this.connecting && this.reconnectTimer === undefined) void this.openStream();
-      return;
+  /** One renewal: a keep-alive on the stream, answered in order. */
+  private async keepAlive(signal: AbortSignal): Promise<Renewal> {
+    const stream = await this.openStream();
+    return new Promise<Renewal>((resolve, reject) => {
+      const overdue = setTimeout(() => {
+        if (this.waiting !== waiting) return;
+        this.failStream(
+          stream,
+          `keep-alive unanswered for ${Math.round(performance.now() - waiting.sentAt)} ms`,
+        );
+        this.stalled();
+      }, this.ttlMs / 4);
+      const onAbort = () =>
+        this.failStream(
+          stream,
+          signal.reason instanceof Error ? signal.reason.message : "the keep-alive was aborted",
+        );
+      const waiting: Waiting = {
+        sentAt: performance.now(),
+        settle: (outcome) => {
+          clearTimeout(overdue);
+          signal.removeEventListener("abort", onAbort);
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
+        },
+      };
+      this.waiting = waiting;
+      signal.addEventListener("abort", onAbort, { once: true });
+      stream.write({ ID: this.leaseId });
+    });
+  }
+
+  private openStream(): Promise<KeepAliveStream> {
+    if (this.stream !== undefined) return Promise.resolve(this.stream);
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<KeepAliveStream> {
+    const client = this.streamClients[this.streamIndex % this.streamClients.length] ?? this.client;
+    if (this.renewToken) {
+      // A unary call renews an expired auth token (see isInvalidAuthToken).
+      this.renewToken = false;
+      await client.leaseClient.leaseTimeToLive({ ID: this.leaseId }).catch(() => undefined);
     }
-    if (this.checkOverdue()) return;
-    this.send(stream);
-  }
-
-  /**
-   * An answer overdue by more than a quarter of the TTL: the node behind this stream may be frozen or
-   * cut off from its cluster. Report `suspended` and move to a fresh stream. Checked every TTL/12, so a
-   * stall is reported at most TTL/4 + TTL/12 after the unanswered keep-alive was sent — 7/12 of the TTL
-   * after the last acknowledged one, before core's ¾ validity fallback. Returns whether it was overdue.
-   */
-  private checkOverdue(): boolean {
-    const oldest = this.pending[0];
-    if (this.stream === undefined || oldest === undefined) return false;
-    if (performance.now() - oldest <= this.ttlMs / 4) return false;
-    this.suspend(`keep-alive unanswered for ${Math.round(performance.now() - oldest)} ms`);
-    this.dropStream();
-    this.streamIndex++;
-    this.hooks.stalled();
-    this.scheduleReconnect();
-    return true;
-  }
-
-  private send(stream: KeepAliveStream): void {
-    this.pending.push(performance.now());
-    stream.write({ ID: this.leaseId });
-  }
-
-  private async openStream(): Promise<void> {
-    if (this.ended !== undefined || this.connecting) return;
-    this.reconnectTimer = undefined;
-    this.connecting = true;
     let stream: KeepAliveStream;
     try {
-      stream = await this.streamClient().leaseClient.leaseKeepAlive();
+      stream = await client.leaseClient.leaseKeepAlive();
     } catch (error) {
-      this.connecting = false;
-      this.suspend(`cannot open the keep-alive stream: ${(error as Error).message}`);
-      this.scheduleReconnect();
-      return;
+      this.streamIndex++;
+      throw new Error(`cannot open the keep-alive stream: ${(error as Error).message}`);
     }
-    this.connecting = false;
-    if (this.ended !== undefined) {
+    if (this.closed || !this.keeper.live) {
       discardStream(stream);
-      return;
+      throw noSession("etcd", "the session ended");
     }
     this.stream = stream;
-    this.pending = [];
     stream.on("data", (response) => this.onResponse(stream, response));
-    stream.on("error", (error) => this.onStreamFailure(stream, error.message, isInvalidAuthToken(error)));
-    stream.on("end", () => this.onStreamFailure(stream, "keep-alive stream ended", false));
-    this.send(stream);
+    stream.on("error", (error) => {
+      if (isInvalidAuthToken(error)) this.renewToken = true;
+      this.failStream(stream, error.message);
+    });
+    stream.on("end", () => this.failStream(stream, "keep-alive stream ended"));
+    return stream;
   }
 
   private onResponse(stream: KeepAliveStream, response: ILeaseKeepAliveResponse): void {
-    if (stream !== this.stream || this.ended !== undefined) return;
-    const sentAt = this.pending.shift();
-    if (Number(response.TTL) <= 0) {
-      this.expire("etcd reports the lease expired or revoked", false);
-      return;
-    }
-    if (sentAt === undefined) return;
-    if (sentAt > this.lastAckSentAt) {
-      this.lastAckSentAt = sentAt;
-      this.armExpiry();
-    }
-    if (this.suspended) {
-      this.suspended = false;
-      this.logger.info("etcd session reconnected", { leaseId: this.leaseId });
-      this.hooks.state("connected", "keep-alive acknowledged");
-    }
-    this.hooks.renewed(sentAt);
-  }
-
-  private onStreamFailure(stream: KeepAliveStream, reason: string, invalidToken: boolean): void {
-    if (stream !== this.stream || this.ended !== undefined) return;
-    this.dropStream();
-    this.streamIndex++;
-    this.suspend(reason);
-    this.scheduleReconnect(invalidToken);
-  }
-
-  private scheduleReconnect(renewToken = false): void {
-    if (this.ended !== undefined || this.reconnectTimer !== undefined) return;
-    this.reconnectTimer = setTimeout(
-      () => {
-        // A unary call renews an expired auth token (see isInvalidAuthToken).
-        const renewal = renewToken
-          ? this.streamClient()
-              .leaseClient.leaseTimeToLive({ ID: this.leaseId })
-              .catch(() => undefined)
-          : Promise.resolve();
-        void renewal.then(() => this.openStream());
-      },
-      Math.min(200, this.ttlMs / 8),
+    const waiting = this.waiting;
+    if (stream !== this.stream || waiting === undefined) return;
+    this.waiting = undefined;
+    if (Number(response.TTL) <= 0) this.gone = true;
+    waiting.settle(
+      Number(response.TTL) > 0
+        ? { alive: true, sentAt: waiting.sentAt }
+        : { alive: false, reason: "etcd reports the lease expired or revoked" },
     );
   }
 
-  private streamClient(): Etcd3 {
-    return this.streamClients[this.streamIndex % this.streamClients.length] ?? this.client;
+  /**
+   * The stream failed (an error, its end, an unanswered keep-alive): drop it, fail the keep-alive waiting on
+   * it, and let the next one go through the next cluster member. While no keep-alive waits, say so at once
+   * and renew now rather than at the next tick.
+   */
+  private failStream(stream: KeepAliveStream, reason: string): void {
+    if (stream !== this.stream) return;
+    this.streamIndex++;
+    const idle = this.waiting === undefined;
+    this.dropStream(reason);
+    if (idle && this.keeper.live && !this.closed) {
+      this.keeper.suspend(reason);
+      this.keeper.renewNow();
+    }
   }
 
-  private dropStream(): void {
+  private dropStream(reason: string): void {
     const stream = this.stream;
+    const waiting = this.waiting;
     this.stream = undefined;
-    this.pending = [];
+    this.waiting = undefined;
     if (stream !== undefined) discardStream(stream);
-  }
-
-  private suspend(reason: string): void {
-    if (this.suspended || this.ended !== undefined) return;
-    this.suspended = true;
-    this.logger.warn("etcd session suspended", { leaseId: this.leaseId, reason });
-    this.hooks.state("suspended", reason);
+    waiting?.settle(new Error(reason));
   }
 }
 

@@ -4,11 +4,13 @@ import {
   type Driver,
   type DriverConfig,
   type DriverEvent,
+  driverClosed,
   type GroupSnapshot,
   type Member,
   type Metadata,
   RollcallError,
   type SessionListener,
+  sessionExpired,
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
@@ -75,7 +77,7 @@ export class MemoryDriver implements Driver {
 
   async open(listener: SessionListener): Promise<void> {
     await this.gate();
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the memory driver is closed");
+    if (this.closed) throw driverClosed("memory");
     this.listener = listener;
     const id = this.store.openSession(this.config.sessionTimeout, () => {
       if (this.sessionId === id) void this.reportExpired(id);
@@ -130,7 +132,7 @@ export class MemoryDriver implements Driver {
   /** Waits while frozen; fails once closed or while disconnected: a request that cannot reach the server. */
   private async request(): Promise<void> {
     await this.gate();
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the memory driver is closed");
+    if (this.closed) throw driverClosed("memory");
     if (this.disconnected)
       throw new RollcallError("CONNECTION", `memory://${this.store.name} is disconnected (test hook)`);
   }
@@ -138,7 +140,7 @@ export class MemoryDriver implements Driver {
   private async session(): Promise<number> {
     await this.request();
     if (this.sessionId === undefined || !this.store.isAlive(this.sessionId)) {
-      throw new RollcallError("SESSION_EXPIRED", "the session has expired");
+      throw sessionExpired("memory");
     }
     return this.sessionId;
   }

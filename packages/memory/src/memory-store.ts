@@ -9,7 +9,7 @@ import {
   type Metadata,
   memberExists,
   memberNotJoined,
-  RollcallError,
+  sessionExpired,
 } from "@rollcall/core/driver";
 import { MemoryConfigStores } from "./memory-config.js";
 
@@ -152,8 +152,7 @@ export class MemoryStore {
    */
   join(namespace: string, group: string, memberId: string, metadata: Metadata, sessionId: number): Member {
     const stored = this.group(namespace, group);
-    if (!this.sessions.has(sessionId))
-      throw new RollcallError("SESSION_EXPIRED", "the session has expired", { group, memberId });
+    if (!this.sessions.has(sessionId)) throw sessionExpired("memory", "join", { group, memberId });
     const existing = stored.members.get(memberId);
     if (existing !== undefined) {
       // A retry by the same session of a join that already landed: the member as it stands, with the

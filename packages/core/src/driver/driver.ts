@@ -76,6 +76,12 @@ export interface SessionListener {
    * `connected`: reachable again with the *same* session. `expired`: the session is gone on the
    * server (or the driver has proof it will be before anyone could act on it); the driver's members
    * are gone and core will call {@link Driver.open} again after `retryInterval`.
+   *
+   * Who writes an expired session's `leave`: the backend, not this driver and not core. The server (a
+   * ZooKeeper ephemeral node, an etcd lease, a Redis or SQL deadline that any live driver of the namespace
+   * reaps) removes the session's members and every watcher sees a `leave` with reason `expired`; the driver
+   * that lost the session does not write them (it may be partitioned away, or frozen) and core does not
+   * re-write them after a re-open — it re-joins, which watchers see as a new incarnation (a new `seq`).
    */
   state(state: "connected" | "suspended" | "expired"): void;
   /**
@@ -155,8 +161,10 @@ export interface Driver {
    * attempt saw (e.g. `connect ECONNREFUSED 127.0.0.1:2379`); core adds where it was connecting to and,
    * when time runs out, reports the last attempt's failure rather than the bare abort. Any other error
    * counts as transient. An attempt that `signal` cut short rejects with `signal.reason` itself (not
-   * wrapped), so core can tell it from a failure of its own. Core does not scrub the driver's message or
-   * `cause`: keep passwords out of both (core adds the redacted URL).
+   * wrapped), so core can tell it from a failure of its own. Core scrubs the URL's password and the values
+   * of the schema's secret keys from the failure's message, stack and `cause` chain before anyone sees it
+   * (and adds the redacted URL) — a net for what a client library echoes; still keep secrets out of your
+   * own messages, and out of errors of the other calls, which reach the caller as the driver made them.
    */
   open(listener: SessionListener, signal: AbortSignal): Promise<void>;
   /**
@@ -198,6 +206,11 @@ export interface Driver {
   /**
    * Poll: the ordered changes after `sinceRevision`, from a change log. Required when
    * `characteristics.watch === "poll"`; core calls it every `pollInterval`.
+   *
+   * A group that does not exist (never created, or deleted) is not an error here: answer with whatever the
+   * log holds after `sinceRevision` (a group is deleted only once empty, so its members' leaves come
+   * first) and then an empty batch at the log's head. Do not reject with `GROUP_NOT_FOUND`: a feed keeps
+   * polling until its watcher stops, and a group created again under the same name continues the log.
    */
   changes?(group: string, sinceRevision: bigint): Promise<ChangeBatch>;
   /**

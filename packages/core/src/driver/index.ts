@@ -13,6 +13,7 @@ export {
   memberNotJoined,
 } from "../errors/membership-errors.js";
 export { RollcallError, type RollcallErrorOptions } from "../errors/rollcall-error.js";
+export { driverClosed, noSession, sessionExpired } from "../errors/session-errors.js";
 /**
  * `delay(ms, signal)`: resolves after `ms`, or rejects with the signal's reason when it aborts first (for
  * retry loops); `raceAbort(promise, signal)`: rejects with the signal's reason as soon as it aborts (the

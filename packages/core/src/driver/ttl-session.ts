@@ -39,6 +39,13 @@ export interface TtlSessionOptions {
    * it can no longer keep the session, and a renewal that retries (SQLite's busy database) should give up.
    */
   renew(signal: AbortSignal): Promise<Renewal>;
+  /**
+   * Count the session gone once no renewal has been acknowledged for this many ms (at least `ttl`, the
+   * default). Longer only where the server itself extends sessions it could not hear from: etcd, whose new
+   * leader gives every lease its TTL again plus an election timeout, so a client that could not get through
+   * during a leader change has not lost its lease.
+   */
+  expireAfter?: number;
   logger: Logger;
   /** When (`performance.now()`) the server acknowledged the session's creation. */
   openedAt: number;
@@ -51,7 +58,7 @@ export interface TtlSessionOptions {
 }
 
 /**
- * The session keeper of a backend whose sessions are a TTL the client refreshes (Redis, SQL): core runs
+ * The session keeper of a backend whose sessions are a TTL the client refreshes (Redis, SQL, etcd): core runs
  * the timer and every decision, the driver supplies one renewal. It renews every `interval` (default
  * `ttl / 3`) and reports
  * - `renewed(sentAt)` for each acknowledged renewal (and each other write the driver reports through
@@ -61,7 +68,7 @@ export interface TtlSessionOptions {
  *   of the TTL after the last acknowledged renewal was sent, before core's validity fallback at `3/4`;
  *   and `connected` when one succeeds again;
  * - `expired` when the server says the session is gone, or once no renewal has been acknowledged for a
- *   whole `ttl` — by then its deadline on the server has certainly passed.
+ *   whole `ttl` (or `expireAfter`) — by then its deadline on the server has certainly passed.
  * A failed renewal is retried after `min(interval, 250)` ms.
  */
 export class TtlSession {
@@ -74,9 +81,11 @@ export class TtlSession {
   private ended = false;
   private readonly interval: number;
   private readonly overdueAfter: number;
+  private readonly expireAfter: number;
 
   constructor(private readonly options: TtlSessionOptions) {
     const third = Math.floor(options.ttl / 3);
+    this.expireAfter = Math.max(options.ttl, options.expireAfter ?? options.ttl);
     this.interval = Math.max(10, Math.min(options.interval ?? third, third));
     this.overdueAfter = Math.max(50, Math.floor(Math.min(this.interval, options.ttl / 4)));
     this.lastAck = options.openedAt;
@@ -147,12 +156,13 @@ export class TtlSession {
   // request, before the reply arrived) has passed.
   private armWatchdog(): void {
     if (this.watchdog !== undefined) clearTimeout(this.watchdog);
-    const ttl = this.options.ttl;
-    const wait = Math.max(0, this.lastAck + ttl - performance.now());
+    const after = this.expireAfter;
+    const wait = Math.max(0, this.lastAck + after - performance.now());
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
-      if (performance.now() >= this.lastAck + ttl) {
-        this.expire(`no renewal was acknowledged for ${ttl} ms`);
+      if (performance.now() >= this.lastAck + after) {
+        const ttl = this.options.ttl;
+        this.expire(`no renewal was acknowledged for ${after} ms${after > ttl ? ` (TTL ${ttl} ms)` : ""}`);
       } else {
         this.armWatchdog();
       }
