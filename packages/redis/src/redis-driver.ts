@@ -6,6 +6,7 @@ import {
   type ConfigDriver,
   type Driver,
   type DriverConfig,
+  driverClosed,
   driverOptions,
   type ErrorCode,
   ErrorCodes,
@@ -17,10 +18,12 @@ import {
   type Metadata,
   memberExists,
   memberNotJoined,
+  noSession,
   openFailure,
   type Renewal,
   RollcallError,
   type SessionListener,
+  sessionExpired,
   TtlSession,
   type WatchHandle,
   type WatchListener,
@@ -151,7 +154,7 @@ export class RedisDriver implements Driver {
       });
     }
     this.epoch = epoch;
-    if (this.closing !== undefined) throw notConnected();
+    if (this.closing !== undefined) throw driverClosed("Redis", "open a session");
     const keeper = new TtlSession({
       listener,
       ttl,
@@ -395,7 +398,7 @@ export class RedisDriver implements Driver {
   private ready(): Redis {
     this.assertOpen();
     const client = this.client;
-    if (!client) throw notConnected();
+    if (!client) throw noSession("Redis", "the driver has not been opened");
     if (client.status !== "ready") {
       throw new RollcallError(
         "CONNECTION",
@@ -437,12 +440,7 @@ export class RedisDriver implements Driver {
   /** Runs a script that acts for the session (and renews it): join, leave, update. */
   private async write(script: LuaScript, args: string[], context: ErrorContext): Promise<unknown> {
     const session = this.session;
-    if (!session?.keeper.live)
-      throw new RollcallError(
-        "NOT_CONNECTED",
-        "no Redis session (it expired and is being re-opened)",
-        context,
-      );
+    if (!session?.keeper.live) throw noSession("Redis", "it expired and is being re-opened", context);
     const sentAt = performance.now();
     try {
       const reply = await this.run(script, [session.id, this.config.sessionTimeout, ...args], context);
@@ -499,7 +497,7 @@ export class RedisDriver implements Driver {
   }
 
   private assertOpen(): void {
-    if (this.closing !== undefined) throw notConnected();
+    if (this.closing !== undefined) throw driverClosed("Redis");
   }
 
   private async shutdown(): Promise<void> {
@@ -508,7 +506,8 @@ export class RedisDriver implements Driver {
     session?.keeper.stop();
     for (const subscriber of this.hub.subscribers()) {
       if (subscriber instanceof GroupWatch) void subscriber.close();
-      if (subscriber instanceof GoneWaiter) subscriber.fail(notConnected());
+      if (subscriber instanceof GoneWaiter)
+        subscriber.fail(driverClosed("Redis", "wait for a member to leave"));
     }
     for (const subscriber of this.configHub.subscribers()) {
       if (subscriber instanceof ConfigWatch) void subscriber.close();
@@ -554,7 +553,7 @@ function scriptError(code: ErrorCode, context: ErrorContext): RollcallError {
     case "MEMBER_NOT_JOINED":
       return memberNotJoined(group, member);
     case "SESSION_EXPIRED":
-      return new RollcallError(code, "the Redis session expired", context);
+      return sessionExpired("Redis", undefined, context);
     default:
       return new RollcallError(code, code, context);
   }
@@ -570,8 +569,4 @@ function sanitize(error: unknown): Error | undefined {
   const copy = new Error(error.message);
   copy.name = error.name;
   return copy;
-}
-
-function notConnected(): RollcallError {
-  return new RollcallError("NOT_CONNECTED", "the Redis driver is closed");
 }

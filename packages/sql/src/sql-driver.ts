@@ -7,9 +7,11 @@ import {
   type ConfigDriver,
   type Driver,
   type DriverConfig,
+  driverClosed,
   type GroupSnapshot,
   type Member,
   type Metadata,
+  noSession,
   openFailure,
   type Renewal,
   RollcallError,
@@ -172,7 +174,7 @@ export class SqlDriver implements Driver {
 
   /** The configuration statements, once the database is prepared; no session needed. */
   private async configStatements(): Promise<SqlConfigStore> {
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    if (this.closed) throw driverClosed(this.dialect);
     const store = await this.prepare();
     if (this.configSql === undefined) this.configSql = new SqlConfigStore(store, this.channel);
     return this.configSql;
@@ -271,8 +273,12 @@ export class SqlDriver implements Driver {
 
   private requireSession(): { store: SqlStore; session: { id: string; keeper: TtlSession } } {
     const session = this.session;
-    if (this.closed || this.store === undefined || session === undefined || !session.keeper.live) {
-      throw new RollcallError("NOT_CONNECTED", `no session with ${this.target}`);
+    if (this.closed) throw driverClosed(this.dialect);
+    if (this.store === undefined || session === undefined) {
+      throw noSession(this.dialect, `${this.target}: not opened yet`);
+    }
+    if (!session.keeper.live) {
+      throw noSession(this.dialect, `${this.target}: expired and not yet re-opened`);
     }
     return { store: this.store, session };
   }
@@ -280,7 +286,7 @@ export class SqlDriver implements Driver {
   // ---- sessions ----------------------------------------------------------------------------------
 
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    if (this.closed) throw driverClosed(this.dialect, "open a session");
     this.stopSessionTimers();
     const previous = this.session?.id;
     try {
@@ -291,7 +297,7 @@ export class SqlDriver implements Driver {
       await store.openSession(id, this.config.memberId, this.options.sessionTimeout, previous, { signal });
       if (this.closed) {
         await store.endSession(id).catch(() => {});
-        throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+        throw driverClosed(this.dialect, "open a session");
       }
       const keeper = new TtlSession({
         listener,
@@ -538,7 +544,7 @@ export class SqlDriver implements Driver {
   /** The change log after `since`; a passed deadline among the sessions is reaped first. */
   private async readChanges(group: string, since: bigint): Promise<ChangeBatch & { more?: boolean }> {
     const store = this.store;
-    if (store === undefined) throw new RollcallError("NOT_CONNECTED", `no session with ${this.target}`);
+    if (store === undefined) throw noSession(this.dialect, `${this.target}: not opened yet`);
     const batch = await store.readChanges(group, since);
     if (!batch.stale) return batch;
     await this.reapNow();
@@ -589,7 +595,7 @@ export class SqlDriver implements Driver {
   ): Promise<void> {
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
-      if (this.closed) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+      if (this.closed) throw driverClosed(this.dialect, `wait for member "${memberId}" to leave`);
       const next = watches.nextNotification(group);
       let pause = this.options.sessionTimeout;
       try {

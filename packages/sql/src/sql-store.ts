@@ -10,6 +10,7 @@ import {
   memberExists,
   memberNotJoined,
   RollcallError,
+  sessionExpired,
 } from "@rollcall/core/driver";
 import type { Knex } from "knex";
 import { type DialectSql, dialectSql } from "./dialect.js";
@@ -18,6 +19,9 @@ import { revisionWentBack } from "./revision-went-back.js";
 import { affectedOf, big, bigOrNull, memberOf, ms, type Row, rowsOf } from "./rows.js";
 import type { Tables } from "./schema.js";
 import { type BusyOptions, retryRead, type WriteQueue, writeQueue } from "./sqlite-busy.js";
+
+/** Why the database refuses a write for an expired session, for the error's action. */
+const PAST_DEADLINE = "(the session is past its deadline on the database)";
 
 /** Most change-log rows one `changes()` call returns; the rest come with the next poll. */
 export const CHANGES_BATCH = 1000;
@@ -575,7 +579,9 @@ export class SqlStore {
           )
         )[0] ?? {};
       const mine = bigOrNull(row.my_deadline);
-      if (mine === null || Number(mine) <= tx.now) throw sessionGone();
+      if (mine === null || Number(mine) <= tx.now) {
+        throw sessionExpired(this.dialect, `join ${PAST_DEADLINE}`, { group, memberId });
+      }
       if (Number(row.group_count ?? 0) === 0) throw groupNotFound(group);
       if (row.owner_session !== null && row.owner_session !== undefined) {
         if (String(row.owner_session) === sessionId) return this.rejoinTx(tx, group, memberId, metadata);
@@ -620,7 +626,7 @@ export class SqlStore {
   async leave(sessionId: string, group: string, memberId: string): Promise<void> {
     if (this.pg !== undefined) {
       const row = await this.pgCall(this.q.functions.leave, [sessionId, group, memberId, this.pg.channel]);
-      if (row.r_status !== "ok") throw this.pgFailure(row, group, memberId);
+      if (row.r_status !== "ok") throw this.pgFailure(row, "leave", group, memberId);
       return;
     }
     await this.write(async (tx) => {
@@ -653,7 +659,7 @@ export class SqlStore {
         text,
         this.pg.channel,
       ]);
-      if (row.r_status !== "ok") throw this.pgFailure(row, group, memberId);
+      if (row.r_status !== "ok") throw this.pgFailure(row, "update", group, memberId);
       return pgMember(group, memberId, text, row);
     }
     return this.write(async (tx) => {
@@ -668,7 +674,9 @@ export class SqlStore {
       )[0];
       if (row === undefined) throw memberNotJoined(group, memberId);
       const deadline = bigOrNull(row.deadline);
-      if (deadline === null || Number(deadline) <= tx.now) throw sessionGone();
+      if (deadline === null || Number(deadline) <= tx.now) {
+        throw sessionExpired(this.dialect, `update ${PAST_DEADLINE}`, { group, memberId });
+      }
       return this.updateTx(tx, group, memberId, big(row.seq), ms(row.joined_at), JSON.stringify(metadata));
     });
   }
@@ -689,7 +697,8 @@ export class SqlStore {
     for (let attempt = 1; ; attempt++) {
       const row = await this.pgCall(this.q.functions.join, [sessionId, group, memberId, text, pg.channel]);
       if (row.r_status === "ok") return pgMember(group, memberId, text, row);
-      if (row.r_status !== "owner_expired" || attempt >= 3) throw this.pgFailure(row, group, memberId);
+      if (row.r_status !== "owner_expired" || attempt >= 3)
+        throw this.pgFailure(row, "join", group, memberId);
       const owner = String(row.r_owner);
       await this.reapSessions([owner]);
     }
@@ -707,10 +716,10 @@ export class SqlStore {
   }
 
   /** The error a PostgreSQL function's `r_status` stands for. */
-  private pgFailure(row: Row, group: string, memberId: string): RollcallError {
+  private pgFailure(row: Row, action: string, group: string, memberId: string): RollcallError {
     switch (row.r_status) {
       case "session_gone":
-        return sessionGone();
+        return sessionExpired(this.dialect, `${action} ${PAST_DEADLINE}`, { group, memberId });
       case "group_not_found":
         return groupNotFound(group);
       case "member_exists":
@@ -897,8 +906,4 @@ function pgMember(group: string, memberId: string, metadata: string, row: Row): 
     joinedAt: new Date(ms(row.r_joined_at)),
     updatedAt: new Date(ms(row.r_updated_at)),
   };
-}
-
-function sessionGone(): RollcallError {
-  return new RollcallError("SESSION_EXPIRED", "the session is past its deadline on the database");
 }

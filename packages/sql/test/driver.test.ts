@@ -191,6 +191,29 @@ describe.each(DIALECTS)("%s driver", (dialect) => {
     expect(again.seq).toBe(first.seq + 2n);
   });
 
+  it("changes() on a group that does not exist answers with the log, never GROUP_NOT_FOUND", async () => {
+    const namespace = randomId("gone");
+    const { driver } = await openDriver(dialect, "a", namespace);
+    await driver.createGroup("other");
+    const head = (await driver.members("other")).revision;
+    const never = await driver.changes("never-created", head);
+    expect(never).toEqual({ events: [], revision: head });
+    await driver.createGroup("g");
+    const start = await driver.members("g");
+    await driver.join("g", "a", {});
+    await driver.leave("g", "a");
+    await driver.deleteGroup("g");
+    const batch = await driver.changes("g", start.revision);
+    if ("resync" in batch) throw new Error(batch.resync);
+    expect(
+      batch.events.map((e) =>
+        e.type === "leave" ? `leave ${e.memberId} ${e.reason}` : `${e.type} ${e.member.id}`,
+      ),
+    ).toEqual(["join a", "leave a left"]);
+    const after = await driver.changes("g", batch.revision);
+    expect(after).toEqual({ events: [], revision: batch.revision });
+  });
+
   it("several reapers write exactly one leave (expired) per member of a dead session", async () => {
     const namespace = randomId("reap");
     const { driver: victim } = await openDriver(dialect, "victim", namespace, {}, 600);

@@ -1,4 +1,4 @@
-import { RollcallError } from "@rollcall/core/driver";
+import { noSession, RollcallError, sessionExpired } from "@rollcall/core/driver";
 import { isConnectionRc, Rc } from "./zk-binding.js";
 
 /** What failed, for the error message and the error's fields. */
@@ -22,10 +22,10 @@ export function zkError(rc: number, failure: Failure): RollcallError {
   const options = { group: failure.group, memberId: failure.memberId, key: failure.key };
   const what = `${failure.action}${failure.group === undefined ? "" : ` in group "${failure.group}"`}`;
   if (rc === Rc.SESSIONEXPIRED) {
-    return new RollcallError("SESSION_EXPIRED", `${what} failed: the ZooKeeper session expired`, options);
+    return sessionExpired("ZooKeeper", what, options);
   }
   if (rc === Rc.INVALIDSTATE) {
-    return new RollcallError("NOT_CONNECTED", `${what} failed: the ZooKeeper session is closed`, options);
+    return noSession("ZooKeeper", `${what} failed: the session handle is closed, rc ${rc}`, options);
   }
   if (rc === Rc.NOAUTH) {
     return new RollcallError(

@@ -1,4 +1,4 @@
-import { openFailure, RollcallError } from "@rollcall/core/driver";
+import { noSession, openFailure, RollcallError } from "@rollcall/core/driver";
 import { probeAddresses } from "./reachability.js";
 import { formatAddress, type ServerAddress } from "./server-address.js";
 import {
@@ -388,7 +388,7 @@ export class ZkSession {
   whenConnected(): Promise<void> {
     if (this.current === "connected") return Promise.resolve();
     if (this.current === "expired" || this.current === "closed") {
-      return Promise.reject(new RollcallError("NOT_CONNECTED", `the ZooKeeper session is ${this.current}`));
+      return Promise.reject(noSession("ZooKeeper", `the session is ${this.current}`));
     }
     return new Promise((resolve, reject) => {
       const off = this.onState((state) => {
@@ -397,7 +397,7 @@ export class ZkSession {
           resolve();
         } else if (state === "expired" || state === "closed") {
           off();
-          reject(new RollcallError("NOT_CONNECTED", `the ZooKeeper session is ${state}`));
+          reject(noSession("ZooKeeper", `the session is ${state}`));
         }
       });
     });

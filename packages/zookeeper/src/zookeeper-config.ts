@@ -3,8 +3,10 @@ import {
   type ConfigListing,
   type ConfigRecord,
   type ConfigWatchListener,
+  driverClosed,
   type Json,
   type Logger,
+  noSession,
   RollcallError,
   validateConfigName,
   versionMismatch,
@@ -125,9 +127,7 @@ export class ZooKeeperConfigStore implements ConfigDriver {
     const what = store === undefined ? action : `${action} of configuration ${JSON.stringify(store)}`;
     if (unsent(rc)) {
       // Entries belong to no session: an expired one is no error of theirs, only the lack of a session.
-      return new RollcallError("NOT_CONNECTED", `${what} failed: no ZooKeeper session (rc ${rc})`, {
-        ...(key === undefined ? {} : { key }),
-      });
+      return noSession("ZooKeeper", `${what} failed, rc ${rc}`, key === undefined ? {} : { key });
     }
     return zkError(rc, { action: what, servers: this.link.servers, ...(key === undefined ? {} : { key }) });
   }
@@ -144,7 +144,7 @@ export class ZooKeeperConfigStore implements ConfigDriver {
   ): Promise<T> {
     const deadline = performance.now() + this.patience;
     for (;;) {
-      if (this.closed) throw new RollcallError("NOT_CONNECTED", `${action}: the driver is closed`);
+      if (this.closed) throw driverClosed("ZooKeeper", action);
       const session = await this.link.session(action, deadline);
       try {
         return await operation(session);
@@ -460,7 +460,7 @@ export class ZooKeeperConfigStore implements ConfigDriver {
   ): Promise<WatchHandle> {
     const action = "watch the entries";
     const session = await this.link.session(action, performance.now() + this.patience);
-    if (this.closed) throw new RollcallError("NOT_CONNECTED", `${action}: the driver is closed`);
+    if (this.closed) throw driverClosed("ZooKeeper", action);
     const id = listingId(store, prefix);
     const kept = this.listings.get(id);
     let tracker: StoreTracker;

@@ -4,6 +4,7 @@ import {
   type Driver,
   type DriverConfig,
   delay,
+  driverClosed,
   driverOptions,
   type GroupSnapshot,
   groupExists,
@@ -14,8 +15,10 @@ import {
   type Metadata,
   memberExists,
   memberNotJoined,
+  noSession,
   RollcallError,
   type SessionListener,
+  sessionExpired,
   type WatchHandle,
   type WatchListener,
 } from "@rollcall/core/driver";
@@ -147,7 +150,7 @@ export class ZooKeeperDriver implements Driver {
   }
 
   async open(listener: SessionListener, signal: AbortSignal): Promise<void> {
-    if (this.closing) throw new RollcallError("NOT_CONNECTED", "the driver is closed");
+    if (this.closing) throw driverClosed("ZooKeeper", "open a session");
     this.endSession();
     let opened: ZkSession | undefined;
     const session = await ZkSession.open({
@@ -173,7 +176,7 @@ export class ZooKeeperDriver implements Driver {
     }
     if (this.closing) {
       session.close();
-      throw new RollcallError("NOT_CONNECTED", "the driver was closed while connecting");
+      throw driverClosed("ZooKeeper", "open a session");
     }
     opened = session;
     this.session = session;
@@ -209,7 +212,7 @@ export class ZooKeeperDriver implements Driver {
           watch.resync("the connection was lost for longer than the journal is kept");
       }
     } else if (state === "expired") {
-      this.endSession(new RollcallError("SESSION_EXPIRED", "the ZooKeeper session expired"));
+      this.endSession(sessionExpired("ZooKeeper"));
       this.listener?.state("expired");
     }
   }
@@ -221,7 +224,7 @@ export class ZooKeeperDriver implements Driver {
 
   /** Forgets the current session: timers, watches, waiters and held members. Does not close it. */
   private endSession(
-    reason = new RollcallError("NOT_CONNECTED", "the ZooKeeper session ended"),
+    reason = noSession("ZooKeeper", "it ended: a new one is being opened"),
   ): ZkSession | undefined {
     const session = this.session;
     this.session = undefined;
@@ -247,7 +250,7 @@ export class ZooKeeperDriver implements Driver {
     this.configs.close();
     for (const wake of [...this.sessionWaiters]) wake();
     const held = [...this.held.entries()];
-    const session = this.endSession(new RollcallError("NOT_CONNECTED", "the coordinator is closed"));
+    const session = this.endSession(driverClosed("ZooKeeper"));
     if (!session) return;
     if (session.state === "connected" && held.length > 0) {
       // Leave intents first, so watchers report "left"; closing the session then deletes every
@@ -269,15 +272,12 @@ export class ZooKeeperDriver implements Driver {
    */
   private async configSession(action: string, deadline: number): Promise<ZkSession> {
     for (;;) {
-      if (this.closing) throw new RollcallError("NOT_CONNECTED", `${action}: the driver is closed`);
+      if (this.closing) throw driverClosed("ZooKeeper", action);
       const session = this.session;
       if (session && session.state !== "expired" && session.state !== "closed") return session;
       const wait = deadline - performance.now();
       if (wait <= 0) {
-        throw new RollcallError(
-          "NOT_CONNECTED",
-          `${action}: no ZooKeeper session (the coordinator has not re-opened one)`,
-        );
+        throw noSession("ZooKeeper", `to ${action}: the coordinator has not re-opened one`);
       }
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -292,11 +292,12 @@ export class ZooKeeperDriver implements Driver {
   }
 
   private requireSession(action: string, group?: string): ZkSession {
+    if (this.closing) throw driverClosed("ZooKeeper", action);
     const session = this.session;
-    if (!session || this.closing) {
-      throw new RollcallError(
-        "NOT_CONNECTED",
-        `${action}: no ZooKeeper session`,
+    if (!session) {
+      throw noSession(
+        "ZooKeeper",
+        `for ${action}: expired and not yet re-opened, or not opened yet`,
         group === undefined ? {} : { group },
       );
     }
