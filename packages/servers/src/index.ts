@@ -38,6 +38,11 @@ export {
   securePostgres,
   startPostgres,
 } from "./postgres.js";
+export {
+  type ProcessServer,
+  type ProcessServerOptions,
+  startProcessServer,
+} from "./process-server.js";
 export { isAlive } from "./process-tree.js";
 export {
   type RedisAclUser,
