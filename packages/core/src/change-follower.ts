@@ -26,6 +26,11 @@ export interface ChangeSource<L extends { revision: bigint }, C extends { revisi
   changes?(since: bigint): Promise<{ changes: C[]; revision: bigint; more?: boolean } | { resync: string }>;
   /** With `changes`: hints that the log may have grown, so it is read at once (see `Driver.changeHints`). */
   hints?(listener: () => void): () => void;
+  /**
+   * With `changes` and `hints`: the hints are the server's push — one for every commit, and one whenever
+   * the hint channel comes (back) up — so the log is read on a hint only, never on a timer.
+   */
+  pushed?: boolean;
 }
 
 /**
@@ -151,13 +156,23 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
         error: errorText(error),
       });
     }
+    // Pushed hints: no timer; read once now (what was committed before the subscription), then on each
+    // hint, and again with backoff after a failed read.
+    const pushed = this.source.pushed === true && unhint !== undefined;
+    let due = pushed;
+    let failures = 0;
     let more = false;
     try {
       while (epoch === this.epoch && !this.stopped) {
         // A batch cut short is followed at once, so a busy source never falls behind the poll interval.
-        if (!more && !hinted) {
+        if (!more && !hinted && !due) {
+          const wait = !pushed
+            ? this.options.pollInterval
+            : failures > 0
+              ? backoff(failures - 1, { initial: 100, max: this.options.retryInterval })
+              : undefined;
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(() => this.wakePoll?.(), this.options.pollInterval);
+            const timer = wait === undefined ? undefined : setTimeout(() => this.wakePoll?.(), wait);
             this.wakePoll = () => {
               clearTimeout(timer);
               this.wakePoll = undefined;
@@ -167,8 +182,18 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
         }
         hinted = false;
         more = false;
+        due = false;
         if (epoch !== this.epoch || this.stopped) return;
-        if (this.session.state !== "connected") continue;
+        if (this.session.state !== "connected") {
+          if (!pushed) continue;
+          // No timer will read later: wait for the session to be back, then read.
+          try {
+            await this.session.whenConnected();
+          } catch {
+            return;
+          }
+          if (epoch !== this.epoch || this.stopped) return;
+        }
         try {
           const batch = await changes(this.seen);
           if (epoch !== this.epoch || this.stopped) return;
@@ -179,7 +204,9 @@ export abstract class ChangeFollower<L extends { revision: bigint }, C extends {
           for (const change of batch.changes) this.take(change);
           if (batch.revision > this.seen) this.seen = batch.revision;
           more = batch.more === true;
+          failures = 0;
         } catch (error) {
+          failures++;
           this.options.logger.debug("polling the change log failed", {
             ...this.subject,
             error: errorText(error),

@@ -1,5 +1,12 @@
 import { ChangeFollower, type FollowerOptions } from "./change-follower.js";
-import type { ConfigChange, ConfigDriver, ConfigListing, ConfigRecord } from "./driver/config-driver.js";
+import { type ChangeHints, hintsAbout } from "./change-hints.js";
+import {
+  type ConfigChange,
+  type ConfigDriver,
+  type ConfigListing,
+  type ConfigRecord,
+  configHintTopic,
+} from "./driver/config-driver.js";
 import type { Session } from "./session.js";
 import type { ConfigEntry, ConfigEvent } from "./types.js";
 
@@ -29,8 +36,8 @@ export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, Conf
     driver: ConfigDriver,
     session: Session,
     options: ConfigFeedOptions,
-    /** The driver's change hints (`Driver.changeHints`), for a polled store. */
-    hints?: (listener: () => void) => () => void,
+    /** The driver's change hints (`Driver.changeHints`), for a store read through `changes()`. */
+    hints?: ChangeHints,
   ) {
     super(
       {
@@ -53,7 +60,7 @@ export class ConfigFeed extends ChangeFollower<ConfigListing, ConfigChange, Conf
                 (driver.changes as NonNullable<ConfigDriver["changes"]>).call(driver, name, prefix, since),
             }
           : {}),
-        ...(hints ? { hints } : {}),
+        ...hintsAbout(hints, configHintTopic(name)),
       },
       session,
       options,

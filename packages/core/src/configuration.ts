@@ -5,6 +5,7 @@ import type {
   ConfigWatchOptions,
   ConfigWriteOptions,
 } from "./api.js";
+import type { ChangeHints } from "./change-hints.js";
 import { ConfigFeed, type ConfigFeedOptions } from "./config-feed.js";
 import { FeedConfigView } from "./config-view.js";
 import type { ConfigDriver, ConfigRecord } from "./driver/config-driver.js";
@@ -27,7 +28,7 @@ export interface ConfigurationContext {
   readonly driver: ConfigDriver;
   readonly session: Session;
   /** The driver's change hints, if it gives any (`Driver.changeHints`). */
-  readonly hints?: (listener: () => void) => () => void;
+  readonly hints?: ChangeHints;
   readonly feedOptions: ConfigFeedOptions;
   readonly maxValueBytes: number;
   /** Throws `NOT_CONNECTED` once the coordinator is closed. */

@@ -11,6 +11,7 @@ import type {
   WatchOptions,
 } from "./api.js";
 import { Candidacy, type CandidacyContext } from "./candidacy.js";
+import { changeHintsOf } from "./change-hints.js";
 import type { Characteristics } from "./characteristics.js";
 import type { ConfigFeed } from "./config-feed.js";
 import { type ConfigurationContext, CoordinatorConfiguration, configNotSupported } from "./configuration.js";
@@ -502,11 +503,11 @@ export class SessionCoordinator implements Coordinator, CandidacyContext {
     const driver = this.driver.configStore;
     if (driver === undefined || this.driver.characteristics.config === "none")
       throw configNotSupported(this.backend);
-    const changeHints = this.driver.changeHints?.bind(this.driver);
+    const hints = changeHintsOf(this.driver);
     this.configContext = {
       driver,
       session: this.session,
-      ...(changeHints ? { hints: changeHints } : {}),
+      ...(hints ? { hints } : {}),
       feedOptions: {
         pollInterval: this.options.pollInterval,
         retryInterval: this.options.retryInterval,

@@ -1,4 +1,5 @@
 import { ChangeFollower, type FollowerOptions } from "./change-follower.js";
+import { changeHintsOf, hintsAbout } from "./change-hints.js";
 import type { Driver, DriverEvent, GroupSnapshot } from "./driver/driver.js";
 import { RollcallError } from "./errors/rollcall-error.js";
 import { bySeq } from "./internal/member-order.js";
@@ -61,9 +62,7 @@ export class GroupFeed extends ChangeFollower<GroupSnapshot, DriverEvent, Member
               },
             }
           : {}),
-        ...(driver.changeHints
-          ? { hints: (listener: () => void) => driver.changeHints?.(listener) ?? (() => {}) }
-          : {}),
+        ...hintsAbout(changeHintsOf(driver), group),
       },
       session,
       options,

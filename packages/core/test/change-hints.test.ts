@@ -7,15 +7,16 @@ import type { Member, MembershipEvent } from "../src/types.js";
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A polled driver whose change log the test appends to, with change hints it can fire. */
-function polledDriver() {
+function polledDriver(watch: "poll" | "push" = "poll") {
   const log: DriverEvent[] = [];
-  const hints = new Set<() => void>();
+  const hints = new Set<(topic?: string) => void>();
   let reads = 0;
+  let failNext = 0;
   const driver: Driver = {
     characteristics: {
       scope: "process",
       liveness: "ttl",
-      watch: "poll",
+      watch,
       leaveReason: true,
       consistency: "linearizable",
       config: "none",
@@ -36,15 +37,38 @@ function polledDriver() {
     members: async (): Promise<GroupSnapshot> => ({ members: [], revision: 0n }),
     changes: async (_group: string, since: bigint) => {
       reads++;
+      if (failNext > 0) {
+        failNext--;
+        throw new Error("connection reset");
+      }
       const events = log.filter((e) => e.revision > since);
       return { events, revision: events.at(-1)?.revision ?? since };
     },
-    changeHints: (listener: () => void) => {
+    changeHints: (listener: (topic?: string) => void) => {
       hints.add(listener);
       return () => hints.delete(listener);
     },
   };
-  return { driver, log, hints, reads: () => reads };
+  const hint = (topic?: string) => {
+    for (const listener of hints) listener(topic);
+  };
+  return { driver, log, hints, hint, reads: () => reads, failReads: (n: number) => (failNext = n) };
+}
+
+/** Resolves at the first event `feed` delivers that `match` accepts; rejects after `ms`. */
+function next(feed: GroupFeed, match: (event: MembershipEvent) => boolean, ms: number, what: string) {
+  return new Promise<MembershipEvent>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`${what}: nothing within ${ms} ms`));
+    }, ms);
+    const stop = feed.subscribe((event) => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      stop();
+      resolve(event);
+    });
+  });
 }
 
 function member(id: string, seq: bigint): Member {
@@ -120,6 +144,66 @@ describe("change hints", () => {
     } finally {
       feed.stop();
       process.off("unhandledRejection", onRejection);
+    }
+  });
+
+  it("a hint naming another group does not make this group's feed read; one naming it or none does", async () => {
+    const { driver, log, hint, reads } = polledDriver();
+    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
+    await session.open();
+    const feed = new GroupFeed("g", driver, session, {
+      pollInterval: 600_000,
+      retryInterval: 50,
+      logger: silent,
+    });
+    try {
+      await feed.ready;
+      await new Promise((r) => setTimeout(r, 20));
+      const before = reads();
+      log.push({ type: "join", member: member("a", 1n), revision: 1n });
+      hint("another-group");
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reads()).toBe(before);
+      const joined = next(feed, (e) => e.type === "join", 5000, "the join after a hint naming g");
+      hint("g");
+      await joined;
+      log.push({ type: "join", member: member("b", 2n), revision: 2n });
+      const second = next(feed, (e) => e.type === "join", 5000, "the join after a hint naming nothing");
+      hint();
+      await second;
+    } finally {
+      feed.stop();
+      session.markClosed();
+    }
+  });
+
+  it("pushed hints (watch: push, no watch()): read at once on start and on each hint, never on a timer; a failed read is retried", async () => {
+    const { driver, log, hint, reads, failReads } = polledDriver("push");
+    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
+    await session.open();
+    // A short poll interval that a timer-driven loop would use many times during the waits below.
+    const feed = new GroupFeed("g", driver, session, { pollInterval: 20, retryInterval: 50, logger: silent });
+    try {
+      await feed.ready;
+      await new Promise((r) => setTimeout(r, 300));
+      // The one read at the start (what was committed before the subscription), then nothing.
+      expect(reads()).toBe(1);
+      log.push({ type: "join", member: member("a", 1n), revision: 1n });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(feed.has("a")).toBe(false);
+      const joined = next(feed, (e) => e.type === "join", 5000, "the join after a pushed hint");
+      hint("g");
+      await joined;
+      // A read that fails is not left to a hint that may never come: retried with backoff.
+      failReads(2);
+      log.push({ type: "join", member: member("b", 2n), revision: 2n });
+      const retried = next(feed, (e) => e.type === "join", 5000, "the join after two failed reads");
+      hint("g");
+      await retried;
+      expect(feed.has("b")).toBe(true);
+    } finally {
+      feed.stop();
+      session.markClosed();
     }
   });
 });

@@ -41,7 +41,7 @@ class ScriptedDriver extends TestDriver {
         // A client library that echoes what it was given: the password and the token, in the message,
         // the stack and the cause.
         const { password = "" } = this.config.url;
-        const token = String(this.config.options.token);
+        const token = String(this.config.options?.token);
         const cause = new Error(`auth failed for app:${password} with token ${token}`);
         throw openFailure(
           step === "leaky" ? "unreachable" : "refused",

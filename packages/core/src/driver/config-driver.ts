@@ -41,6 +41,14 @@ export type ConfigChangeBatch =
   | { changes: ConfigChange[]; revision: bigint; more?: boolean }
   | { resync: string };
 
+/**
+ * The topic a driver names in a change hint (`Driver.changeHints`) for a change to configuration store
+ * `store` (group names never start with `/`, so it cannot be taken for a group's).
+ */
+export function configHintTopic(store: string): string {
+  return `/config/${store}`;
+}
+
 /** Callbacks of a configuration push watch. */
 export interface ConfigWatchListener {
   /** A change, in commit order. Core ignores changes at or below the revision it has seen. */

@@ -200,7 +200,8 @@ export interface Driver {
   members(group: string): Promise<GroupSnapshot>;
   /**
    * Push watch: deliver every change after `fromRevision`, in order. Required when
-   * `characteristics.watch === "push"`.
+   * `characteristics.watch === "push"`, unless the driver is followed through {@link changes} on pushed
+   * {@link changeHints} (see there).
    */
   watch?(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle>;
   /**
@@ -221,14 +222,22 @@ export interface Driver {
    */
   awaitGone?(group: string, memberId: string, signal: AbortSignal, seq?: bigint): Promise<void>;
   /**
-   * Optional, for a driver whose watches poll a change log: calls `listener` when something in the
-   * namespace may have changed (a NOTIFY, a pub/sub message, a file notification), so core reads the log
-   * at once instead of at the next `pollInterval`. A hint only: spurious calls cost one read, lost ones
-   * are caught by the next poll; core coalesces them. Returns the unsubscription. Core subscribes when a
-   * polled feed starts (the session is open by then); a subscription that throws is logged and the feed
-   * polls without hints.
+   * Optional, for a driver that keeps a change log read with {@link changes} (and `configStore.changes`):
+   * calls `listener` when something in the namespace may have changed (a NOTIFY, a pub/sub message, a
+   * file notification), so core reads the log at once instead of at the next `pollInterval`. `topic`
+   * names what changed when the driver knows — a group's name, or `configHintTopic(store)` for a
+   * configuration store — and then only that group's or store's feeds read; without it, every feed does.
+   * Core coalesces hints; spurious ones cost one read. Returns the unsubscription. Core subscribes when a
+   * feed starts (the session is open by then); a subscription that throws is logged and the feed polls
+   * without hints.
+   *
+   * A driver that declares `watch: "push"` and has no {@link watch} is followed through `changes()` on
+   * its hints alone, with no polling: its hints must then be the server's push — one for every commit
+   * (a NOTIFY sent in the committing transaction), and one without a topic once the hint channel is up
+   * after `changeHints()` is called and after every gap in it (a reconnect), when hints may have been
+   * lost. With `watch: "poll"`, hints are an optimisation: lost ones are caught by the next poll.
    */
-  changeHints?(listener: () => void): () => void;
+  changeHints?(listener: (topic?: string) => void): () => void;
   /**
    * The configuration store (`coord.config(name)`): required unless `characteristics.config` is
    * `"none"`. Its entries belong to no session.

@@ -44,6 +44,7 @@ export type {
   ConfigRecord,
   ConfigWatchListener,
 } from "./config-driver.js";
+export { configHintTopic } from "./config-driver.js";
 export type { ConnectionUrl, HostPort } from "./connection-url.js";
 export type {
   BackendDefinition,
