@@ -1,12 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findExecutable } from "./binaries.js";
-import { listenHost } from "./host.js";
-import { janitor } from "./janitor.js";
 import { ManagedNode } from "./node.js";
-import { type PortReservation, reservePorts } from "./ports.js";
-import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS } from "./server.js";
+import type { PortReservation } from "./ports.js";
+import { type BaseParts, launch, ServerBase } from "./server.js";
 import type { CommonServerOptions, ServerNode } from "./types.js";
 import { WireConnection } from "./wire.js";
 
@@ -94,49 +91,13 @@ export interface ProcessServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-class ProcessServerImpl implements ProcessServer {
+class ProcessServerImpl extends ServerBase implements ProcessServer {
   readonly name: string;
-  readonly url: string;
-  readonly nodes: readonly ManagedNode[];
-  readonly dir: string;
-  readonly #reservation: PortReservation;
-  #closing: Promise<void> | undefined;
 
-  constructor(name: string, url: string, node: ManagedNode, dir: string, reservation: PortReservation) {
+  constructor(name: string, dir: string, reservation: PortReservation, parts: BaseParts) {
+    super(dir, reservation, parts);
     this.name = name;
-    this.url = url;
-    this.nodes = [node];
-    this.dir = dir;
-    this.#reservation = reservation;
   }
-
-  get closed(): boolean {
-    return this.#closing !== undefined;
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  async #close(): Promise<void> {
-    try {
-      await Promise.all(this.nodes.map((node) => node.kill()));
-    } finally {
-      removeDirectory(this.dir);
-      this.#reservation.release();
-    }
-  }
-}
-
-/** Remove a server's temporary directory and forget it in the watchdog. */
-function removeDirectory(dir: string): void {
-  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  janitor.untrackPath(dir);
 }
 
 /** The absolute path of `program`: as given (resolved) when it has a slash, else found on PATH. */
@@ -194,52 +155,42 @@ export async function startProcessServer(options: ProcessServerOptions): Promise
   if (!/^[a-z0-9-]+$/.test(name)) {
     throw new RangeError(`name must match [a-z0-9-]+, got ${JSON.stringify(name)}`);
   }
-  const host = listenHost(options.host);
-  const root = mkdtempSync(join(options.tmpDir ?? tmpdir(), `rollcall-${name}-`));
-  janitor.trackPath(root);
-  let reservation: PortReservation | undefined;
-  let server: ProcessServerImpl | undefined;
-  try {
-    reservation = await reservePorts(1, host);
-    const port = reservation.ports[0] ?? 0;
-    const at = Object.freeze({ host, port });
-    const nodeName = `${name}-1`;
-    const dir = join(root, nodeName);
-    const dataDir = join(dir, "data");
-    mkdirSync(dataDir, { recursive: true });
-    const logFile = join(dir, `${name}.log`);
-    const program = options.command({ host, port, dir: dataDir });
-    const url = options.url(at);
-    const node = new ManagedNode({
-      id: 1,
-      name: nodeName,
-      host,
-      port,
-      ports: { client: port },
-      dir,
-      logFile,
-      spec: () => ({
-        command: locate(program.command),
-        args: [...program.args],
-        cwd: dataDir,
-        env: { ...process.env, ...program.env },
+  return launch(
+    name,
+    options,
+    { nodes: 1, portsPerNode: 1, privateDir: true },
+    async ({ root, host, ports, startTimeoutMs, stopTimeoutMs }) => {
+      const port = ports[0]?.[0] ?? 0;
+      const at = Object.freeze({ host, port });
+      const nodeName = `${name}-1`;
+      const dir = join(root, nodeName);
+      const dataDir = join(dir, "data");
+      mkdirSync(dataDir, { recursive: true });
+      const logFile = join(dir, `${name}.log`);
+      const program = options.command({ host, port, dir: dataDir });
+      const url = options.url(at);
+      const node = new ManagedNode({
+        id: 1,
+        name: nodeName,
+        host,
+        port,
+        ports: { client: port },
+        dir,
         logFile,
-      }),
-      isReady: () => (options.isReady === undefined ? acceptsConnection(at) : options.isReady(at)),
-      stopSignal: options.stopSignal ?? "SIGTERM",
-      startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-      stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
-    });
-    server = new ProcessServerImpl(name, url, node, root, reservation);
-    await node.start();
-    return server;
-  } catch (error) {
-    if (server !== undefined) {
-      await server.close();
-    } else {
-      removeDirectory(root);
-      reservation?.release();
-    }
-    throw error;
-  }
+        spec: () => ({
+          command: locate(program.command),
+          args: [...program.args],
+          cwd: dataDir,
+          env: { ...process.env, ...program.env },
+          logFile,
+        }),
+        isReady: () => (options.isReady === undefined ? acceptsConnection(at) : options.isReady(at)),
+        stopSignal: options.stopSignal ?? "SIGTERM",
+        startTimeoutMs,
+        stopTimeoutMs,
+      });
+      return { url, nodes: [node] };
+    },
+    (dir, reservation, parts) => new ProcessServerImpl(name, dir, reservation, parts),
+  );
 }

@@ -15,7 +15,10 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 /** What a kind's setup step gets. */
 export interface LaunchContext {
-  /** The server's temporary directory (mode 0711, so server users can reach their own subdirectories). */
+  /**
+   * The server's temporary directory (mode 0711, so server users can reach their own subdirectories; 0700
+   * when launched with `privateDir`).
+   */
   root: string;
   /** The address to listen on (the checked `host` option, 127.0.0.1 by default). */
   host: string;
@@ -27,72 +30,69 @@ export interface LaunchContext {
   stopTimeoutMs: number;
 }
 
-/** What a kind's setup step returns. */
-export interface ServerParts {
+/** What any setup step returns: the nodes and how to close them (see {@link ServerBase}). */
+export interface BaseParts {
   /** The backend URL. */
   url: string;
-  /** The client connection string. */
-  connectionString: string;
   /** The nodes, not started yet. */
   nodes: ManagedNode[];
   /** Stop nodes gracefully on close (PostgreSQL, to release its shared memory) instead of SIGKILL. */
   gracefulClose?: boolean;
   /** Called on close once every node is down, before the directory is removed. */
   afterStop?: () => void;
+}
+
+/** What a kind's setup step returns. */
+export interface ServerParts extends BaseParts {
+  /** The client connection string. */
+  connectionString: string;
   /** The TLS files, for kinds started with `tls`. */
   certificates?: CertificateFiles;
 }
 
 /**
- * The {@link Server} implementation shared by every kind; each kind adds {@link Server.stats}.
+ * The nodes of a launched server with their temporary directory and reserved ports: starting them all, and
+ * the idempotent close that takes the nodes down, removes the directory and releases the ports. The base of
+ * {@link ManagedServer} (the built-in kinds) and of the server of `startProcessServer`.
  */
-export abstract class ManagedServer implements Server {
-  readonly kind: ServerKind;
+export class ServerBase implements AsyncDisposable {
+  /** The setup step's URL. */
   readonly url: string;
-  readonly connectionString: string;
+  /** The setup step's nodes. */
   readonly nodes: readonly ManagedNode[];
+  /** The temporary directory of {@link launch}. */
   readonly dir: string;
-  /** The TLS files (in the server's directory) when it was started with `tls`, else undefined. */
-  readonly certificates: CertificateFiles | undefined;
   readonly #reservation: PortReservation;
   readonly #gracefulClose: boolean;
   readonly #afterStop: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   /**
-   * @param kind - the server kind.
    * @param dir - the temporary directory (removed on close).
    * @param reservation - the ports (released on close).
-   * @param parts - URL, connection string and nodes.
+   * @param parts - URL and nodes.
    */
-  constructor(kind: ServerKind, dir: string, reservation: PortReservation, parts: ServerParts) {
-    this.kind = kind;
+  constructor(dir: string, reservation: PortReservation, parts: BaseParts) {
     this.dir = dir;
     this.#reservation = reservation;
     this.url = parts.url;
-    this.connectionString = parts.connectionString;
     this.nodes = parts.nodes;
-    this.certificates = parts.certificates;
     this.#gracefulClose = parts.gracefulClose ?? false;
     this.#afterStop = parts.afterStop;
   }
 
+  /** Whether {@link ServerBase.close} has been called. */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
 
-  abstract stats(): Promise<ServerStats>;
-
-  /** @throws once {@link ManagedServer.close} has been called. */
-  protected assertOpen(): void {
-    if (this.closed) throw new Error(`${this.kind}: the server is closed`);
-  }
-
+  /** Take every node down (stop or kill), run `afterStop`, remove the directory, release the ports. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
+  /** Same as {@link ServerBase.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -102,8 +102,7 @@ export abstract class ManagedServer implements Server {
       await Promise.all(this.nodes.map((node) => (this.#gracefulClose ? node.stop() : node.kill())));
       this.#afterStop?.();
     } finally {
-      rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
-      janitor.untrackPath(this.dir);
+      removeRoot(this.dir);
       this.#reservation.release();
     }
   }
@@ -128,26 +127,65 @@ export abstract class ManagedServer implements Server {
 }
 
 /**
+ * The {@link Server} implementation shared by every kind; each kind adds {@link Server.stats}.
+ */
+export abstract class ManagedServer extends ServerBase implements Server {
+  readonly kind: ServerKind;
+  readonly connectionString: string;
+  /** The TLS files (in the server's directory) when it was started with `tls`, else undefined. */
+  readonly certificates: CertificateFiles | undefined;
+
+  /**
+   * @param kind - the server kind.
+   * @param dir - the temporary directory (removed on close).
+   * @param reservation - the ports (released on close).
+   * @param parts - URL, connection string and nodes.
+   */
+  constructor(kind: ServerKind, dir: string, reservation: PortReservation, parts: ServerParts) {
+    super(dir, reservation, parts);
+    this.kind = kind;
+    this.connectionString = parts.connectionString;
+    this.certificates = parts.certificates;
+  }
+
+  abstract stats(): Promise<ServerStats>;
+
+  /** @throws once {@link ManagedServer.close} has been called. */
+  protected assertOpen(): void {
+    if (this.closed) throw new Error(`${this.kind}: the server is closed`);
+  }
+}
+
+/** Remove a server's temporary directory and forget it in the watchdog. */
+function removeRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  janitor.untrackPath(root);
+}
+
+/**
  * Create the temporary directory and reserve the ports of a server, run the kind's setup, start every node
  * and wait until all are ready. On any failure everything is torn down before the error is rethrown.
  *
- * @param kind - the server kind.
+ * @param name - names the temporary directory `rollcall-<name>-XXXXXX`: the server kind, or a process
+ *   server's name.
  * @param options - the common options.
- * @param layout - how many nodes and ports per node.
+ * @param layout - how many nodes and ports per node; `privateDir` keeps the directory at mkdtemp's 0700
+ *   instead of opening it to 0711 for server users.
  * @param setup - writes configuration, initialises data directories, and describes the nodes.
- * @param make - builds the server object (a subclass of {@link ManagedServer} for kinds with extras).
+ * @param make - builds the server object (a subclass of {@link ServerBase}, {@link ManagedServer} for the
+ *   kinds).
  */
-export async function launch<S extends ManagedServer>(
-  kind: ServerKind,
+export async function launch<S extends ServerBase, P extends BaseParts>(
+  name: string,
   options: CommonServerOptions,
-  layout: { nodes: number; portsPerNode: number },
-  setup: (context: LaunchContext) => Promise<ServerParts>,
-  make: (dir: string, reservation: PortReservation, parts: ServerParts) => S,
+  layout: { nodes: number; portsPerNode: number; privateDir?: boolean },
+  setup: (context: LaunchContext) => Promise<P>,
+  make: (dir: string, reservation: PortReservation, parts: P) => S,
 ): Promise<S> {
   const host = listenHost(options.host);
-  const root = mkdtempSync(join(options.tmpDir ?? tmpdir(), `rollcall-${kind}-`));
+  const root = mkdtempSync(join(options.tmpDir ?? tmpdir(), `rollcall-${name}-`));
   janitor.trackPath(root);
-  chmodSync(root, 0o711);
+  if (layout.privateDir !== true) chmodSync(root, 0o711);
   let reservation: PortReservation | undefined;
   let server: S | undefined;
   try {
@@ -170,8 +208,7 @@ export async function launch<S extends ManagedServer>(
     if (server !== undefined) {
       await server.close();
     } else {
-      rmSync(root, { recursive: true, force: true, maxRetries: 5 });
-      janitor.untrackPath(root);
+      removeRoot(root);
       reservation?.release();
     }
     throw error;
