@@ -165,6 +165,38 @@ describe("checkRetriedWrites", () => {
   });
 });
 
+/**
+ * memory:// declared push but without `watch()`: read through `changes()` on change hints, which every
+ * write of any driver of this scheme sends (naming the group) — except the kinds `silent` names.
+ */
+function asHintedDriver(driver: Driver, bus: Set<(topic?: string) => void>, silent: string[] = []): Driver {
+  const polled = asPollDriver(driver);
+  const hint = (kind: string, group: string) => {
+    if (!silent.includes(kind)) for (const listener of [...bus]) listener(group);
+  };
+  return withOverrides(polled, {
+    characteristics: { ...driver.characteristics, watch: "push" },
+    async join(group: string, memberId: string, metadata: Metadata) {
+      const member = await driver.join(group, memberId, metadata);
+      hint("join", group);
+      return member;
+    },
+    async update(group: string, memberId: string, metadata: Metadata) {
+      const member = await driver.update(group, memberId, metadata);
+      hint("update", group);
+      return member;
+    },
+    async leave(group: string, memberId: string) {
+      await driver.leave(group, memberId);
+      hint("leave", group);
+    },
+    changeHints(listener: (topic?: string) => void) {
+      bus.add(listener);
+      return () => bus.delete(listener);
+    },
+  });
+}
+
 describe("checkWatchFromSnapshot", () => {
   const memoryUrl = `memory://selftest-${process.pid}`;
 
@@ -191,6 +223,24 @@ describe("checkWatchFromSnapshot", () => {
   it("passes on memory:// read through changes() (poll)", async () => {
     const url = brokenMemory("pollmemory", (driver) => asPollDriver(driver));
     await checkWatchFromSnapshot(target(url));
+  });
+
+  it("passes on memory:// declared push without watch(), read through changes() on change hints", async () => {
+    const bus = new Set<(topic?: string) => void>();
+    const url = brokenMemory("hintedmemory", (driver) => asHintedDriver(driver, bus));
+    await checkWatchFromSnapshot(target(url));
+  });
+
+  it("rejects a push driver without watch() whose writes send no hints", async () => {
+    const bus = new Set<(topic?: string) => void>();
+    const url = brokenMemory("hintedsilent", (driver) =>
+      asHintedDriver(driver, bus, ["join", "update", "leave"]),
+    );
+    const error = await violation(checkWatchFromSnapshot(target(url)));
+    expect(error.message).toMatch(
+      /changes\(group, \d+\) on change hints started from a members\(\) snapshot/,
+    );
+    expect(error.message).toMatch(/the last change did not arrive within \d+ ms/);
   });
 
   it("rejects a watch that starts from the beginning (re-delivers what the snapshot holds)", async () => {

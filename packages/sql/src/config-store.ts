@@ -3,6 +3,7 @@ import {
   type ConfigChangeBatch,
   type ConfigListing,
   type ConfigRecord,
+  configHintTopic,
   type Json,
   RollcallError,
   versionMismatch,
@@ -10,14 +11,6 @@ import {
 import { revisionWentBack } from "./revision-went-back.js";
 import { big, bigOrNull, ms, type Row } from "./rows.js";
 import { CHANGES_BATCH, type SqlStore, type WriteTx } from "./sql-store.js";
-
-/**
- * The NOTIFY payload (PostgreSQL) of a configuration store's changes. Group names never start with `/`, so
- * no group watch wakes for it, and a group named like a store is never confused with it.
- */
-export function configTopic(store: string): string {
-  return `/config/${store}`;
-}
 
 /**
  * The SQL of the configuration store, over the namespace of a {@link SqlStore}: entries in the `config`
@@ -154,7 +147,7 @@ export class SqlConfigStore {
       text,
       ifVersion === undefined ? null : ifVersion.toString(),
       channel,
-      configTopic(store),
+      configHintTopic(store),
     ]);
     if (row.r_status === "mismatch")
       throw versionMismatch(store, key, ifVersion ?? 0n, bigOrNull(row.r_version) ?? undefined);
@@ -178,7 +171,7 @@ export class SqlConfigStore {
       key,
       ifVersion === undefined ? null : ifVersion.toString(),
       channel,
-      configTopic(store),
+      configHintTopic(store),
     ]);
     if (row.r_status === "absent") return false;
     if (row.r_status === "mismatch")

@@ -3,15 +3,10 @@ import type {
   ConfigDriver,
   ConfigListing,
   ConfigRecord,
-  ConfigWatchListener,
   Json,
-  Logger,
   RollcallError,
-  WatchHandle,
 } from "@rollcall/core/driver";
-import { ConfigPushWatch } from "./config-push-watch.js";
 import type { SqlConfigStore } from "./config-store.js";
-import type { PushWatches } from "./push-watches.js";
 
 /** What the configuration store needs of its {@link SqlDriver}. */
 export interface SqlConfigLink {
@@ -27,8 +22,7 @@ export interface SqlConfigLink {
 /**
  * The SQL backend's {@link ConfigDriver} (see {@link SqlConfigStore} for the tables and statements). Works
  * whenever the database is reachable, even while the coordinator's session is suspended, expired or being
- * re-opened. {@link PolledSqlConfig} (MySQL, SQLite) and {@link PushedSqlConfig} (PostgreSQL) add the
- * change feed.
+ * re-opened. Its change feed is core's, over {@link SqlConfig.changes}.
  */
 export class SqlConfig implements ConfigDriver {
   constructor(protected readonly link: SqlConfigLink) {}
@@ -61,66 +55,15 @@ export class SqlConfig implements ConfigDriver {
     return this.call((s) => s.stores());
   }
 
-  /** Ends what the store keeps running (push watches); the driver calls it when it closes. */
-  async close(): Promise<void> {}
-}
-
-/** MySQL and SQLite: core polls {@link changes} every `pollInterval` (no `watch`, so core polls). */
-export class PolledSqlConfig extends SqlConfig {
-  /** The changes of `store` under `prefix` after `sinceRevision`, from the configuration change log. */
+  /**
+   * The changes of `store` under `prefix` after `sinceRevision`, from the configuration change log: core
+   * reads it on the driver's change hints (NOTIFY on PostgreSQL) and, on MySQL and SQLite, every
+   * `pollInterval`.
+   */
   changes(store: string, prefix: string, sinceRevision: bigint): Promise<ConfigChangeBatch> {
     return this.call((s) => s.readChanges(store, prefix, sinceRevision));
   }
-}
 
-/** Settings of {@link PushedSqlConfig}. */
-export interface PushedSqlConfigOptions {
-  /** See {@link ConfigPushWatchOptions.refresh}. */
-  refresh: number;
-  logger: Logger;
-}
-
-/**
- * PostgreSQL: push watches woken by the namespace's LISTEN/NOTIFY connection (shared with the group
- * watches), reading the configuration change log from their cursors.
- */
-export class PushedSqlConfig extends SqlConfig {
-  private readonly open = new Set<ConfigPushWatch>();
-
-  constructor(
-    link: SqlConfigLink,
-    private readonly watches: PushWatches,
-    private readonly options: PushedSqlConfigOptions,
-  ) {
-    super(link);
-  }
-
-  /** Every change of `store` under `prefix` after `fromRevision`; rejects if the LISTEN connection cannot be made. */
-  async watch(
-    store: string,
-    prefix: string,
-    fromRevision: bigint,
-    listener: ConfigWatchListener,
-  ): Promise<WatchHandle> {
-    const statements = await this.call(async (s) => {
-      await this.watches.ensureListening();
-      return s;
-    });
-    const watch = new ConfigPushWatch(
-      store,
-      fromRevision,
-      listener,
-      this.watches,
-      (since) => this.call(() => statements.readChanges(store, prefix, since)),
-      this.options,
-      (closed) => this.open.delete(closed),
-    );
-    this.open.add(watch);
-    watch.start();
-    return watch;
-  }
-
-  override async close(): Promise<void> {
-    await Promise.all([...this.open].map((watch) => watch.close()));
-  }
+  /** Ends what the store keeps running (nothing now: core follows the change log); the driver calls it when it closes. */
+  async close(): Promise<void> {}
 }

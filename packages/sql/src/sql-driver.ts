@@ -18,8 +18,6 @@ import {
   readPemFile,
   type SessionListener,
   TtlSession,
-  type WatchHandle,
-  type WatchListener,
 } from "@rollcall/core/driver";
 import type { Knex } from "knex";
 import type pg from "pg";
@@ -28,10 +26,10 @@ import { describeTarget, knexConfig, sqliteFilename } from "./dialect.js";
 import { HeartbeatBatch } from "./heartbeat-batch.js";
 import { acquireKnex } from "./knex-pool.js";
 import { type Dialect, readSqlOptions, type SqlOptions } from "./options.js";
-import { PushWatches } from "./push-watches.js";
+import { PgHints } from "./pg-hints.js";
 import { RevisionProbe } from "./revision-probe.js";
 import { migrate, tableNames } from "./schema.js";
-import { PolledSqlConfig, PushedSqlConfig, type SqlConfig, type SqlConfigLink } from "./sql-config.js";
+import { SqlConfig, type SqlConfigLink } from "./sql-config.js";
 import { SqlStore } from "./sql-store.js";
 import { SqliteChangeHints } from "./sqlite-hints.js";
 import { waitFor } from "./wait-for.js";
@@ -91,8 +89,8 @@ export class SqlDriver implements Driver {
   private reapTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<void> | undefined;
-  /** PostgreSQL only. */
-  private readonly watches: PushWatches | undefined;
+  /** PostgreSQL only: the NOTIFY hints feeds follow the change log on, and `awaitGone` waits on. */
+  private readonly pgHints: PgHints | undefined;
   /**
    * PostgreSQL only: resolves once incarnation `seq` of `memberId` is no longer in `group` (see
    * {@link Driver.awaitGone}), woken by the group's NOTIFY. Elections and locks then wait on their
@@ -101,8 +99,8 @@ export class SqlDriver implements Driver {
   readonly awaitGone?: (group: string, memberId: string, signal: AbortSignal, seq?: bigint) => Promise<void>;
   /**
    * The configuration store (`coord.config(name)`): entries in their own table, bound to no session,
-   * versioned by the namespace's change-log revision; PostgreSQL pushes their changes, MySQL and SQLite
-   * are polled through `changes()`. Needs the database, not a live session.
+   * versioned by the namespace's change-log revision, read through `changes()` (woken by NOTIFY on
+   * PostgreSQL, hinted or polled on MySQL and SQLite). Needs the database, not a live session.
    */
   readonly configStore: ConfigDriver;
   /** The configuration store as this driver closes it. */
@@ -117,8 +115,11 @@ export class SqlDriver implements Driver {
    * `changeHints`), ended on close.
    */
   private readonly probes = new Set<() => void>();
-  /** SQLite's change hints: polled watches read the change log at once after a write. */
-  readonly changeHints?: (listener: () => void) => () => void;
+  /**
+   * Change hints (see `Driver.changeHints`): PostgreSQL's NOTIFY (pushed: feeds read on hints alone),
+   * SQLite's file notifications and MySQL's revision probe (feeds also poll).
+   */
+  readonly changeHints?: (listener: (topic?: string) => void) => () => void;
 
   constructor(
     readonly dialect: Dialect,
@@ -132,12 +133,15 @@ export class SqlDriver implements Driver {
         .update(`${this.options.tablePrefix}\0${config.namespace}`)
         .digest("hex");
       this.channel = `rollcall_${digest.slice(0, 40)}`;
-      this.watches = new PushWatches(
+      const hints = new PgHints(
         () => this.getKnex().client.config.connection as pg.ClientConfig,
         this.channel,
-        (group, since) => this.readChanges(group, since),
+        // A quiet feed reads (and moves its cursor on) well within the change log's retention.
+        Math.max(1000, this.options.changeRetention / 4),
         config.logger,
       );
+      this.pgHints = hints;
+      this.changeHints = (listener) => hints.subscribe(listener);
       this.awaitGone = (group, memberId, signal, seq) => this.awaitMemberGone(group, memberId, signal, seq);
     }
     if (dialect === "sqlite") {
@@ -161,14 +165,7 @@ export class SqlDriver implements Driver {
       store: () => this.configStatements(),
       error: (error) => this.connectionError(error),
     };
-    this.configs =
-      this.watches === undefined
-        ? new PolledSqlConfig(link)
-        : new PushedSqlConfig(link, this.watches, {
-            // A quiet watch reads (and moves its cursor on) well within the change log's retention.
-            refresh: Math.max(1000, this.options.changeRetention / 4),
-            logger: config.logger,
-          });
+    this.configs = new SqlConfig(link);
     this.configStore = this.configs;
   }
 
@@ -395,12 +392,12 @@ export class SqlDriver implements Driver {
   // ---- reaping -----------------------------------------------------------------------------------
 
   /**
-   * Whether this driver waits for others' changes: a feed follows a change log (push watches, or hinted
+   * Whether this driver waits for others' changes: a feed follows a change log (on NOTIFY, or hinted
    * polls), or a candidate awaits its predecessor's departure.
    */
   private get watching(): boolean {
     return (
-      (this.watches?.size ?? 0) > 0 ||
+      (this.pgHints?.size ?? 0) > 0 ||
       this.sqliteHints?.watching === true ||
       this.probes.size > 0 ||
       this.awaiting > 0
@@ -551,16 +548,7 @@ export class SqlDriver implements Driver {
     return store.readChanges(group, since);
   }
 
-  // ---- push watches (PostgreSQL) -----------------------------------------------------------------
-
-  async watch(group: string, fromRevision: bigint, listener: WatchListener): Promise<WatchHandle> {
-    const watches = this.watches;
-    if (watches === undefined) {
-      throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no push watch: poll changes()`);
-    }
-    this.requireSession();
-    return this.guard(() => watches.add(group, fromRevision, listener));
-  }
+  // ---- awaitGone (PostgreSQL) -------------------------------------------------------------------
 
   /**
    * Checks the member, then waits for the group's next NOTIFY (or a LISTEN reconnect), and again. A member
@@ -574,20 +562,20 @@ export class SqlDriver implements Driver {
     signal: AbortSignal,
     seq: bigint | undefined,
   ): Promise<void> {
-    const watches = this.watches;
-    if (watches === undefined) throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no awaitGone`);
+    const hints = this.pgHints;
+    if (hints === undefined) throw new RollcallError("NOT_SUPPORTED", `${this.dialect} has no awaitGone`);
     // A waiting candidate reaps its predecessor's session right at its deadline, as a watcher does.
     this.awaiting++;
     void this.followDeadlines();
     try {
-      await this.awaitGoneLoop(watches, group, memberId, signal, seq);
+      await this.awaitGoneLoop(hints, group, memberId, signal, seq);
     } finally {
       this.awaiting--;
     }
   }
 
   private async awaitGoneLoop(
-    watches: PushWatches,
+    hints: PgHints,
     group: string,
     memberId: string,
     signal: AbortSignal,
@@ -596,10 +584,10 @@ export class SqlDriver implements Driver {
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
       if (this.closed) throw driverClosed(this.dialect, `wait for member "${memberId}" to leave`);
-      const next = watches.nextNotification(group);
+      const next = hints.nextNotification(group);
       let pause = this.options.sessionTimeout;
       try {
-        await watches.ensureListening();
+        await hints.ensureListening();
         const state = await this.requireSession().store.memberState(group, memberId, seq);
         if (state === "expired") void this.reapNow();
         if (state !== "present") return;
@@ -638,7 +626,7 @@ export class SqlDriver implements Driver {
     for (const unsubscribe of [...this.probes]) unsubscribe();
     this.probes.clear();
     await this.configs.close();
-    const watchesClosed = this.watches?.close();
+    const hintsClosed = this.pgHints?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
     const store = this.store;
     if (session !== undefined && store !== undefined && live) {
@@ -650,7 +638,7 @@ export class SqlDriver implements Driver {
         this.config.logger.debug("leaving on close failed", { error: String(error?.message ?? error) }),
       );
     }
-    if (watchesClosed) await bounded(watchesClosed, bound).catch(() => {});
+    if (hintsClosed) await bounded(hintsClosed, bound).catch(() => {});
     if (this.releaseKnex) await bounded(this.releaseKnex(), bound).catch(() => {});
   }
 }

@@ -152,18 +152,14 @@ async function incrementInProcesses(
 }
 
 describe.each(DIALECTS)("%s configuration", (dialect) => {
-  it("declares a durable store with the feed its dialect has: push on PostgreSQL, polled changes elsewhere", async () => {
+  it("declares a durable store read through changes() on every dialect, woken by hints (NOTIFY on PostgreSQL)", async () => {
     const { driver } = await openDriver(dialect, "a", randomId("ns"));
     expect(driver.characteristics.config).toBe("durable");
     const store: ConfigDriver = driver.configStore;
-    if (dialect === "postgresql") {
-      expect(typeof store.watch).toBe("function");
-      expect("changes" in store).toBe(false);
-    } else {
-      // Core uses watch() when present: MySQL and SQLite must not expose one.
-      expect("watch" in store).toBe(false);
-      expect(typeof store.changes).toBe("function");
-    }
+    // Core uses watch() when present: the change log is followed by core's feed instead.
+    expect("watch" in store).toBe(false);
+    expect(typeof store.changes).toBe("function");
+    expect(typeof driver.changeHints).toBe("function");
   });
 
   it("puts, gets, lists and removes; a key's version grows across a delete and a re-create", async () => {

@@ -266,6 +266,78 @@ async function pushFeed(driver: Driver, group: string, from: bigint): Promise<Ch
   };
 }
 
+/**
+ * A push driver without `watch()`: `changes()` read once at the start (resolved before the check writes
+ * on) and then only when a change hint about the group (or about nothing in particular) arrives — never on
+ * a timer, as core follows it. A driver whose hints do not come fails the check: the feed stalls.
+ */
+async function hintedFeed(driver: Driver, group: string, from: bigint): Promise<ChangeFeed> {
+  const changes = driver.changes;
+  const subscribe = driver.changeHints;
+  if (changes === undefined || subscribe === undefined)
+    throw new ContractViolation(
+      `the driver declares watch "push" but has neither watch() nor changes() with changeHints()`,
+    );
+  const events: DriverEvent[] = [];
+  let resync: string | undefined;
+  let failure: unknown;
+  let cursor = from;
+  let reading = false;
+  let again = false;
+  let wake: (() => void) | undefined;
+  const read = async (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        const batch = await changes.call(driver, group, cursor);
+        if ("resync" in batch) {
+          resync ??= batch.resync;
+          break;
+        }
+        events.push(...batch.events);
+        if (batch.revision > cursor) cursor = batch.revision;
+        if (batch.more) again = true;
+      } while (again);
+    } catch (error) {
+      failure ??= error;
+    } finally {
+      reading = false;
+      wake?.();
+    }
+  };
+  const unsubscribe = subscribe.call(driver, (topic) => {
+    if (topic === undefined || topic === group) void read();
+  });
+  // The first read is done before the check writes on: what it writes from then on arrives by hints alone.
+  await read();
+  return {
+    events,
+    get resync() {
+      return resync;
+    },
+    until: (done, timeout) =>
+      new Promise<void>((resolve, reject) => {
+        const finish = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          if (failure !== undefined) reject(failure);
+          else resolve();
+        };
+        const timer = setTimeout(finish, timeout);
+        wake = () => {
+          if (failure !== undefined || resync !== undefined || done(events)) finish();
+        };
+        wake();
+      }),
+    close: async () => unsubscribe(),
+  };
+}
+
 function pollFeed(driver: Driver, group: string, from: bigint): ChangeFeed {
   const changes = driver.changes;
   if (changes === undefined)
@@ -308,7 +380,8 @@ function pollFeed(driver: Driver, group: string, from: bigint): ChangeFeed {
  * snapshot, in order — none of what the snapshot already holds again, nothing missed. Two members
  * join before the snapshot; a join, an update and a leave happen between the snapshot and the start of
  * the watch; another join, update and leave while it runs. Uses `watch()` where the driver declares
- * `watch: "push"` and `changes()` where it declares `"poll"`. Also checks the revisions: above the
+ * `watch: "push"` (or, without one, `changes()` read on change hints alone) and `changes()` where it
+ * declares `"poll"`. Also checks the revisions: above the
  * snapshot's and strictly increasing.
  * @throws ContractViolation describing the first violation found
  */
@@ -339,9 +412,11 @@ export async function checkWatchFromSnapshot(target: DriverCheckTarget): Promise
     await db.leave(group, b);
 
     const push = watcher.characteristics.watch === "push";
-    const feed = push
-      ? await pushFeed(watcher, group, snapshot.revision)
-      : pollFeed(watcher, group, snapshot.revision);
+    const feed = !push
+      ? pollFeed(watcher, group, snapshot.revision)
+      : watcher.watch !== undefined
+        ? await pushFeed(watcher, group, snapshot.revision)
+        : await hintedFeed(watcher, group, snapshot.revision);
     try {
       // While it runs.
       const jd = await dd.join(group, d, { v: "d0" });
@@ -359,7 +434,10 @@ export async function checkWatchFromSnapshot(target: DriverCheckTarget): Promise
       ];
       const last = expected.at(-1);
       await feed.until((events) => events.some((e) => changeText(e, names) === last), timeout);
-      const how = push ? `watch(group, ${snapshot.revision})` : `changes(group, ${snapshot.revision})`;
+      const how =
+        push && watcher.watch !== undefined
+          ? `watch(group, ${snapshot.revision})`
+          : `changes(group, ${snapshot.revision})${push ? " on change hints" : ""}`;
       if (feed.resync !== undefined) {
         throw new ContractViolation(
           `${how} from a fresh snapshot asked to re-list ("${feed.resync}") instead of delivering the changes after it`,

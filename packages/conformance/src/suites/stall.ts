@@ -296,7 +296,7 @@ const isDriverState = (state: string) => (m: ChildMessage) =>
  * - **Within `2 × sessionTimeout / 3 + 250 ms` of the stall's start.** The contract sends a renewal at least
  *   every third of the timeout, so the first one the stalled server cannot answer leaves within T/3; a
  *   driver needs up to one more renewal interval to call it unanswered (the ZooKeeper driver decides on
- *   its next tick; core's `TtlSession`, under Redis and SQL, after a quarter of the timeout) — 2T/3 — plus
+ *   its next tick; core's `TtlSession`, under Redis, SQL and etcd, after a quarter of the timeout) — 2T/3 — plus
  *   {@link SUSPENSION_SLACK} for timers on a loaded machine.
  * - **Before core's own fallback.** Core suspends a session by itself ¾T after the last *acknowledged*
  *   renewal was sent, which is anywhere from 0.42T to 0.75T after the stall's start depending on where
