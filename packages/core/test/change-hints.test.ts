@@ -55,6 +55,17 @@ function polledDriver(watch: "poll" | "push" = "poll") {
   return { driver, log, hints, hint, reads: () => reads, failReads: (n: number) => (failNext = n) };
 }
 
+/** A session on `driver` and a feed of group "g" on it, polling every `pollInterval` ms. */
+async function openFeed(
+  driver: Driver,
+  pollInterval: number,
+): Promise<{ session: Session; feed: GroupFeed }> {
+  const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
+  await session.open();
+  const feed = new GroupFeed("g", driver, session, { pollInterval, retryInterval: 50, logger: silent });
+  return { session, feed };
+}
+
 /** Resolves at the first event `feed` delivers that `match` accepts; rejects after `ms`. */
 function next(feed: GroupFeed, match: (event: MembershipEvent) => boolean, ms: number, what: string) {
   return new Promise<MembershipEvent>((resolve, reject) => {
@@ -79,14 +90,8 @@ function member(id: string, seq: bigint): Member {
 describe("change hints", () => {
   it("wake a polled feed at once instead of at the next poll, and are released with the feed", async () => {
     const { driver, log, hints, reads } = polledDriver();
-    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
-    await session.open();
     // A poll interval far beyond the test's deadline: only the hint can deliver in time.
-    const feed = new GroupFeed("g", driver, session, {
-      pollInterval: 600_000,
-      retryInterval: 50,
-      logger: silent,
-    });
+    const { session, feed } = await openFeed(driver, 600_000);
     await feed.ready;
     const seen: MembershipEvent[] = [];
     let arrived: () => void = () => {};
@@ -123,9 +128,7 @@ describe("change hints", () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on("unhandledRejection", onRejection);
-    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
-    await session.open();
-    const feed = new GroupFeed("g", driver, session, { pollInterval: 50, retryInterval: 50, logger: silent });
+    const { session, feed } = await openFeed(driver, 50);
     try {
       await feed.ready;
       let arrived: () => void = () => {};
@@ -143,19 +146,14 @@ describe("change hints", () => {
       expect(rejections).toEqual([]);
     } finally {
       feed.stop();
+      session.markClosed();
       process.off("unhandledRejection", onRejection);
     }
   });
 
   it("a hint naming another group does not make this group's feed read; one naming it or none does", async () => {
     const { driver, log, hint, reads } = polledDriver();
-    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
-    await session.open();
-    const feed = new GroupFeed("g", driver, session, {
-      pollInterval: 600_000,
-      retryInterval: 50,
-      logger: silent,
-    });
+    const { session, feed } = await openFeed(driver, 600_000);
     try {
       await feed.ready;
       await new Promise((r) => setTimeout(r, 20));
@@ -179,10 +177,8 @@ describe("change hints", () => {
 
   it("pushed hints (watch: push, no watch()): read at once on start and on each hint, never on a timer; a failed read is retried", async () => {
     const { driver, log, hint, reads, failReads } = polledDriver("push");
-    const session = new Session(driver, { retryInterval: 50, connectTimeout: 1000, logger: silent });
-    await session.open();
     // A short poll interval that a timer-driven loop would use many times during the waits below.
-    const feed = new GroupFeed("g", driver, session, { pollInterval: 20, retryInterval: 50, logger: silent });
+    const { session, feed } = await openFeed(driver, 20);
     try {
       await feed.ready;
       await new Promise((r) => setTimeout(r, 300));
