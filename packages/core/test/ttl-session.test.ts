@@ -122,4 +122,28 @@ describe("TtlSession", () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(reports).toEqual([]);
   });
+
+  it("abandonOverdue: an overdue renewal is aborted with TIMEOUT and the next one starts before the TTL runs out", async () => {
+    const reasons: unknown[] = [];
+    const started: number[] = [];
+    const { reports } = keeper(
+      1200,
+      (signal) => {
+        started.push(performance.now());
+        signal.addEventListener("abort", () => reasons.push(signal.reason), { once: true });
+        return never(signal);
+      },
+      { abandonOverdue: true },
+    );
+    await until(() => started.length >= 2, "a second renewal");
+    expect(reasons[0]).toMatchObject({ code: "TIMEOUT" });
+    expect(reports.some((r) => r.kind === "state" && r.state === "suspended")).toBe(true);
+    // Without the option the keeper waits for the first renewal until the TTL: a second never starts.
+    const plain = keeper(1200, (signal) => {
+      started.push(-1);
+      return never(signal);
+    });
+    await until(() => plain.reports.some((r) => r.kind === "state" && r.state === "expired"), "expired");
+    expect(started.filter((t) => t === -1)).toHaveLength(1);
+  });
 });

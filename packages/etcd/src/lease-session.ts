@@ -3,6 +3,8 @@ import {
   type Logger,
   noSession,
   type Renewal,
+  RollcallError,
+  raceAbort,
   type SessionListener,
   TtlSession,
 } from "@rollcall/core/driver";
@@ -77,6 +79,8 @@ export class LeaseSession {
       interval: grant.ttlMs / 4,
       expireAfter: grant.ttlMs + grant.graceMs,
       renew: (signal) => this.keepAlive(signal),
+      // A keep-alive unanswered after TTL/4: its stream's member may be frozen or cut off — replace it.
+      abandonOverdue: true,
       logger,
       openedAt: performance.now(),
       onState: (state, reason) => this.onState(state, reason),
@@ -126,25 +130,28 @@ export class LeaseSession {
 
   /** One renewal: a keep-alive on the stream, answered in order. */
   private async keepAlive(signal: AbortSignal): Promise<Renewal> {
-    const stream = await this.openStream();
+    let stream: KeepAliveStream;
+    try {
+      stream = await raceAbort(this.openStream(), signal);
+    } catch (error) {
+      // Opening it is what hangs: the next try goes through the next cluster member.
+      if (signal.aborted && this.overdue(signal)) {
+        this.opening = undefined;
+        this.streamIndex++;
+      }
+      throw error;
+    }
     return new Promise<Renewal>((resolve, reject) => {
-      const overdue = setTimeout(() => {
-        if (this.waiting !== waiting) return;
-        this.failStream(
-          stream,
-          `keep-alive unanswered for ${Math.round(performance.now() - waiting.sentAt)} ms`,
-        );
-        this.stalled();
-      }, this.ttlMs / 4);
-      const onAbort = () =>
+      const onAbort = () => {
         this.failStream(
           stream,
           signal.reason instanceof Error ? signal.reason.message : "the keep-alive was aborted",
         );
+        if (this.overdue(signal)) this.stalled();
+      };
       const waiting: Waiting = {
         sentAt: performance.now(),
         settle: (outcome) => {
-          clearTimeout(overdue);
           signal.removeEventListener("abort", onAbort);
           if (outcome instanceof Error) reject(outcome);
           else resolve(outcome);
@@ -156,11 +163,19 @@ export class LeaseSession {
     });
   }
 
+  /** Whether the keeper gave up on this renewal as overdue (not: stopped). */
+  private overdue(signal: AbortSignal): boolean {
+    return RollcallError.hasCode(signal.reason, "TIMEOUT");
+  }
+
   private openStream(): Promise<KeepAliveStream> {
     if (this.stream !== undefined) return Promise.resolve(this.stream);
-    this.opening ??= this.connect().finally(() => {
-      this.opening = undefined;
-    });
+    if (this.opening === undefined) {
+      const opening: Promise<KeepAliveStream> = this.connect().finally(() => {
+        if (this.opening === opening) this.opening = undefined;
+      });
+      this.opening = opening;
+    }
     return this.opening;
   }
 
@@ -181,6 +196,11 @@ export class LeaseSession {
     if (this.closed || !this.keeper.live) {
       discardStream(stream);
       throw noSession("etcd", "the session ended");
+    }
+    if (this.stream !== undefined) {
+      // An abandoned attempt that got through after a newer one: keep the newer.
+      discardStream(stream);
+      return this.stream;
     }
     this.stream = stream;
     stream.on("data", (response) => this.onResponse(stream, response));

@@ -25,9 +25,9 @@ export interface SqlConfigLink {
  * re-opened. Its change feed is core's, over {@link SqlConfig.changes}.
  */
 export class SqlConfig implements ConfigDriver {
-  constructor(protected readonly link: SqlConfigLink) {}
+  constructor(private readonly link: SqlConfigLink) {}
 
-  protected async call<T>(operation: (store: SqlConfigStore) => Promise<T>): Promise<T> {
+  private async call<T>(operation: (store: SqlConfigStore) => Promise<T>): Promise<T> {
     try {
       return await operation(await this.link.store());
     } catch (error) {
@@ -63,7 +63,4 @@ export class SqlConfig implements ConfigDriver {
   changes(store: string, prefix: string, sinceRevision: bigint): Promise<ConfigChangeBatch> {
     return this.call((s) => s.readChanges(store, prefix, sinceRevision));
   }
-
-  /** Ends what the store keeps running (nothing now: core follows the change log); the driver calls it when it closes. */
-  async close(): Promise<void> {}
 }

@@ -103,8 +103,6 @@ export class SqlDriver implements Driver {
    * PostgreSQL, hinted or polled on MySQL and SQLite). Needs the database, not a live session.
    */
   readonly configStore: ConfigDriver;
-  /** The configuration store as this driver closes it. */
-  private readonly configs: SqlConfig;
   private configSql: SqlConfigStore | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -165,8 +163,7 @@ export class SqlDriver implements Driver {
       store: () => this.configStatements(),
       error: (error) => this.connectionError(error),
     };
-    this.configs = new SqlConfig(link);
-    this.configStore = this.configs;
+    this.configStore = new SqlConfig(link);
   }
 
   /** The configuration statements, once the database is prepared; no session needed. */
@@ -625,7 +622,6 @@ export class SqlDriver implements Driver {
     this.sqliteHints?.close();
     for (const unsubscribe of [...this.probes]) unsubscribe();
     this.probes.clear();
-    await this.configs.close();
     const hintsClosed = this.pgHints?.close();
     const bound = Math.max(1000, Math.min(5000, this.options.sessionTimeout));
     const store = this.store;

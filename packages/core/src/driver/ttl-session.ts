@@ -46,6 +46,13 @@ export interface TtlSessionOptions {
    * during a leader change has not lost its lease.
    */
   expireAfter?: number;
+  /**
+   * Abort a renewal still unanswered when it is called overdue (its `signal` aborts with a `TIMEOUT` error)
+   * instead of waiting for it until `ttl`: for a driver whose renewal path itself may be stuck and should
+   * be replaced — etcd's keep-alive stream through a frozen or cut-off cluster member. The next renewal
+   * follows after `min(interval, 250)` ms, as after a failure. Default false.
+   */
+  abandonOverdue?: boolean;
   logger: Logger;
   /** When (`performance.now()`) the server acknowledged the session's creation. */
   openedAt: number;
@@ -176,7 +183,10 @@ export class TtlSession {
     this.inFlight = abort;
     const sentAt = performance.now();
     const overdue = setTimeout(() => {
-      if (this.inFlight === abort) this.suspend(`a renewal is unanswered after ${this.overdueAfter} ms`);
+      if (this.inFlight !== abort) return;
+      const why = `a renewal is unanswered after ${this.overdueAfter} ms`;
+      this.suspend(why);
+      if (this.options.abandonOverdue) abort.abort(new RollcallError("TIMEOUT", why));
     }, this.overdueAfter);
     const lapse = setTimeout(
       () => abort.abort(new RollcallError("TIMEOUT", `the renewal was not answered within ${ttl} ms`)),
